@@ -1,0 +1,29 @@
+"""Who is calling: the authenticated app, acting user and granted scopes of one request."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+AuthMode = Literal["oauth", "aksk"]
+AppType = Literal["account", "user"]
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    sdk_id: str
+    app_type: AppType
+    mode: AuthMode
+    # The enterprise userid the request acts as: the app's admin for account-level OAuth and
+    # AK/SK, the authorizing user for user-level OAuth.
+    userid: str
+    open_id: str | None
+    scopes: frozenset[str]
+    # Quota is per app for self-built and account-level apps, per authorizing user for
+    # user-level apps (contract §4.3).
+    quota_key: str
+
+    @property
+    def account_level(self) -> bool:
+        """AK/SK enterprise apps and account-level OAuth apps see every user's data."""
+        return self.mode == "aksk" or self.app_type == "account"
