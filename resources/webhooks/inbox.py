@@ -1,0 +1,203 @@
+"""Durable, append-only inbox of verified webhook events (SQLite WAL, fsync on every commit).
+
+One writer thread owns the write connection and commits whatever appends are waiting as one
+transaction (group commit), so a burst costs one fsync per batch instead of one per event. An
+append's future resolves only after its commit returned, which is what lets the receiver
+acknowledge an event strictly after it is on disk. Readers open their own connections and see
+committed rows while the writer keeps going (WAL).
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import sqlite3
+import threading
+from collections.abc import Iterator
+from concurrent.futures import Future
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS webhook_inbox (
+    seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+    trace_id     TEXT    NOT NULL UNIQUE,
+    event        TEXT    NOT NULL,
+    received_at  INTEGER NOT NULL,  -- unix milliseconds, UTC
+    payload_json TEXT    NOT NULL
+)
+"""
+_INSERT = (
+    "INSERT OR IGNORE INTO webhook_inbox (trace_id, event, received_at, payload_json) VALUES (?, ?, ?, ?)"
+)
+_MAX_BATCH = 512
+
+
+@dataclass(frozen=True, slots=True)
+class InboxRow:
+    """One stored event; ``seq`` orders rows by arrival and doubles as the read cursor."""
+
+    seq: int
+    trace_id: str
+    event: str
+    received_at: datetime
+    payload_json: str
+
+
+@dataclass(slots=True)
+class _Append:
+    trace_id: str
+    event: str
+    received_at_ms: int
+    payload_json: str
+    done: Future[bool]
+
+
+class InboxClosedError(RuntimeError):
+    """The inbox was closed; open a new ``Inbox`` to write again."""
+
+
+class Inbox:
+    """``append`` / ``submit`` write durably; ``read_since`` and ``count`` read committed rows."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._writer = self._connect()
+        self._writer.executescript(_SCHEMA)
+        _fsync_dir(self.path.parent)
+        self._queue: queue.SimpleQueue[_Append | None] = queue.SimpleQueue()
+        self._closed = False
+        self._close_lock = threading.Lock()
+        self._thread = threading.Thread(target=self._write_loop, name="webhook-inbox-writer", daemon=True)
+        self._thread.start()
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30.0)
+        conn.execute("PRAGMA journal_mode=WAL")
+        # FULL fsyncs the WAL on every commit: an acknowledged event survives SIGKILL and power loss.
+        conn.execute("PRAGMA synchronous=FULL")
+        return conn
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def submit(self, trace_id: str, event: str, received_at: datetime, payload_json: str) -> Future[bool]:
+        """Queue one append; the future gives True (new) or False (trace_id already stored) once durable."""
+        if received_at.tzinfo is None:
+            raise ValueError("received_at must be timezone-aware (UTC)")
+        done: Future[bool] = Future()
+        item = _Append(trace_id, event, int(received_at.timestamp() * 1000), payload_json, done)
+        with self._close_lock:
+            if self._closed:
+                raise InboxClosedError("the inbox is closed")
+            self._queue.put(item)
+        return done
+
+    def append(self, trace_id: str, event: str, received_at: datetime, payload_json: str) -> bool:
+        """Store one event durably; True if it is new, False if its trace_id was already stored."""
+        return self.submit(trace_id, event, received_at, payload_json).result()
+
+    def _write_loop(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch = [first]
+            stop = False
+            # Everything that queued up during the previous fsync rides in this transaction.
+            while len(batch) < _MAX_BATCH:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    stop = True
+                    break
+                batch.append(item)
+            self._commit(batch)
+            if stop:
+                return
+
+    def _commit(self, batch: list[_Append]) -> None:
+        results: list[bool] = []
+        try:
+            self._writer.execute("BEGIN IMMEDIATE")
+            for item in batch:
+                cur = self._writer.execute(
+                    _INSERT, (item.trace_id, item.event, item.received_at_ms, item.payload_json)
+                )
+                results.append(cur.rowcount == 1)
+            self._writer.execute("COMMIT")
+        except Exception as exc:  # noqa: BLE001 - every waiter must hear about the failure
+            if self._writer.in_transaction:
+                self._writer.execute("ROLLBACK")
+            for item in batch:
+                item.done.set_exception(exc)
+            return
+        for item, is_new in zip(batch, results, strict=True):
+            item.done.set_result(is_new)
+
+    # -- reading -------------------------------------------------------------------------------
+
+    @contextmanager
+    def _reader(self) -> Iterator[sqlite3.Connection]:
+        # A short-lived connection per read keeps readers thread-agnostic and leaves nothing to close.
+        conn = sqlite3.connect(self.path, isolation_level=None, timeout=30.0)
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+    def read_since(self, cursor: int = 0, limit: int = 1000) -> tuple[list[InboxRow], int]:
+        """Rows stored after ``cursor`` in arrival order, and the cursor to pass next time."""
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
+        with self._reader() as conn:
+            rows = conn.execute(
+                "SELECT seq, trace_id, event, received_at, payload_json FROM webhook_inbox "
+                "WHERE seq > ? ORDER BY seq LIMIT ?",
+                (cursor, limit),
+            ).fetchall()
+        out = [
+            InboxRow(seq, trace_id, event, datetime.fromtimestamp(ms / 1000, tz=UTC), payload)
+            for seq, trace_id, event, ms, payload in rows
+        ]
+        return out, (out[-1].seq if out else cursor)
+
+    def count(self) -> int:
+        with self._reader() as conn:
+            return int(conn.execute("SELECT count(*) FROM webhook_inbox").fetchone()[0])
+
+    def contains(self, trace_id: str) -> bool:
+        with self._reader() as conn:
+            hit = conn.execute("SELECT 1 FROM webhook_inbox WHERE trace_id = ?", (trace_id,)).fetchone()
+        return hit is not None
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Finish queued appends, then stop the writer; safe to call twice."""
+        with self._close_lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._queue.put(None)
+        self._thread.join()
+        self._writer.close()
+
+    def __enter__(self) -> Inbox:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make the database file's directory entry durable too (a new file is not, by fsync alone)."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
