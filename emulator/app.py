@@ -411,7 +411,9 @@ def build_emulator(
     if enterprise is None:
         from emulator.enterprise import Enterprise
 
-        enterprise = Enterprise(config.seed, config.scale, config.days, clock, faults=config.faults, tz=config.tz)
+        # Only the hostile profile changes the data itself (meetings deleted between list and detail).
+        data_faults = "hostile" if config.faults == "hostile" else "none"
+        enterprise = Enterprise(config.seed, config.scale, config.days, clock, faults=data_faults, tz=config.tz)
     apps = load_apps(config.apps_path)
     super_admin = super_admin_of(enterprise)
     users = user_ids_of(enterprise)
