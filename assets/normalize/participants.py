@@ -1,0 +1,222 @@
+"""Participant join sessions of one meeting instance (E5) and per-person attendance."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from assets.normalize._common import (
+    DEFAULT_TZ,
+    Issues,
+    Normalized,
+    b64text,
+    boolean,
+    business_date,
+    empty,
+    epoch,
+    field,
+    fill,
+    finish,
+    finish_frame,
+    integer,
+    person_key,
+    person_kind,
+    quarantine_issues,
+    split_objects,
+    text,
+    to_utc_scalar,
+)
+from assets.schemas import KEYS, TS
+
+_SESSION_KEY = list(KEYS["attendance"])
+
+
+@dataclass(frozen=True)
+class InstanceRef:
+    """The meeting instance (media room) a participants call was made for."""
+
+    meeting_id: str
+    sub_meeting_id: str
+    start_time: dt.datetime | pd.Timestamp
+    end_time: dt.datetime | pd.Timestamp | None
+    business_date: dt.date | None = None
+
+    @classmethod
+    def from_meeting(cls, row: Mapping[str, Any]) -> InstanceRef:
+        """Build from one row of the `meetings` table (a dict or a pandas row)."""
+        end = row["end_time"]
+        return cls(
+            meeting_id=str(row["meeting_id"]),
+            sub_meeting_id=str(row["sub_meeting_id"]),
+            start_time=row["start_time"],
+            end_time=None if pd.isna(end) else end,
+            business_date=row["business_date"],
+        )
+
+
+def normalize_participants(records: Sequence[Any], instance: InstanceRef, tz: str = DEFAULT_TZ) -> Normalized:
+    """`GET /v1/meetings/{id}/participants` `participants[]` → participant_sessions of `instance`.
+
+    Sessions whose join time falls outside the instance's [start, end] belong to another instance
+    of the same meeting and are left out (not quarantined): their own instance's call lands them.
+    """
+    start_scalar = to_utc_scalar(instance.start_time, "instance.start_time")
+    end_scalar = to_utc_scalar(instance.end_time, "instance.end_time") if instance.end_time is not None else None
+    instance_date = (
+        instance.business_date
+        if instance.business_date is not None
+        else business_date(pa.array([start_scalar.value], type=TS), tz)[0].as_py()
+    )
+
+    people, non_objects = split_objects(records)
+    n = len(people)
+    issues = Issues(n)
+    userid = text(field(people, "userid"))
+    uuid = text(field(people, "uuid"))
+    open_id = text(field(people, "open_id"))
+    ms_open_id = text(field(people, "ms_open_id"))
+    phone = text(field(people, "phone"))
+    user_name = b64text(field(people, "user_name"))
+    instanceid = integer(field(people, "instanceid"))
+    join_type = integer(field(people, "join_type"))
+    user_role = integer(field(people, "user_role"))
+    is_enterprise = boolean(field(people, "is_enterprise_user"))
+    join_time = epoch(field(people, "join_time"), "s")
+    left_time = epoch(field(people, "left_time"), "s")
+    for name, parsed in (
+        ("userid", userid),
+        ("uuid", uuid),
+        ("open_id", open_id),
+        ("ms_open_id", ms_open_id),
+        ("phone", phone),
+        ("instanceid", instanceid),
+        ("join_type", join_type),
+        ("user_role", user_role),
+        ("is_enterprise_user", is_enterprise),
+        ("left_time", left_time),
+    ):
+        issues.check(parsed, name)
+    issues.add(user_name.invalid, "invalid base64 in user_name")
+    issues.require(join_time, "join_time")
+    key = person_key(userid.values, uuid.values, ms_open_id.values)
+    issues.add(_null(key), "no person identity (userid, uuid and ms_open_id all empty)")
+    issues.add(_fill_false(pc.less(left_time.values, join_time.values)), "left_time before join_time")
+
+    # The media room starts at the first join (ms), and join times have whole seconds.
+    start_floor = pc.floor_temporal(pa.array([start_scalar.value], type=TS), unit="second")[0]
+    inside = pc.greater_equal(join_time.values, start_floor)
+    if end_scalar is not None:
+        inside = pc.and_(inside, pc.less_equal(join_time.values, end_scalar))
+    in_instance = _fill_false(inside) | join_time.missing | join_time.invalid
+
+    seconds = pc.divide(
+        pc.subtract(left_time.values.cast(pa.int64()), join_time.values.cast(pa.int64())).cast(pa.float64()),
+        1_000_000.0,
+    )
+    columns = {
+        "meeting_id": fill(instance.meeting_id, n, pa.string()),
+        "sub_meeting_id": fill(instance.sub_meeting_id or "", n, pa.string()),
+        "meeting_start_time": fill(start_scalar.value, n, TS),
+        "business_date": fill(instance_date, n, pa.date32()),
+        "person_key": key,
+        "person_kind": person_kind(instanceid.values, join_type.values, is_enterprise.values),
+        "userid": userid.values,
+        "uuid": uuid.values,
+        "open_id": open_id.values,
+        "ms_open_id": ms_open_id.values,
+        "user_name": user_name.values,
+        "phone_hash": phone.values,
+        "instanceid": instanceid.values,
+        "join_type": join_type.values,
+        "user_role": user_role.values,
+        "is_enterprise_user": is_enterprise.values,
+        "join_time": join_time.values,
+        "left_time": left_time.values,
+        "session_seconds": seconds,
+    }
+    bad = issues.bad
+    frame = finish("participant_sessions", columns, in_instance & ~bad)
+    dates = fill(instance_date, n, pa.date32())
+    quarantine = quarantine_issues("participant_sessions", people, issues, dates, non_objects)
+    return Normalized(frame, quarantine)
+
+
+def _null(array: pa.Array) -> np.ndarray:
+    return np.asarray(array.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _fill_false(array: pa.Array) -> np.ndarray:
+    return np.asarray(pc.fill_null(array, False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _micros(series: pd.Series) -> np.ndarray:
+    """Timestamps as int64 microseconds, with nulls as the int64 minimum."""
+    array = pa.array(series).cast(pa.int64())
+    return np.asarray(pc.fill_null(array, np.iinfo(np.int64).min).to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+def build_attendance(sessions: pd.DataFrame) -> pd.DataFrame:
+    """participant_sessions → attendance: one row per instance and person, with merged intervals.
+
+    attended_seconds is the length of the union of closed sessions: sort by join time, and a
+    session starts a new merged block when it joins after every earlier session of the person left.
+    """
+    if len(sessions) == 0:
+        return empty("attendance")
+    ordered = sessions.sort_values(_SESSION_KEY + ["join_time"], kind="stable").reset_index(drop=True)
+    # Rows are sorted by the key, so appearance-order group numbers are contiguous runs.
+    group = ordered.groupby(_SESSION_KEY, sort=False).ngroup().to_numpy(dtype=np.int64)
+    starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+
+    join = _micros(ordered["join_time"])
+    left = _micros(ordered["left_time"])
+    open_ = ordered["left_time"].isna().to_numpy(dtype=bool)
+
+    # Merge closed intervals only; open sessions contribute nothing to attended time.
+    closed = ~open_
+    c_group, c_join, c_left = group[closed], join[closed], left[closed]
+    attended = np.zeros(len(starts), dtype=np.float64)
+    if closed.any():
+        running_end = pd.Series(c_left).groupby(c_group).cummax().to_numpy()
+        previous_end = np.r_[np.iinfo(np.int64).min, running_end[:-1]]
+        first_in_group = np.r_[True, c_group[1:] != c_group[:-1]]
+        new_block = first_in_group | (c_join > previous_end)
+        block = np.cumsum(new_block) - 1
+        block_start = pd.Series(c_join).groupby(block).min().to_numpy()
+        block_end = pd.Series(c_left).groupby(block).max().to_numpy()
+        block_group = c_group[new_block]
+        np.add.at(attended, block_group, (block_end - block_start) / 1_000_000.0)
+
+    counts = np.diff(np.r_[starts, len(ordered)])
+    any_open = np.add.reduceat(open_.astype(np.int64), starts) > 0
+    last_left = np.maximum.reduceat(np.where(open_, np.iinfo(np.int64).min, left), starts)
+    first = ordered.iloc[starts]
+    frame = pd.DataFrame(
+        {
+            "meeting_id": first["meeting_id"].to_numpy(),
+            "sub_meeting_id": first["sub_meeting_id"].to_numpy(),
+            "meeting_start_time": first["meeting_start_time"].array,
+            "business_date": first["business_date"].array,
+            "person_key": first["person_key"].to_numpy(),
+            "person_kind": first["person_kind"].array,
+            "userid": first["userid"].array,
+            "user_name": first["user_name"].array,
+            "sessions": counts,
+            "first_join_time": first["join_time"].array,
+            "last_left_time": pd.array(
+                pa.array(np.where(any_open, 0, last_left), mask=any_open, type=pa.int64()).cast(TS),
+                dtype=pd.ArrowDtype(TS),
+            ),
+            "attended_seconds": attended,
+            "has_open_session": any_open,
+        }
+    )
+    return finish_frame("attendance", frame)
+
