@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from resources.webhooks.inbox import Inbox, InboxClosedError
+
+T0 = datetime(2026, 3, 1, 8, 30, tzinfo=UTC)
+
+
+def _payload(trace_id: str) -> str:
+    return json.dumps({"event": "meeting.started", "trace_id": trace_id, "payload": []})
+
+
+def test_append_reports_new_and_duplicate(tmp_path: Path) -> None:
+    with Inbox(tmp_path / "inbox.sqlite") as inbox:
+        assert inbox.append("t1", "meeting.started", T0, _payload("t1")) is True
+        assert inbox.append("t1", "meeting.started", T0, _payload("t1")) is False
+        assert inbox.count() == 1
+
+
+def test_read_since_pages_in_arrival_order(tmp_path: Path) -> None:
+    ids = [f"trace-{n:03d}" for n in (5, 1, 9, 3, 7)]
+    with Inbox(tmp_path / "inbox.sqlite") as inbox:
+        for offset, trace_id in enumerate(ids):
+            inbox.append(trace_id, "meeting.end", T0 + timedelta(milliseconds=offset), _payload(trace_id))
+        inbox.append(ids[0], "meeting.end", T0, _payload(ids[0]))  # redelivery changes nothing
+        first, cursor = inbox.read_since(0, limit=3)
+        rest, cursor2 = inbox.read_since(cursor, limit=3)
+        empty, cursor3 = inbox.read_since(cursor2, limit=3)
+    assert [r.trace_id for r in first + rest] == ids
+    assert empty == [] and cursor3 == cursor2
+    assert first[1].received_at == T0 + timedelta(milliseconds=1)
+    assert json.loads(rest[0].payload_json)["trace_id"] == ids[3]
+
+
+def test_rows_survive_reopening(tmp_path: Path) -> None:
+    path = tmp_path / "inbox.sqlite"
+    with Inbox(path) as inbox:
+        inbox.append("t1", "meeting.started", T0, _payload("t1"))
+    with Inbox(path) as inbox:
+        assert inbox.append("t1", "meeting.started", T0, _payload("t1")) is False
+        rows, _ = inbox.read_since(0, 10)
+    assert [r.trace_id for r in rows] == ["t1"]
+
+
+def test_concurrent_appends_are_all_stored_once(tmp_path: Path) -> None:
+    with Inbox(tmp_path / "inbox.sqlite") as inbox:
+        results: list[bool] = []
+        lock = threading.Lock()
+
+        def worker(n: int) -> None:
+            for i in range(200):
+                # Every trace id is written by two threads; exactly one of them wins.
+                trace_id = f"t{(n // 2) * 200 + i}"
+                is_new = inbox.append(trace_id, "meeting.participant-joined", T0, _payload(trace_id))
+                with lock:
+                    results.append(is_new)
+
+        threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert inbox.count() == 800
+        assert results.count(True) == 800 and results.count(False) == 800
+
+
+def test_another_connection_reads_while_the_writer_is_open(tmp_path: Path) -> None:
+    path = tmp_path / "inbox.sqlite"
+    with Inbox(path) as inbox:
+        inbox.append("t1", "meeting.started", T0, _payload("t1"))
+        outside = sqlite3.connect(path)
+        try:
+            assert outside.execute("SELECT trace_id FROM webhook_inbox").fetchall() == [("t1",)]
+            inbox.append("t2", "meeting.end", T0, _payload("t2"))
+            assert outside.execute("SELECT count(*) FROM webhook_inbox").fetchone() == (2,)
+            assert outside.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        finally:
+            outside.close()
+
+
+def test_naive_timestamps_and_closed_inbox_are_refused(tmp_path: Path) -> None:
+    inbox = Inbox(tmp_path / "inbox.sqlite")
+    with pytest.raises(ValueError, match="timezone-aware"):
+        inbox.append("t1", "meeting.started", datetime(2026, 3, 1), "{}")
+    inbox.close()
+    inbox.close()
+    with pytest.raises(InboxClosedError):
+        inbox.append("t1", "meeting.started", T0, "{}")

@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from resources.webhooks.settings import WebhookConfigError, WebhookSettings
+from tests.webhooks.platform import AES_KEY, TOKEN
+
+
+def test_defaults_from_a_minimal_environment() -> None:
+    settings = WebhookSettings.from_env({"TMEET_WEBHOOK_TOKEN": TOKEN})
+    assert settings.aes_key is None
+    assert settings.tolerance_s == 300
+    assert settings.inbox_path == Path("data") / "inbox" / "webhooks.sqlite"
+    assert TOKEN not in repr(settings)
+
+
+def test_every_setting_is_read() -> None:
+    settings = WebhookSettings.from_env(
+        {
+            "TMEET_WEBHOOK_TOKEN": TOKEN,
+            "TMEET_WEBHOOK_AES_KEY": AES_KEY,
+            "TMEET_DATA_DIR": "/srv/tmeet",
+            "TMEET_WEBHOOK_TOLERANCE_S": "120",
+            "TMEET_WEBHOOK_MAX_BODY_BYTES": "65536",
+            "TMEET_WEBHOOK_NONCE_CACHE": "1000",
+        }
+    )
+    assert settings.aes_key == AES_KEY and AES_KEY not in repr(settings)
+    assert settings.inbox_path == Path("/srv/tmeet/inbox/webhooks.sqlite")
+    assert (settings.tolerance_s, settings.max_body_bytes, settings.nonce_cache_size) == (120, 65536, 1000)
+
+
+@pytest.mark.parametrize(
+    ("env", "names"),
+    [
+        ({}, "TMEET_WEBHOOK_TOKEN is not set"),
+        ({"TMEET_WEBHOOK_TOKEN": "tooShort1"}, "25 letters or digits"),
+        ({"TMEET_WEBHOOK_TOKEN": TOKEN[:-1] + "!"}, "25 letters or digits"),
+        ({"TMEET_WEBHOOK_TOKEN": TOKEN, "TMEET_WEBHOOK_AES_KEY": AES_KEY[:-2]}, "43-character"),
+        ({"TMEET_WEBHOOK_TOKEN": TOKEN, "TMEET_WEBHOOK_TOLERANCE_S": "soon"}, "TMEET_WEBHOOK_TOLERANCE_S"),
+        ({"TMEET_WEBHOOK_TOKEN": TOKEN, "TMEET_WEBHOOK_TOLERANCE_S": "0"}, "positive"),
+    ],
+)
+def test_bad_settings_name_the_fix_without_echoing_secrets(env: dict[str, str], names: str) -> None:
+    with pytest.raises(WebhookConfigError, match=names) as exc:
+        WebhookSettings.from_env(env)
+    for secret in (env.get("TMEET_WEBHOOK_TOKEN"), env.get("TMEET_WEBHOOK_AES_KEY")):
+        if secret:
+            assert secret not in str(exc.value)
