@@ -36,10 +36,12 @@ def verify_signature(token: str, timestamp: str, nonce: str, data: str, signatur
 
 def decode_base64(text: str) -> bytes:
     """Strict standard-alphabet base64; the platform's own sample omits the trailing ``=``, so padding is optional."""
-    if not _BASE64.fullmatch(text) or len(text.rstrip("=")) % 4 == 1:
+    if not _BASE64.fullmatch(text) or len(text) % 4 == 1:
         raise WebhookDecodeError("data is not base64")
+    if "=" not in text:
+        text += "=" * (-len(text) % 4)
     try:
-        return base64.b64decode(text.rstrip("=") + "=" * (-len(text.rstrip("=")) % 4), validate=True)
+        return base64.b64decode(text, validate=True)
     except binascii.Error:
         raise WebhookDecodeError("data is not base64") from None
 
