@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 
 # (module, attribute) pairs; each ``register`` adds its sub-commands and sets ``func``.
-COMMAND_MODULES: tuple[str, ...] = ("pipelines.webhook_cli", "emulator.cli")
+COMMAND_MODULES: tuple[str, ...] = ("pipelines.webhook_cli", "emulator.cli", "pipelines.auth_cli")
 
 
 def build_parser() -> argparse.ArgumentParser:

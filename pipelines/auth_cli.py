@@ -1,0 +1,249 @@
+"""`tmeet-etl auth login|status|logout` and `tmeet-etl doctor`."""
+
+from __future__ import annotations
+
+import argparse
+import email.utils
+import http.server
+import sys
+import threading
+import time
+import webbrowser
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from resources.settings import ConfigError, Settings, is_loopback_host
+from resources.tencent import scopes as sc
+from resources.tencent.errors import TencentError
+from resources.tencent.oauth import LoginSession, OAuthFlowError, TokenManager
+from resources.tencent.stats import CallStats
+from resources.tencent.token_store import StoredToken, TokenStore
+from resources.tencent.transport import Transport
+
+CALLBACK_PAGE = b"<!doctype html><title>tmeet-etl</title><p>Authorization received. You can close this tab.</p>"
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    auth = subparsers.add_parser("auth", help="log in to the Tencent Meeting OAuth app and manage stored tokens")
+    sub = auth.add_subparsers(dest="auth_command", metavar="ACTION", required=True)
+    login = sub.add_parser("login", help="authorize in the browser and store the tokens")
+    login.add_argument("--no-browser", action="store_true", help="only print the URL")
+    login.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the redirect")
+    login.set_defaults(func=cmd_login)
+    status = sub.add_parser("status", help="stored principals, scopes and expiries (never tokens)")
+    status.set_defaults(func=cmd_status)
+    logout = sub.add_parser("logout", help="forget local tokens")
+    logout.add_argument("--open-id", default=None, help="forget only this user (user-level apps)")
+    logout.set_defaults(func=cmd_logout)
+    doctor = subparsers.add_parser("doctor", help="check config, connectivity, clock skew, scopes and the asset plan")
+    doctor.set_defaults(func=cmd_doctor)
+
+
+def _oauth_parts(settings: Settings) -> tuple[Transport, TokenManager]:
+    settings.require("sdk_id", "secret")
+    transport = Transport(settings, limiter=None, stats=CallStats(), quota_key=f"app:{settings.sdk_id}")
+    store = TokenStore.for_app(settings.state_dir, settings.sdk_id, settings.token_key)
+    return transport, TokenManager(settings, store, transport.post_oauth)
+
+
+def login(
+    settings: Settings,
+    *,
+    open_browser: Callable[[str], Any] | None = None,
+    read_line: Callable[[str], str] = input,
+    out: Callable[[str], None] = print,
+    timeout: float = 300.0,
+) -> StoredToken:
+    """Run one login: print the URL, catch the redirect (loopback) or read the pasted URL, exchange once."""
+    if settings.auth_mode != "oauth":
+        raise ConfigError("auth login needs TMEET_AUTH_MODE=oauth (AK/SK apps need no login)")
+    settings.require("sdk_id", "secret", "corp_id", "redirect_uri")
+    transport, manager = _oauth_parts(settings)
+    try:
+        session = LoginSession(settings, manager)
+        redirect = urlsplit(settings.redirect_uri)
+        out("Open this URL to authorize the app:")
+        out(session.url)
+        if redirect.scheme == "http" and redirect.hostname and is_loopback_host(redirect.hostname):
+            with CallbackServer(redirect.hostname, redirect.port or 80, redirect.path or "/") as server:
+                if open_browser is not None:
+                    open_browser(session.url)
+                callback = server.wait(timeout)
+            return session.complete(settings.redirect_uri.split("?")[0] + "?" + callback)
+        if open_browser is not None:
+            open_browser(session.url)
+        return session.complete(read_line("Paste the full URL you were redirected to: "))
+    finally:
+        transport.close()
+
+
+class CallbackServer:
+    """A one-shot loopback listener for the OAuth redirect; it never redirects anywhere itself."""
+
+    def __init__(self, host: str, port: int, path: str) -> None:
+        self.path = path
+        self._query: str | None = None
+        self._event = threading.Event()
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - http.server naming
+                parts = urlsplit(self.path)
+                if parts.path != outer.path or outer._event.is_set():
+                    self.send_response(404)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                outer._query = parts.query
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Referrer-Policy", "no-referrer")
+                self.send_header("Cache-Control", "no-store")
+                self.send_header("Content-Length", str(len(CALLBACK_PAGE)))
+                self.end_headers()
+                self.wfile.write(CALLBACK_PAGE)
+                outer._event.set()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                # The request line carries the auth_code; never print it.
+                return
+
+        self._server = http.server.HTTPServer((host, port), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True, name="oauth-callback")
+
+    def __enter__(self) -> CallbackServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def wait(self, timeout: float) -> str:
+        if not self._event.wait(timeout):
+            raise OAuthFlowError(f"no redirect arrived within {timeout:.0f}s; run `tmeet-etl auth login` again")
+        return self._query or ""
+
+
+def cmd_login(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    opener = None if args.no_browser else _browser_opener()
+    try:
+        token = login(settings, open_browser=opener, timeout=args.timeout)
+    except (ConfigError, TencentError) as exc:
+        print(f"login failed: {exc}", file=sys.stderr)
+        return 1
+    print(f"logged in: open_id {token.open_id}, scopes {', '.join(token.scopes) or '(none)'}")
+    return 0
+
+
+def _browser_opener() -> Callable[[str], Any] | None:
+    try:
+        webbrowser.get()
+    except webbrowser.Error:
+        return None
+    return webbrowser.open
+
+
+def status_lines(settings: Settings) -> list[str]:
+    store = TokenStore.for_app(settings.state_dir, settings.sdk_id, settings.token_key)
+    tokens = store.read_all()
+    if not tokens:
+        return ["no stored login; run `tmeet-etl auth login`"]
+    lines = []
+    for open_id, tok in sorted(tokens.items()):
+        access = datetime.fromtimestamp(tok.expires, UTC).isoformat()
+        refresh = datetime.fromtimestamp(tok.refresh_expires, UTC).isoformat() if tok.refresh_expires else "unknown"
+        lines.append(
+            f"open_id {open_id}: scopes {', '.join(tok.scopes) or '(none)'}; "
+            f"access token expires {access}; refresh token lapses {refresh}"
+        )
+    return lines
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    try:
+        settings = Settings.from_env()
+        settings.require("sdk_id")
+        for line in status_lines(settings):
+            print(line)
+    except (ConfigError, TencentError, Exception) as exc:  # noqa: BLE001 - report, never trace secrets
+        print(f"status failed: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_logout(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    settings.require("sdk_id")
+    store = TokenStore.for_app(settings.state_dir, settings.sdk_id, settings.token_key)
+    with store.lock:
+        removed = store.remove(args.open_id)
+    print(f"forgot {removed} stored login(s)")
+    return 0
+
+
+def doctor_report(settings: Settings) -> list[tuple[str, bool, str]]:
+    """(check, ok, detail) rows; never includes a token or secret."""
+    from resources.tencent.client import TencentMeetingClient
+
+    rows: list[tuple[str, bool, str]] = []
+    try:
+        settings.require_for_client()
+        rows.append(("config", True, f"auth mode {settings.auth_mode}, API {settings.api_base_url}"))
+    except ConfigError as exc:
+        return [("config", False, str(exc))]
+    try:
+        clients = TencentMeetingClient.for_all_principals(settings)
+    except (ConfigError, TencentError) as exc:
+        return [*rows, ("credentials", False, str(exc))]
+    if not clients:
+        return [*rows, ("credentials", False, "no stored login; run `tmeet-etl auth login`")]
+    for client in clients:
+        who = client.open_id or f"operator {settings.operator_id}"
+        granted: list[str] | None
+        try:
+            started = time.time()
+            if client.open_id is not None:
+                resp = client.get(sc.E_USER_INFO, "/v1/users/info/basic", dict(client.operator))
+                assert client.tokens is not None
+                granted = list(client.tokens.token(client.open_id).scopes)
+            else:
+                resp = client.get(sc.E_CORP_USERS, "/v1/corp/users", {**client.operator, "page_size": 1})
+                granted = None
+            rows.append(("connectivity", True, f"{who}: HTTP {resp.status} in {time.time() - started:.2f}s"))
+            rows.append(_skew_row(resp.date_header))
+        except TencentError as exc:
+            rows.append(("connectivity", False, f"{who}: {exc}"))
+            client.close()
+            continue
+        plan = sc.plan_assets(client.app_type, granted)
+        rows.append(("scopes", True, ", ".join(granted) if granted is not None else "not reported for AK/SK apps"))
+        rows.append(("assets", True, "will run: " + ", ".join(plan.run)))
+        for asset, why in plan.skipped.items():
+            rows.append(("skipped", False, f"{asset}: {why}"))
+        client.close()
+    return rows
+
+
+def _skew_row(date_header: str) -> tuple[str, bool, str]:
+    if not date_header:
+        return ("clock", True, "server sent no Date header; skew unknown")
+    server = email.utils.parsedate_to_datetime(date_header)
+    skew = (datetime.now(UTC) - server).total_seconds()
+    ok = abs(skew) < timedelta(minutes=4).total_seconds()
+    return ("clock", ok, f"local clock is {skew:+.1f}s off the server (limit ±300s)")
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    try:
+        settings = Settings.from_env()
+    except ConfigError as exc:
+        print(f"[FAIL] config: {exc}")
+        return 1
+    rows = doctor_report(settings)
+    for check, ok, detail in rows:
+        print(f"[{'ok' if ok else 'FAIL' if check != 'skipped' else 'skip'}] {check}: {detail}")
+    return 0 if all(ok or check == "skipped" for check, ok, _ in rows) else 1

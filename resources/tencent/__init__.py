@@ -1,0 +1,36 @@
+"""The Tencent Meeting Open API client: auth, token store, quota limiter, retries, pagination, scopes."""
+
+from __future__ import annotations
+
+from resources.tencent.client import TencentMeetingClient
+from resources.tencent.errors import (
+    ApiError,
+    AuthError,
+    BadRequest,
+    PermissionDenied,
+    QuotaExhausted,
+    ReauthorizeRequired,
+    ResourceGone,
+    RetryableError,
+    TencentError,
+)
+from resources.tencent.pagination import Page
+from resources.tencent.scopes import AssetPlan, plan_assets
+from resources.tencent.stats import CallStats
+
+__all__ = [
+    "ApiError",
+    "AssetPlan",
+    "AuthError",
+    "BadRequest",
+    "CallStats",
+    "Page",
+    "PermissionDenied",
+    "QuotaExhausted",
+    "ReauthorizeRequired",
+    "ResourceGone",
+    "RetryableError",
+    "TencentError",
+    "TencentMeetingClient",
+    "plan_assets",
+]

@@ -1,0 +1,219 @@
+"""OAuth 2.0 for third-party apps (contract §3.2): login, code exchange and single-flight refresh."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import string
+import threading
+import time
+from collections.abc import Callable, Generator, Mapping
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import httpx
+
+from resources.settings import ConfigError, Settings, check_url
+from resources.tencent.errors import REAUTHORIZE_HINT, AuthError, ReauthorizeRequired
+from resources.tencent.redact import register_secret
+from resources.tencent.signer import new_nonce
+from resources.tencent.token_store import StoredToken, TokenStore
+from resources.tencent.transport import OAUTH_REFRESH_PATH, OAUTH_TOKEN_PATH, OAUTH_USER_INFO_PATH
+
+log = logging.getLogger(__name__)
+
+AUTHORIZE_PATH = "/marketplace/authorize.html"
+STATE_ALPHABET = string.ascii_letters + string.digits
+STATE_LENGTH = 40  # the platform allows [A-Za-z0-9] up to 64 bytes
+
+Poster = Callable[[str, Mapping[str, Any]], tuple[int, Any]]
+
+
+class OAuthFlowError(AuthError):
+    """The authorization callback is not acceptable (state mismatch, replay, missing code)."""
+
+
+def new_state() -> str:
+    return "".join(secrets.choice(STATE_ALPHABET) for _ in range(STATE_LENGTH))
+
+
+def check_redirect_uri(settings: Settings) -> str:
+    if not settings.redirect_uri:
+        raise ConfigError("TMEET_REDIRECT_URI is not set; set it to the redirect URL registered for the app")
+    return check_url(settings.redirect_uri, "TMEET_REDIRECT_URI")
+
+
+def authorize_url(settings: Settings, state: str) -> str:
+    settings.require("sdk_id", "corp_id", "redirect_uri")
+    query = urlencode(
+        {"corp_id": settings.corp_id, "sdk_id": settings.sdk_id, "redirect_uri": check_redirect_uri(settings), "state": state}
+    )
+    return f"{settings.oauth_base_url}{AUTHORIZE_PATH}?{query}"
+
+
+class LoginSession:
+    """One login attempt: its ``state`` is generated here, accepted once, and bound to this object."""
+
+    def __init__(self, settings: Settings, manager: TokenManager) -> None:
+        self.settings = settings
+        self.manager = manager
+        self.state = new_state()
+        self.url = authorize_url(settings, self.state)
+        self._used = False
+        self._lock = threading.Lock()
+
+    def complete(self, callback_url: str) -> StoredToken:
+        """Check the callback's origin and ``state``, then exchange its ``auth_code`` exactly once."""
+        parts = urlsplit(callback_url.strip())
+        expected = urlsplit(self.settings.redirect_uri)
+        if parts.scheme and (parts.scheme, parts.netloc, parts.path) != (expected.scheme, expected.netloc, expected.path):
+            raise OAuthFlowError("the pasted URL is not the configured redirect URI (TMEET_REDIRECT_URI)")
+        params = parse_qs(parts.query if parts.scheme else callback_url.lstrip("?"))
+        state = (params.get("state") or [""])[-1]
+        code = (params.get("auth_code") or [""])[-1]
+        with self._lock:
+            if self._used:
+                raise OAuthFlowError("this login was already completed; start a new one with `tmeet-etl auth login`")
+            if not secrets.compare_digest(state.encode(), self.state.encode()):
+                raise OAuthFlowError("state mismatch: the callback does not belong to this login (possible CSRF)")
+            if not code:
+                raise OAuthFlowError("the callback carries no auth_code; the user may have declined")
+            self._used = True
+        register_secret(code)
+        return self.manager.exchange(code)
+
+
+class TokenManager:
+    """Keeps each principal's access token fresh; refresh is single-flight across processes."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: TokenStore,
+        post: Poster,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self._post = post
+        self._clock = clock
+        self._cache: dict[str, StoredToken] = {}
+        self._lock = threading.Lock()
+        if settings.secret is not None:
+            register_secret(settings.secret.reveal())
+
+    # -- login --------------------------------------------------------------------------------
+    def exchange(self, auth_code: str) -> StoredToken:
+        self.settings.require("sdk_id", "secret")
+        assert self.settings.secret is not None
+        status, body = self._post(
+            OAUTH_TOKEN_PATH,
+            {"sdk_id": self.settings.sdk_id, "secret": self.settings.secret.reveal(), "auth_code": auth_code},
+        )
+        data = _token_data(status, body, "exchanging the authorization code")
+        token = StoredToken.from_token_response(data, now=self._clock())
+        with self.store.lock:
+            self.store.put(token)
+        with self._lock:
+            self._cache[token.open_id] = token
+        return token
+
+    def principals(self) -> list[str]:
+        return self.store.principals()
+
+    # -- use ----------------------------------------------------------------------------------
+    def token(self, open_id: str) -> StoredToken:
+        """A token that stays valid for at least the refresh skew; refreshes when it would not."""
+        with self._lock:
+            cached = self._cache.get(open_id)
+        if cached is None or cached.expires_within(self.settings.refresh_skew_seconds, self._clock()):
+            stored = self.store.get(open_id)
+            if stored is None:
+                raise ReauthorizeRequired(f"no stored token for this principal; {REAUTHORIZE_HINT}")
+            cached = stored
+            if cached.expires_within(self.settings.refresh_skew_seconds, self._clock()):
+                cached = self.refresh(open_id, stale_access_token=cached.access_token)
+            with self._lock:
+                self._cache[open_id] = cached
+        self._warn_if_refresh_lapses(cached)
+        return cached
+
+    def refresh(self, open_id: str, stale_access_token: str) -> StoredToken:
+        """Lock, re-read, refresh only if the stored token is still ``stale_access_token``, write, use."""
+        with self.store.lock:
+            current = self.store.get(open_id)
+            if current is None:
+                raise ReauthorizeRequired(f"no stored token for this principal; {REAUTHORIZE_HINT}")
+            if current.access_token != stale_access_token and not current.expires_within(
+                self.settings.refresh_skew_seconds, self._clock()
+            ):
+                log.debug("another process already refreshed the token")
+                fresh = current
+            else:
+                fresh = self._refresh_now(current)
+                self.store.put(fresh)
+        with self._lock:
+            self._cache[open_id] = fresh
+        return fresh
+
+    def _refresh_now(self, current: StoredToken) -> StoredToken:
+        status, body = self._post(
+            OAUTH_REFRESH_PATH,
+            {"sdk_id": self.settings.sdk_id, "refresh_token": current.refresh_token, "open_id": current.open_id},
+        )
+        data = _token_data(status, body, "refreshing the access token", reauthorize=True)
+        data.setdefault("open_id", current.open_id)
+        if not data.get("scopes"):
+            data["scopes"] = list(current.scopes)
+        data.setdefault("open_corp_id", current.open_corp_id)
+        log.info("refreshed the OAuth access token")
+        return StoredToken.from_token_response(data, now=self._clock())
+
+    def user_info(self, open_id: str) -> dict[str, Any]:
+        token = self.token(open_id)
+        status, body = self._post(OAUTH_USER_INFO_PATH, {"access_token": token.access_token, "open_id": open_id})
+        return _token_data(status, body, "introspecting the access token")
+
+    def _warn_if_refresh_lapses(self, token: StoredToken) -> None:
+        if not token.refresh_expires:
+            return
+        left = token.refresh_expires - self._clock()
+        if left < self.settings.refresh_warn_days * 86400:
+            log.warning(
+                "the refresh token lapses in %.1f days unless the pipeline runs before then; %s",
+                max(0.0, left / 86400),
+                REAUTHORIZE_HINT,
+            )
+
+
+def _token_data(status: int, body: Any, action: str, reauthorize: bool = False) -> dict[str, Any]:
+    if status == 200 and isinstance(body, dict) and body.get("code") == 0 and isinstance(body.get("data"), dict):
+        data = dict(body["data"])
+        for key in ("access_token", "refresh_token"):
+            register_secret(data.get(key))
+        return data
+    code = body.get("code") if isinstance(body, dict) else None
+    message = str(body.get("message", ""))[:120] if isinstance(body, dict) else ""
+    from resources.tencent.redact import scrub
+
+    text = f"token endpoint refused {action} (HTTP {status}, code {code}: {scrub(message)})"
+    if reauthorize:
+        raise ReauthorizeRequired(f"{text}; {REAUTHORIZE_HINT}")
+    raise OAuthFlowError(f"{text}; {REAUTHORIZE_HINT}")
+
+
+class OAuthAuth(httpx.Auth):
+    """Adds ``AccessToken``/``OpenId`` and a fresh timestamp and nonce to every attempt."""
+
+    def __init__(self, manager: TokenManager, open_id: str) -> None:
+        self.manager = manager
+        self.open_id = open_id
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        token = self.manager.token(self.open_id)
+        request.headers["AccessToken"] = token.access_token
+        request.headers["OpenId"] = token.open_id
+        request.headers["X-TC-Timestamp"] = str(int(time.time()))
+        request.headers["X-TC-Nonce"] = new_nonce()
+        request.headers["X-TC-Registered"] = "1"
+        yield request

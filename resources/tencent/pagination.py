@@ -1,0 +1,158 @@
+"""The platform's three pagination styles, de-duplicated on a natural key and guarded against loops."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Hashable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from resources.tencent.errors import PaginationError
+from resources.tencent.transport import ApiResponse
+
+Fetch = Callable[[dict[str, Any]], ApiResponse]
+KeyFn = Callable[[dict[str, Any]], Hashable]
+
+REPEAT_REFETCHES = 2  # a repeated cursor is re-requested this often before it counts as a loop
+
+
+@dataclass(frozen=True)
+class Page:
+    """One response as received: ``records`` holds only rows not seen earlier in the same walk."""
+
+    endpoint: str
+    params: dict[str, Any]
+    records: list[dict[str, Any]]
+    body: dict[str, Any]
+    status: int
+    fetched_at: datetime
+
+
+class Deduper:
+    def __init__(self, key: KeyFn) -> None:
+        self._key = key
+        self._seen: set[Hashable] = set()
+
+    def fresh(self, records: list[Any]) -> list[dict[str, Any]]:
+        out = []
+        for record in records:
+            if not isinstance(record, dict):
+                continue
+            k = self._key(record)
+            if k not in self._seen:
+                self._seen.add(k)
+                out.append(record)
+        return out
+
+
+def _page(resp: ApiResponse, records: list[dict[str, Any]]) -> Page:
+    return Page(resp.endpoint, dict(resp.params), records, resp.body, resp.status, resp.fetched_at)
+
+
+def walk_pages(
+    fetch: Fetch,
+    params: dict[str, Any],
+    page_size: int,
+    records_key: str,
+    dedup: Deduper,
+    first: ApiResponse | None = None,
+) -> Iterator[Page]:
+    """``page``/``page_size`` with ``total_page``/``total_count``; walks every page the totals announce.
+
+    ``first`` is page 1 when the caller already fetched it (e.g. to read the totals).
+    """
+    page = 1
+    while True:
+        if first is not None:
+            resp, first = first, None
+        else:
+            resp = fetch({**params, "page": page, "page_size": page_size})
+        raw = resp.body.get(records_key) or []
+        yield _page(resp, dedup.fresh(raw))
+        total_page = _int(resp.body.get("total_page"))
+        if total_page is None:
+            total_count = _int(resp.body.get("total_count"))
+            if total_count is not None:
+                total_page = math.ceil(total_count / page_size)
+        if total_page is None:
+            if len(raw) < page_size:
+                return
+        elif page >= total_page:
+            return
+        page += 1
+
+
+def walk_pos(
+    fetch: Fetch,
+    params: dict[str, Any],
+    size_param: str,
+    page_size: int,
+    records_key: str,
+    dedup: Deduper,
+    first_pos: Any = 0,
+) -> Iterator[Page]:
+    """``pos`` + ``size`` → ``has_remaining`` + ``next_pos``."""
+    pos = first_pos
+    requested: set[str] = set()
+    repeats = 0
+    while True:
+        resp = fetch({**params, "pos": pos, size_param: page_size})
+        body = resp.body
+        yield _page(resp, dedup.fresh(body.get(records_key) or []))
+        if not _truthy(body.get("has_remaining")):
+            return
+        next_pos = body.get("next_pos")
+        requested.add(str(pos))
+        if next_pos is None or str(next_pos) in requested:
+            repeats += 1
+            if repeats > REPEAT_REFETCHES:
+                raise PaginationError(
+                    "the server keeps returning a cursor it already gave; stopping instead of looping",
+                    endpoint=resp.endpoint,
+                )
+            requested.discard(str(pos))
+            continue
+        repeats = 0
+        pos = next_pos
+
+
+def walk_cursory(
+    fetch: Fetch, params: dict[str, Any], records_key: str, dedup: Deduper
+) -> Iterator[Page]:
+    """``/v1/meetings``: ``pos`` + ``cursory`` → ``remaining`` + ``next_pos`` + ``next_cursory``."""
+    cursor: tuple[Any, Any] = (0, 0)
+    requested: set[tuple[str, str]] = set()
+    repeats = 0
+    while True:
+        resp = fetch({**params, "pos": cursor[0], "cursory": cursor[1]})
+        body = resp.body
+        yield _page(resp, dedup.fresh(body.get(records_key) or []))
+        if not _int(body.get("remaining")):
+            return
+        nxt = (body.get("next_pos"), body.get("next_cursory"))
+        requested.add((str(cursor[0]), str(cursor[1])))
+        if nxt[0] is None or (str(nxt[0]), str(nxt[1])) in requested:
+            repeats += 1
+            if repeats > REPEAT_REFETCHES:
+                raise PaginationError(
+                    "the server keeps returning a cursor it already gave; stopping instead of looping",
+                    endpoint=resp.endpoint,
+                )
+            requested.discard((str(cursor[0]), str(cursor[1])))
+            continue
+        repeats = 0
+        cursor = (nxt[0], nxt[1] if nxt[1] is not None else 0)
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _truthy(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes")
+    return bool(value)

@@ -1,0 +1,299 @@
+"""The one HTTP client: read-only by construction, bounded in time, retried and quota-limited.
+
+Only ``GET /v1/...`` on the API host and ``POST`` to the three OAuth token endpoints can leave
+this module; anything else raises before a socket is touched.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_random_exponential,
+)
+
+from resources.settings import Settings
+from resources.tencent.errors import (
+    DeadlineExceeded,
+    QuotaWait,
+    ReadOnlyViolation,
+    RetryableError,
+    TencentError,
+    classify,
+)
+from resources.tencent.quota import Limit, QuotaLimiter
+from resources.tencent.stats import CallStats
+
+log = logging.getLogger(__name__)
+
+OAUTH_TOKEN_PATH = "/wemeet-webapi/v2/oauth2/oauth/access_token"
+OAUTH_REFRESH_PATH = "/wemeet-webapi/v2/oauth2/oauth/refresh_token"
+OAUTH_USER_INFO_PATH = "/wemeet-webapi/v2/oauth2/oauth/user_info"
+OAUTH_PATHS = frozenset({OAUTH_TOKEN_PATH, OAUTH_REFRESH_PATH, OAUTH_USER_INFO_PATH})
+CORP_PREFIX = "/v1/corp/"
+
+
+@dataclass(frozen=True)
+class ApiResponse:
+    endpoint: str
+    params: dict[str, Any]
+    body: dict[str, Any]
+    status: int
+    fetched_at: datetime
+    date_header: str = ""
+
+
+class RetryBudget:
+    """Retries stay a bounded share of requests, so a sick server is not hammered (SRE retry budget)."""
+
+    def __init__(self, ratio: float = 0.2, floor: int = 20) -> None:
+        self._lock = threading.Lock()
+        self._ratio = ratio
+        self._floor = floor
+        self.requests = 0
+        self.retries = 0
+
+    def on_request(self) -> None:
+        with self._lock:
+            self.requests += 1
+
+    def try_spend(self) -> bool:
+        with self._lock:
+            if self.retries < self._floor + self._ratio * self.requests:
+                self.retries += 1
+                return True
+            return False
+
+
+class RequestGuard:
+    """Refuses every request that is not a read: the pipeline never changes anything on the platform."""
+
+    def __init__(self, api_base_url: str, oauth_base_url: str) -> None:
+        self._api = _origin(api_base_url)
+        self._oauth = _origin(oauth_base_url)
+
+    def check(self, method: str, url: httpx.URL | str) -> None:
+        url = httpx.URL(str(url))
+        origin = (url.scheme, url.host, url.port)
+        path = url.path
+        if method == "GET" and origin == self._api and path.startswith("/v1/"):
+            return
+        if method == "POST" and origin == self._oauth and path in OAUTH_PATHS:
+            return
+        raise ReadOnlyViolation(f"refusing {method} {path}: this client only reads (GET /v1/...) and refreshes tokens")
+
+    def hook(self, request: httpx.Request) -> None:
+        self.check(request.method, request.url)
+
+
+def _origin(base: str) -> tuple[str, str, int | None]:
+    url = httpx.URL(base)
+    return (url.scheme, url.host, url.port)
+
+
+def build_http_client(settings: Settings, guard: RequestGuard) -> httpx.Client:
+    timeout = httpx.Timeout(
+        connect=settings.connect_timeout,
+        read=settings.read_timeout,
+        write=settings.write_timeout,
+        pool=settings.call_deadline,
+    )
+    limits = httpx.Limits(
+        max_connections=max(10, settings.max_workers * 2), max_keepalive_connections=max(5, settings.max_workers)
+    )
+    return httpx.Client(
+        timeout=timeout,
+        limits=limits,
+        follow_redirects=False,
+        event_hooks={"request": [guard.hook]},
+        headers={"Content-Type": "application/json; charset=utf-8", "User-Agent": "tmeet-etl/0.1"},
+    )
+
+
+class Transport:
+    """Sends guarded, limited, retried requests; thread-safe, share one per principal."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        limiter: QuotaLimiter | None,
+        stats: CallStats,
+        quota_key: str,
+        http: httpx.Client | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        budget: RetryBudget | None = None,
+    ) -> None:
+        self.settings = settings
+        self.guard = RequestGuard(settings.api_base_url, settings.oauth_base_url)
+        self.http = http or build_http_client(settings, self.guard)
+        self.limiter = limiter
+        self.stats = stats
+        self.quota_key = quota_key
+        self._sleep = sleep
+        self.budget = budget or RetryBudget()
+
+    def close(self) -> None:
+        self.http.close()
+
+    # -- limits ---------------------------------------------------------------------------
+    def limits_for(self, path: str, route: str) -> list[Limit]:
+        s = self.settings
+        window = s.quota_window_seconds
+        limits = [Limit(f"{self.quota_key}:minute", s.per_minute_limit, window)]
+        if path.startswith(CORP_PREFIX):
+            limits.append(Limit(f"{self.quota_key}:corp", s.corp_per_minute_limit, window))
+        route_limit = s.route_limits.get(route)
+        if route_limit is not None:
+            limits.append(Limit(f"{self.quota_key}:route:{route}", route_limit, window))
+        return limits
+
+    # -- API GET --------------------------------------------------------------------------
+    def get(
+        self,
+        endpoint: str,
+        path: str,
+        params: Mapping[str, Any],
+        auth: httpx.Auth,
+        *,
+        on_auth_error: Callable[[TencentError, httpx.Request | None], bool] | None = None,
+        missing_scope: str = "",
+    ) -> ApiResponse:
+        """One logical call: quota waits and a single re-authentication wrap the retried attempts."""
+        self.guard.check("GET", self.settings.api_base_url + path)
+        route = endpoint.split(" ", 1)[-1]
+        quota_waits = 0
+        reauthed = False
+        while True:
+            try:
+                return self._retrying(endpoint, path, route, dict(params), auth, missing_scope)
+            except QuotaWait:
+                quota_waits += 1
+                if quota_waits > self.settings.quota_wait_attempts:
+                    raise
+                # The server's window is full (another client, or clock drift): sit it out with jitter.
+                wait = self.settings.quota_window_seconds * random.uniform(1.0, 1.2)
+                self.stats.add(endpoint, quota_waits=1, quota_wait_seconds=wait)
+                log.warning("quota window full on %s; waiting %.1fs", endpoint, wait)
+                self._sleep(wait)
+            except TencentError as exc:
+                if exc.code != 190303 or on_auth_error is None or reauthed:
+                    raise
+                reauthed = True
+                if not on_auth_error(exc, getattr(exc, "request", None)):
+                    raise
+
+    def _retrying(
+        self, endpoint: str, path: str, route: str, params: dict[str, Any], auth: httpx.Auth, missing_scope: str
+    ) -> ApiResponse:
+        s = self.settings
+
+        def should_retry(exc: BaseException) -> bool:
+            return isinstance(exc, RetryableError) and self.budget.try_spend()
+
+        def count_retry(state: RetryCallState) -> None:
+            self.stats.add(endpoint, retries=1)
+            exc = state.outcome.exception() if state.outcome else None
+            log.info("retrying %s after %s", endpoint, type(exc).__name__)
+
+        retrying = Retrying(
+            stop=stop_after_attempt(s.retry_attempts) | stop_after_delay(s.retry_max_seconds),
+            wait=wait_random_exponential(multiplier=0.5, max=s.retry_max_wait),
+            retry=retry_if_exception(should_retry),
+            before_sleep=count_retry,
+            sleep=self._sleep,
+            reraise=True,
+        )
+        return retrying(self._attempt, endpoint, path, route, params, auth, missing_scope)
+
+    def _attempt(
+        self, endpoint: str, path: str, route: str, params: dict[str, Any], auth: httpx.Auth, missing_scope: str
+    ) -> ApiResponse:
+        if self.limiter is not None:
+            got = self.limiter.acquire(self.limits_for(path, route), daily_key=self.quota_key)
+            if got.waits:
+                self.stats.add(endpoint, quota_waits=got.waits, quota_wait_seconds=got.waited_seconds)
+        self.stats.add(endpoint, calls=1)
+        self.budget.on_request()
+        request = self.http.build_request("GET", self.settings.api_base_url + path, params=params)
+        status, raw, headers = self._send(request, auth, endpoint)
+        body, error = classify(
+            status, raw, endpoint=endpoint, trace_id=headers.get("X-TC-Trace", ""), missing_scope=missing_scope
+        )
+        if error is not None:
+            error.request = request  # type: ignore[attr-defined]
+            raise error
+        return ApiResponse(
+            endpoint=endpoint,
+            params=params,
+            body=body,
+            status=status,
+            fetched_at=datetime.now(UTC),
+            date_header=headers.get("Date", ""),
+        )
+
+    def _send(self, request: httpx.Request, auth: httpx.Auth | None, endpoint: str) -> tuple[int, bytes, httpx.Headers]:
+        """Send with an overall deadline that also bounds a slow-drip body."""
+        deadline = time.monotonic() + self.settings.call_deadline
+        try:
+            response = self.http.send(request, auth=auth, stream=True)
+        except ReadOnlyViolation:
+            raise
+        except httpx.RequestError as exc:
+            raise RetryableError(f"network error: {type(exc).__name__}", endpoint=endpoint) from None
+        try:
+            chunks: list[bytes] = []
+            for chunk in response.iter_bytes():
+                chunks.append(chunk)
+                if time.monotonic() > deadline:
+                    raise DeadlineExceeded(
+                        f"call exceeded its {self.settings.call_deadline:.0f}s deadline", endpoint=endpoint
+                    )
+            raw = b"".join(chunks)
+        except httpx.RequestError as exc:
+            raise RetryableError(f"network error while reading: {type(exc).__name__}", endpoint=endpoint) from None
+        finally:
+            response.close()
+        return response.status_code, raw, response.headers
+
+    # -- OAuth POST -------------------------------------------------------------------------
+    def post_oauth(self, path: str, payload: Mapping[str, Any]) -> tuple[int, Any]:
+        """POST JSON to a token endpoint; retried only when the request never reached the server."""
+        url = self.settings.oauth_base_url + path
+        self.guard.check("POST", url)
+        endpoint = f"POST {path}"
+
+        retrying = Retrying(
+            stop=stop_after_attempt(self.settings.retry_attempts),
+            wait=wait_random_exponential(multiplier=0.5, max=self.settings.retry_max_wait),
+            retry=retry_if_exception(lambda e: isinstance(e, (httpx.ConnectError, httpx.ConnectTimeout))),
+            sleep=self._sleep,
+            reraise=True,
+        )
+
+        def once() -> tuple[int, Any]:
+            request = self.http.build_request("POST", url, json=dict(payload))
+            self.stats.add(endpoint, calls=1)
+            response = self.http.send(request)
+            try:
+                return response.status_code, response.json()
+            except ValueError:
+                return response.status_code, None
+
+        try:
+            return retrying(once)
+        except httpx.TransportError as exc:
+            raise RetryableError(f"network error calling the token endpoint: {type(exc).__name__}", endpoint=endpoint) from None
