@@ -55,7 +55,7 @@ class EmulatorHandle:
         return self.emulator.clock
 
     def _admin(self, method: str, path: str, json: Any = None) -> dict[str, Any]:
-        response = httpx.request(method, f"{self.base_url}{path}", json=json, timeout=10)
+        response = httpx.request(method, f"{self.base_url}{path}", json=json, timeout=10, trust_env=False)
         response.raise_for_status()
         return response.json()  # type: ignore[no-any-return]
 
@@ -90,7 +90,7 @@ class EmulatorHandle:
         }
         if login_userid is not None:
             params["login_userid"] = login_userid
-        response = httpx.get(f"{self.base_url}/marketplace/authorize.html", params=params, timeout=10)
+        response = httpx.get(f"{self.base_url}/marketplace/authorize.html", params=params, timeout=10, trust_env=False)
         if response.status_code != 302:
             raise RuntimeError(f"authorize answered HTTP {response.status_code}: {response.text}")
         query = parse_qs(urlsplit(response.headers["location"]).query)
@@ -109,34 +109,44 @@ def running_emulator(**config_overrides: Any) -> Iterator[EmulatorHandle]:
     build_kwargs = {k: config_overrides.pop(k) for k in ("enterprise", "api_routes", "route_scopes") if k in config_overrides}
     config = EmulatorConfig(**config_overrides)
     app = build_app(config, **build_kwargs)
+    with serving(app, health_path="/_emulator/health") as base_url:
+        yield EmulatorHandle(base_url=base_url, config=config, app=app)
+
+
+@contextmanager
+def serving(app: Any, health_path: str | None = None) -> Iterator[str]:
+    """Serve any ASGI app with uvicorn on a free loopback port; yields its base URL."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     server = uvicorn.Server(
-        uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False, timeout_graceful_shutdown=2)
+        uvicorn.Config(app, log_level="warning", lifespan="auto", access_log=False, timeout_graceful_shutdown=2)
     )
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=f"emulator-{port}", daemon=True)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=f"asgi-{port}", daemon=True)
     thread.start()
-    handle = EmulatorHandle(base_url=f"http://127.0.0.1:{port}", config=config, app=app)
+    base_url = f"http://127.0.0.1:{port}"
     try:
-        _wait_healthy(handle.base_url, thread)
-        yield handle
+        _wait_started(server, thread, base_url, health_path)
+        yield base_url
     finally:
         server.should_exit = True
         thread.join(timeout=15)
         sock.close()
 
 
-def _wait_healthy(base_url: str, thread: threading.Thread) -> None:
+def _wait_started(server: uvicorn.Server, thread: threading.Thread, base_url: str, health_path: str | None) -> None:
     deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
         if not thread.is_alive():
-            raise RuntimeError("the emulator server thread stopped during start-up; see the log above")
-        try:
-            if httpx.get(f"{base_url}/_emulator/health", timeout=2).status_code == 200:
+            raise RuntimeError("the server thread stopped during start-up; see the log above")
+        if server.started:
+            if health_path is None:
                 return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.02)
-    raise RuntimeError(f"the emulator at {base_url} was not healthy within {STARTUP_TIMEOUT_SECONDS:.0f} s")
+            try:
+                if httpx.get(f"{base_url}{health_path}", timeout=2, trust_env=False).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+        time.sleep(0.01)
+    raise RuntimeError(f"the server at {base_url} did not start within {STARTUP_TIMEOUT_SECONDS:.0f} s")

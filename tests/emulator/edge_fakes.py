@@ -78,3 +78,42 @@ def fake_routes() -> list[Route]:
 def fake_world(**extra: Any) -> dict[str, Any]:
     """Keyword arguments for ``running_emulator`` that swap in the fakes."""
     return {"enterprise": FakeEnterprise(), "api_routes": fake_routes(), "route_scopes": ROUTE_SCOPES, **extra}
+
+
+CALLBACK = "http://127.0.0.1:8765/callback"
+ACCOUNT_APP = "300000001"
+USER_APP = "300000002"
+INACTIVE_APP = "300000003"
+OTHER_USER_APP = "300000004"
+
+APPS_DOCUMENT: dict[str, Any] = {
+    "apps": [
+        {"sdk_id": ACCOUNT_APP, "secret": "acct-secret", "type": "account", "corp_id": "corp-a",
+         "redirect_uris": [CALLBACK, "http://127.0.0.1:8765/cb?tenant=t1"],
+         "scopes": ["VIEW_ALL_MEETINGS", "VIEW_ALL_USERS"], "activated": True,
+         "app_id": "410000001", "secret_id": "AKIDaccount", "secret_key": "account-key"},
+        {"sdk_id": USER_APP, "secret": "user-secret", "type": "user", "corp_id": "corp-a",
+         "redirect_uris": [CALLBACK], "scopes": ["VIEW_MEETING", "VIEW_USER_INFO"], "activated": True},
+        {"sdk_id": INACTIVE_APP, "secret": "off-secret", "type": "user", "corp_id": "corp-a",
+         "redirect_uris": [CALLBACK], "scopes": ["VIEW_MEETING"], "activated": False},
+        {"sdk_id": OTHER_USER_APP, "secret": "other-secret", "type": "user", "corp_id": "corp-a",
+         "redirect_uris": [CALLBACK], "scopes": ["VIEW_MEETING", "VIEW_VIDEO"], "activated": True},
+    ]
+}
+
+
+def write_apps(directory: Any) -> str:
+    import json
+    from pathlib import Path
+
+    path = Path(directory) / "apps.json"
+    path.write_text(json.dumps(APPS_DOCUMENT), encoding="utf-8")
+    return str(path)
+
+
+def oauth_headers(token: dict[str, Any]) -> dict[str, str]:
+    import secrets
+    import time
+
+    return {"AccessToken": token["access_token"], "OpenId": token["open_id"],
+            "X-TC-Timestamp": str(int(time.time())), "X-TC-Nonce": str(secrets.randbelow(10**9))}
