@@ -360,6 +360,9 @@ class Issues:
         for i in np.flatnonzero(np.asarray(mask, dtype=bool)):
             self._reasons.setdefault(int(i), []).append(reason)
 
+    def add_at(self, row: int, reason: str) -> None:
+        self._reasons.setdefault(int(row), []).append(reason)
+
     def require(self, parsed: Parsed, name: str) -> None:
         """The field must be present and well-formed."""
         self.add(parsed.invalid, f"malformed {name}")

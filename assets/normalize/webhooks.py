@@ -1,0 +1,184 @@
+"""Webhook events (§7.5) as rows, and live attendance sessions paired from join/leave events."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from assets.normalize._common import (
+    DEFAULT_TZ,
+    Issues,
+    Normalized,
+    boolean,
+    business_date,
+    empty,
+    empty_as,
+    epoch,
+    field,
+    finish,
+    finish_frame,
+    integer,
+    local_datetime,
+    person_key,
+    person_kind,
+    quarantine_issues,
+    quarantine_rows,
+    record_json,
+    sub_objects,
+    text,
+)
+
+JOINED = "meeting.participant-joined"
+LEFT = "meeting.participant-left"
+
+
+def _flatten(events: Sequence[Any]) -> tuple[list[dict[str, Any]], list[Any], list[str]]:
+    """One item per payload entry, carrying its envelope's event name and id."""
+    items: list[dict[str, Any]] = []
+    rejected: list[Any] = []
+    reasons: list[str] = []
+    for event in events:
+        if not isinstance(event, dict):
+            rejected.append(event)
+            reasons.append("event is not a JSON object")
+            continue
+        payload = event.get("payload")
+        if not isinstance(payload, list) or not payload:
+            rejected.append(event)
+            reasons.append("missing payload" if payload in (None, []) else "malformed payload")
+            continue
+        # The older format names the event id unique_sequence; the current one, trace_id.
+        trace_id = event.get("trace_id", event.get("unique_sequence"))
+        for item in payload:
+            items.append({"event": event.get("event"), "trace_id": trace_id, "item": item})
+    return items, rejected, reasons
+
+
+def _operate_time(values: Sequence[Any], tz: str) -> tuple[pa.Array, np.ndarray]:
+    """Epoch milliseconds (current format) or a local 'yyyy-MM-dd HH:mm:ss' string (older format)."""
+    millis = epoch(values, "ms")
+    local = local_datetime([v if isinstance(v, str) else None for v in values], tz)
+    local_ok = ~np.asarray(local.values.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+    combined = pc.coalesce(millis.values, local.values)
+    return combined, millis.invalid & ~local_ok
+
+
+def normalize_webhook_events(events: Sequence[Any], tz: str = DEFAULT_TZ) -> Normalized:
+    """Decoded webhook events (`{"event","trace_id","payload":[...]}`) → webhook_events, one row per payload item.
+
+    The operator's identity follows the participant rules; an operator with no userid, uuid or
+    ms_open_id keeps '' as person_key because the column is part of the key.
+    """
+    flat, rejected, reasons = _flatten(events)
+    n = len(flat)
+    issues = Issues(n)
+    item_objects = [f["item"] if isinstance(f["item"], dict) else {} for f in flat]
+    issues.add(np.array([not isinstance(f["item"], dict) for f in flat], dtype=bool), "payload item is not a JSON object")
+    event_name = text(field(flat, "event"))
+    issues.require(event_name, "event")
+    trace_id = text(field(flat, "trace_id"))
+    issues.require(trace_id, "trace_id")
+    operate_time, bad_time = _operate_time(field(item_objects, "operate_time"), tz)
+    issues.add(bad_time, "malformed operate_time")
+    issues.add(
+        np.asarray(operate_time.is_null().to_numpy(zero_copy_only=False), dtype=bool) & ~bad_time,
+        "missing operate_time",
+    )
+    operator, bad_operator = sub_objects(item_objects, "operator")
+    issues.add(bad_operator, "malformed operator")
+    meeting, bad_meeting = sub_objects(item_objects, "meeting_info")
+    issues.add(bad_meeting, "malformed meeting_info")
+    parsed = {
+        "operator.userid": text(field(operator, "userid")),
+        "operator.uuid": text(field(operator, "uuid")),
+        "operator.ms_open_id": text(field(operator, "ms_open_id")),
+        "operator.user_name": text(field(operator, "user_name")),
+        "operator.instance_id": integer(field(operator, "instance_id")),
+        "operator.is_enterprise_user": boolean(field(operator, "is_enterprise_user")),
+        "meeting_info.meeting_id": text(field(meeting, "meeting_id")),
+        "meeting_info.meeting_code": text(field(meeting, "meeting_code")),
+        "meeting_info.sub_meeting_id": text(field(meeting, "sub_meeting_id")),
+    }
+    for name, value in parsed.items():
+        issues.check(value, name)
+    key = person_key(
+        parsed["operator.userid"].values, parsed["operator.uuid"].values, parsed["operator.ms_open_id"].values
+    )
+    columns = {
+        "trace_id": trace_id.values,
+        "event": event_name.values,
+        "operate_time": operate_time,
+        "business_date": business_date(operate_time, tz),
+        "meeting_id": parsed["meeting_info.meeting_id"].values,
+        "meeting_code": parsed["meeting_info.meeting_code"].values,
+        "sub_meeting_id": empty_as(parsed["meeting_info.sub_meeting_id"].values, ""),
+        "person_key": empty_as(key, ""),
+        "person_kind": person_kind(
+            parsed["operator.instance_id"].values, None, parsed["operator.is_enterprise_user"].values
+        ),
+        "userid": parsed["operator.userid"].values,
+        "user_name": parsed["operator.user_name"].values,
+        "payload_json": pa.array([record_json(f["item"]) for f in flat], type=pa.string()),
+    }
+    frame = finish("webhook_events", columns, ~issues.bad)
+    envelopes = [{"event": f["event"], "trace_id": f["trace_id"], "payload": [f["item"]]} for f in flat]
+    quarantine = pd.concat(
+        [
+            quarantine_issues("webhook_events", envelopes, issues, columns["business_date"]),
+            quarantine_rows("webhook_events", rejected, reasons),
+        ],
+        ignore_index=True,
+    )
+    return Normalized(frame, finish_frame("quarantine", quarantine))
+
+
+def build_live_attendance(events: pd.DataFrame) -> pd.DataFrame:
+    """webhook_events → live_attendance: each join paired with the same person's next leave in that meeting.
+
+    Rows without a person_key cannot be paired and are left out; a join with no later leave is open.
+    """
+    moves = events[events["event"].isin([JOINED, LEFT]) & (events["person_key"] != "")]
+    if len(moves) == 0:
+        return empty("live_attendance")
+    group_cols = ["meeting_id", "sub_meeting_id", "person_key"]
+    moves = moves.assign(_is_left=(moves["event"] == LEFT).astype(bool))
+    moves = moves[moves["meeting_id"].notna()]
+    # A join and a leave at the same instant pair up, so joins sort first on ties.
+    ordered = moves.sort_values(group_cols + ["operate_time", "_is_left"], kind="stable").reset_index(drop=True)
+    if len(ordered) == 0:
+        return empty("live_attendance")
+    group = ordered.groupby(group_cols, sort=False, dropna=False).ngroup().to_numpy(dtype=np.int64)
+    is_left = ordered["_is_left"].to_numpy(dtype=bool)
+    position = np.arange(len(ordered), dtype=np.int64)
+    sentinel = np.iinfo(np.int64).max
+    left_position = np.where(is_left, position, sentinel)
+    # The next leave at or after each row, within its group: a reversed running minimum.
+    next_left = (
+        pd.Series(left_position[::-1]).groupby(group[::-1]).cummin().to_numpy(dtype=np.int64)[::-1]
+    )
+    joins = ~is_left
+    paired = next_left[joins]
+    has_left = paired != sentinel
+    operate = pa.array(ordered["operate_time"])
+    left_times = operate.take(pa.array(np.where(has_left, paired, 0), mask=~has_left, type=pa.int64()))
+    joined = ordered[joins]
+    frame = pd.DataFrame(
+        {
+            "meeting_id": joined["meeting_id"].array,
+            "sub_meeting_id": joined["sub_meeting_id"].array,
+            "person_key": joined["person_key"].array,
+            "person_kind": joined["person_kind"].array,
+            "userid": joined["userid"].array,
+            "user_name": joined["user_name"].array,
+            "join_time": joined["operate_time"].array,
+            "left_time": pd.array(left_times, dtype=pd.ArrowDtype(left_times.type)),
+            "is_open": ~has_left,
+            "business_date": joined["business_date"].array,
+        }
+    )
+    return finish_frame("live_attendance", frame)
