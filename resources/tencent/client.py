@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 PARTICIPANTS_CAP = 50_000
 CORP_MEETINGS_CAP = 100_000
 PAGE_SIZE = {
-    sc.E_CORP_USERS: 20,
+    sc.E_CORP_USERS: 100,
     sc.E_CORP_ROLES: 20,
     sc.E_CORP_MEETINGS: 20,
     sc.E_PARTICIPANTS: 100,
