@@ -1,0 +1,298 @@
+"""The Parquet lake: ``<root>/<table>/date=YYYY-MM-DD/part-0.parquet``, written atomically.
+
+Every write goes to a hidden temp file and is renamed over the partition's file only when it is
+complete and fsynced, so a reader (BI tool, DuckDB glob) sees either the previous version or the
+new one, never a half-written file; re-running a partition replaces it (idempotent).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from resources.atomic_files import (
+    DEFAULT_SWEEP_GRACE_SECONDS,
+    StorageWriteError,
+    atomic_file,
+    sweep_debris,
+)
+
+PARTITION_FILE = "part-0.parquet"
+UNPARTITIONED_FILE = "data.parquet"
+PARTITION_KEY = "date"
+
+_TABLE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+_SNAPSHOT_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_PARTITION_DIR = re.compile(rf"^{PARTITION_KEY}=(\d{{4}}-\d{{2}}-\d{{2}})$")
+
+
+class SchemaMismatchError(ValueError):
+    """A frame does not match the table's Arrow schema."""
+
+
+def check_table_name(table: str) -> str:
+    """Table names become directory names and SQL identifiers, so keep them plain."""
+    if not _TABLE_NAME.match(table):
+        raise ValueError(
+            f"invalid table name {table!r}: use lowercase letters, digits and underscores, "
+            "starting with a letter"
+        )
+    return table
+
+
+def as_business_date(value: dt.date | str) -> dt.date:
+    """Accept a ``date`` or a ``YYYY-MM-DD`` partition key; refuse datetimes (which zone?)."""
+    if isinstance(value, dt.datetime):
+        raise TypeError(
+            f"business date must be a date, got the datetime {value!r}; convert it to the "
+            "account's local date first"
+        )
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(value)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"business date must be YYYY-MM-DD, got {value!r}") from exc
+
+
+def _string_like(t: pa.DataType) -> bool:
+    return pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t)
+
+
+def _castable(actual: pa.DataType, expected: pa.DataType) -> bool:
+    """Representation differences that carry the same values (pandas picks its own flavour)."""
+    if pa.types.is_null(actual):
+        return True
+    if _string_like(actual) and _string_like(expected):
+        return True
+    if pa.types.is_dictionary(actual):
+        return _castable(actual.value_type, expected)
+    if pa.types.is_timestamp(actual) and pa.types.is_timestamp(expected):
+        # Naive vs aware is a real bug (instants are UTC); only the unit may differ.
+        return (actual.tz is None) == (expected.tz is None) and (
+            actual.tz is None or actual.tz.upper() == expected.tz.upper()
+        )
+    if pa.types.is_date(actual) and pa.types.is_date(expected):
+        return True
+    if pa.types.is_integer(actual) and pa.types.is_integer(expected):
+        return actual.bit_width <= expected.bit_width
+    if pa.types.is_floating(actual) and pa.types.is_floating(expected):
+        return True
+    return False
+
+
+def frame_to_table(df: pd.DataFrame, schema: pa.Schema, table: str = "") -> pa.Table:
+    """Convert ``df`` to an Arrow table of exactly ``schema``, or fail naming the column."""
+    where = f"table {table!r}: " if table else ""
+    columns = [str(c) for c in df.columns]
+    expected = list(schema.names)
+    if columns != expected:
+        missing = [c for c in expected if c not in columns]
+        extra = [c for c in columns if c not in expected]
+        if missing:
+            raise SchemaMismatchError(f"{where}column {missing[0]!r} is missing (all missing: {missing})")
+        if extra:
+            raise SchemaMismatchError(f"{where}column {extra[0]!r} is not in the schema (all extra: {extra})")
+        raise SchemaMismatchError(f"{where}columns are out of order: expected {expected}, got {columns}")
+    arrays: list[pa.Array] = []
+    for field in schema:
+        arrays.append(_column_array(df[field.name], field, where))
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def _column_array(series: pd.Series, field: pa.Field, where: str) -> pa.Array:
+    try:
+        array = pa.Array.from_pandas(series)
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        raise SchemaMismatchError(
+            f"{where}column {field.name!r} cannot be converted to {field.type}: {exc}"
+        ) from exc
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    if array.type != field.type:
+        if not _castable(array.type, field.type):
+            raise SchemaMismatchError(
+                f"{where}column {field.name!r} has type {array.type} (pandas {series.dtype}), "
+                f"expected {field.type}"
+            )
+        try:
+            array = array.cast(field.type, safe=True)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+            raise SchemaMismatchError(
+                f"{where}column {field.name!r} does not fit {field.type}: {exc}"
+            ) from exc
+    if not field.nullable and array.null_count:
+        raise SchemaMismatchError(
+            f"{where}column {field.name!r} is part of the key and has {array.null_count} null(s)"
+        )
+    return array
+
+
+class PartitionWriter:
+    """Streams frames into one Parquet file as row groups; created by :meth:`Lake.partition_writer`."""
+
+    def __init__(self, writer: pq.ParquetWriter, schema: pa.Schema, table: str, path: Path) -> None:
+        self._writer = writer
+        self._schema = schema
+        self._table = table
+        self.path = path
+        self.rows_written = 0
+
+    def write(self, df: pd.DataFrame) -> None:
+        """Validate ``df`` against the schema and append it as a row group."""
+        arrow_table = frame_to_table(df, self._schema, self._table)
+        if arrow_table.num_rows:
+            try:
+                self._writer.write_table(arrow_table)
+            except OSError as exc:
+                raise StorageWriteError(self.path, exc) from exc
+            self.rows_written += arrow_table.num_rows
+
+
+class Lake:
+    """Hive-partitioned Parquet lake rooted at ``root`` (normally ``$TMEET_DATA_DIR/lake``)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    @classmethod
+    def from_data_dir(cls, data_dir: Path) -> Lake:
+        return cls(Path(data_dir) / "lake")
+
+    def table_dir(self, table: str) -> Path:
+        return self.root / check_table_name(table)
+
+    def partition_dir(self, table: str, business_date: dt.date | str) -> Path:
+        day = as_business_date(business_date)
+        return self.table_dir(table) / f"{PARTITION_KEY}={day.isoformat()}"
+
+    def partition_path(self, table: str, business_date: dt.date | str) -> Path:
+        return self.partition_dir(table, business_date) / PARTITION_FILE
+
+    @contextmanager
+    def partition_writer(
+        self, table: str, schema: pa.Schema, business_date: dt.date | str
+    ) -> Iterator[PartitionWriter]:
+        """Stream a partition's rows; the partition is replaced only if the block exits cleanly."""
+        with self._file_writer(self.partition_path(table, business_date), schema, table) as writer:
+            yield writer
+
+    def write_partition(
+        self, table: str, schema: pa.Schema, business_date: dt.date | str, df: pd.DataFrame
+    ) -> Path:
+        """Replace one partition with ``df`` (zero rows replaces it with an empty file)."""
+        path = self.partition_path(table, business_date)
+        with self._file_writer(path, schema, table) as writer:
+            writer.write(df)
+        return path
+
+    def write_snapshot(
+        self,
+        table: str,
+        schema: pa.Schema,
+        business_date: dt.date | str,
+        name: str,
+        df: pd.DataFrame,
+    ) -> Path:
+        """Add ``date=D/snapshot-<name>.parquet`` (``name`` is usually the local HHMMSS)."""
+        if not _SNAPSHOT_NAME.match(name):
+            raise ValueError(f"invalid snapshot name {name!r}: use letters, digits, '-' or '_'")
+        path = self.partition_dir(table, business_date) / f"snapshot-{name}.parquet"
+        with self._file_writer(path, schema, table) as writer:
+            writer.write(df)
+        return path
+
+    def write_unpartitioned(self, table: str, schema: pa.Schema, df: pd.DataFrame) -> Path:
+        """Replace a directory table's single file ``<table>/data.parquet``."""
+        path = self.table_dir(table) / UNPARTITIONED_FILE
+        with self._file_writer(path, schema, table) as writer:
+            writer.write(df)
+        return path
+
+    @contextmanager
+    def _file_writer(self, path: Path, schema: pa.Schema, table: str) -> Iterator[PartitionWriter]:
+        with atomic_file(path) as handle:
+            try:
+                parquet = pq.ParquetWriter(handle, schema, compression="zstd")
+            except OSError as exc:
+                raise StorageWriteError(path, exc) from exc
+            try:
+                yield PartitionWriter(parquet, schema, table, path)
+            except BaseException:
+                _close_quietly(parquet)
+                raise
+            try:
+                # Closing writes the footer; an empty partition still gets a valid file with the schema.
+                parquet.close()
+            except OSError as exc:
+                raise StorageWriteError(path, exc) from exc
+
+    def partitions(self, table: str) -> list[dt.date]:
+        """Business dates that have at least one Parquet file, oldest first."""
+        table_dir = self.table_dir(table)
+        if not table_dir.is_dir():
+            return []
+        days: list[dt.date] = []
+        for entry in os.scandir(table_dir):
+            match = _PARTITION_DIR.match(entry.name)
+            if match and entry.is_dir() and any(Path(entry.path).glob("*.parquet")):
+                days.append(dt.date.fromisoformat(match.group(1)))
+        return sorted(days)
+
+    def files(self, table: str, start: dt.date | str | None = None, end: dt.date | str | None = None) -> list[Path]:
+        """The table's Parquet files, in partition then name order; ``start``/``end`` inclusive."""
+        table_dir = self.table_dir(table)
+        if not table_dir.is_dir():
+            return []
+        first = as_business_date(start) if start is not None else None
+        last = as_business_date(end) if end is not None else None
+        found: list[Path] = []
+        if first is None and last is None:
+            found.extend(sorted(table_dir.glob("*.parquet")))
+        for day in self.partitions(table):
+            if (first is None or day >= first) and (last is None or day <= last):
+                found.extend(sorted(self.partition_dir(table, day).glob("*.parquet")))
+        return found
+
+    def has_files(self, table: str) -> bool:
+        return bool(self.files(table))
+
+    def read(
+        self,
+        table: str,
+        start: dt.date | str | None = None,
+        end: dt.date | str | None = None,
+        schema: pa.Schema | None = None,
+    ) -> pd.DataFrame:
+        """Read the table (or the inclusive date range) as a frame with Arrow dtypes."""
+        paths = self.files(table, start, end)
+        pieces = [pq.read_table(p, schema=schema) for p in paths]
+        if not pieces:
+            if schema is None:
+                return pd.DataFrame()
+            return schema.empty_table().to_pandas(types_mapper=pd.ArrowDtype)
+        combined = pa.concat_tables(pieces)
+        return combined.to_pandas(types_mapper=pd.ArrowDtype)
+
+    def glob(self, table: str) -> str:
+        """A DuckDB glob matching every committed file of the table (temp files never match)."""
+        return str(self.table_dir(table) / "**" / "*.parquet")
+
+    def sweep(self, grace_seconds: float = DEFAULT_SWEEP_GRACE_SECONDS) -> list[Path]:
+        """Remove temp files left by killed writers (older than the grace period, unlocked)."""
+        return sweep_debris(self.root, grace_seconds)
+
+
+def _close_quietly(writer: pq.ParquetWriter) -> None:
+    try:
+        writer.close()
+    except Exception:  # noqa: BLE001 - the original error is the one worth raising
+        pass
