@@ -200,7 +200,7 @@ def number(values: Sequence[Any]) -> Parsed:
     """float64 from ints, floats or numeric strings; NaN/inf and bools are malformed."""
     inferred = _infer(values)
     if inferred is not None and (pa.types.is_integer(inferred.type) or pa.types.is_floating(inferred.type)):
-        array = inferred.cast(pa.float64())
+        array = inferred.cast(pa.float64(), safe=False)
         finite = pc.fill_null(pc.is_finite(array), True)
         invalid = ~np.asarray(finite.to_numpy(zero_copy_only=False), dtype=bool)
         if invalid.any():
@@ -213,7 +213,7 @@ def number(values: Sequence[Any]) -> Parsed:
 
 def percent(values: Sequence[Any]) -> Parsed:
     """A percent given as '85%', '85.5' or 85 → 85.0."""
-    stripped = [v.strip().removesuffix("%") if isinstance(v, str) else v for v in values]
+    stripped = [v.strip()[:-1] if isinstance(v, str) and len(v.strip()) > 1 and v.strip().endswith("%") else v for v in values]
     return number(stripped)
 
 
@@ -243,7 +243,7 @@ def boolean(values: Sequence[Any]) -> Parsed:
 def epoch(values: Sequence[Any], unit: Unit) -> Parsed:
     """UTC instants from epoch seconds or milliseconds, given as ints or decimal strings."""
     ints = integer(values)
-    limit = _MAX_EPOCH_SECONDS * (1000 if unit == "ms" else 1)
+    limit = (_MAX_EPOCH_SECONDS + 1) * 1000 - 1 if unit == "ms" else _MAX_EPOCH_SECONDS
     in_range = pc.and_(pc.greater_equal(ints.values, 0), pc.less_equal(ints.values, limit))
     out_of_range = np.asarray(pc.fill_null(pc.invert(in_range), False).to_numpy(zero_copy_only=False), dtype=bool)
     clean = pc.if_else(in_range, ints.values, pa.scalar(None, pa.int64()))
@@ -271,7 +271,7 @@ def local_date(values: Sequence[Any]) -> Parsed:
 def ms_to_seconds(values: Sequence[Any]) -> Parsed:
     """A millisecond duration (int or decimal string) as float seconds."""
     ints = integer(values)
-    return Parsed(pc.divide(ints.values.cast(pa.float64()), 1000.0), ints.invalid)
+    return Parsed(pc.divide(ints.values.cast(pa.float64(), safe=False), 1000.0), ints.invalid)
 
 
 def _decode_b64(value: str) -> str | None:
