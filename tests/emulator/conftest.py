@@ -107,7 +107,7 @@ def walk_pages(client: httpx.Client, path: str, params: dict[str, object], key: 
         body = resp.json()
         bodies.append(body)
         rows.extend(body[key])
-        if page >= body["total_page"]:
+        if page * size >= body["total_count"]:
             break
         page += 1
     return rows, bodies
