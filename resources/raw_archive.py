@@ -1,0 +1,226 @@
+"""The raw-page archive: every API page as received, so the lake can be rebuilt without API calls.
+
+Layout: ``<root>/<asset>/date=YYYY-MM-DD/pages.jsonl.gz`` (``<root>/<asset>/pages.jsonl.gz`` for
+unpartitioned assets), one JSON line per page ``{"envelope": {...}, "body": ...}``. A partition's
+file is replaced atomically as a whole, like a lake partition. Credentials never reach disk:
+secret-named keys are redacted from envelopes and bodies before a line is written.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import gzip
+import json
+import re
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from resources.atomic_files import (
+    DEFAULT_SWEEP_GRACE_SECONDS,
+    StorageWriteError,
+    atomic_file,
+    sweep_debris,
+)
+from resources.lake import as_business_date
+
+PAGES_FILE = "pages.jsonl.gz"
+REDACTED = "[redacted]"
+REQUIRED_ENVELOPE_KEYS = ("endpoint", "params", "status", "fetched_at", "page")
+
+_ASSET_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+_PARTITION_DIR = re.compile(r"^date=(\d{4}-\d{2}-\d{2})$")
+
+# Compared after lower-casing and dropping '-' and '_', so 'X-TC-Signature' == 'xtcsignature'.
+_SECRET_KEYS = frozenset(
+    {
+        "authorization",
+        "proxyauthorization",
+        "cookie",
+        "setcookie",
+        "accesstoken",
+        "refreshtoken",
+        "idtoken",
+        "token",
+        "secret",
+        "secretkey",
+        "secretid",
+        "clientsecret",
+        "sdksecret",
+        "appsecret",
+        "apikey",
+        "xtckey",
+        "xtcsignature",
+        "signature",
+        "authcode",
+        "password",
+        "encodingaeskey",
+        # Short-lived bearer links: whoever holds one can fetch the recording.
+        "sharingurl",
+        "viewaddress",
+        "downloadaddress",
+        "audioaddress",
+    }
+)
+_SECRET_SUFFIXES = ("token", "secret", "password")
+# Pagination cursors end in 'token' but are needed to audit and replay a page sequence.
+_NOT_SECRET = frozenset({"pagetoken", "nextpagetoken"})
+
+
+def _is_secret_key(key: object) -> bool:
+    name = str(key).lower().replace("-", "").replace("_", "")
+    if name in _NOT_SECRET:
+        return False
+    return name in _SECRET_KEYS or name.endswith(_SECRET_SUFFIXES)
+
+
+def redact(value: Any) -> Any:
+    """Copy ``value`` with every secret-named key's value replaced (empty values stay empty)."""
+    if isinstance(value, Mapping):
+        return {
+            str(k): (REDACTED if _is_secret_key(k) and v not in (None, "") else redact(v))
+            for k, v in value.items()
+        }
+    if isinstance(value, (list, tuple)):
+        return [redact(v) for v in value]
+    return value
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+@dataclass(frozen=True)
+class RawPage:
+    """One archived page: its request envelope and its body (dict, or bytes when not JSON)."""
+
+    envelope: dict[str, Any]
+    body: dict[str, Any] | list[Any] | bytes
+
+
+class RawWriter:
+    """Appends pages to a partition's temp file; created by :meth:`RawArchive.writer`."""
+
+    def __init__(self, stream: gzip.GzipFile, path: Path) -> None:
+        self._stream = stream
+        self.path = path
+        self.pages_written = 0
+
+    def append(self, envelope: Mapping[str, Any], body: Mapping[str, Any] | bytes) -> None:
+        """Archive one page; secrets in the envelope or a JSON body are redacted first."""
+        missing = [k for k in REQUIRED_ENVELOPE_KEYS if k not in envelope]
+        if missing:
+            raise ValueError(
+                f"page envelope is missing {missing}; pass {list(REQUIRED_ENVELOPE_KEYS)}"
+            )
+        record: dict[str, Any] = {"envelope": redact(envelope)}
+        if isinstance(body, (bytes, bytearray, memoryview)):
+            record.update(_bytes_body(bytes(body)))
+        elif isinstance(body, Mapping):
+            record["body"] = redact(body)
+        else:
+            raise TypeError(f"page body must be a dict or bytes, got {type(body).__name__}")
+        line = json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=_json_default)
+        try:
+            self._stream.write(line.encode("utf-8") + b"\n")
+        except OSError as exc:
+            raise StorageWriteError(self.path, exc) from exc
+        self.pages_written += 1
+
+
+def _bytes_body(body: bytes) -> dict[str, Any]:
+    """JSON bytes are redacted like dicts (a secret must not hide in bytes); others kept verbatim."""
+    try:
+        parsed = json.loads(body)
+    except (UnicodeDecodeError, ValueError):
+        return {"body_b64": base64.b64encode(body).decode("ascii")}
+    cleaned = redact(parsed)
+    if cleaned == parsed:
+        return {"body_b64": base64.b64encode(body).decode("ascii")}
+    reencoded = json.dumps(cleaned, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return {"body_b64": base64.b64encode(reencoded).decode("ascii")}
+
+
+class RawArchive:
+    """Gzip JSON-lines archive of API pages rooted at ``root`` (normally ``$TMEET_DATA_DIR/raw``)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    @classmethod
+    def from_data_dir(cls, data_dir: Path) -> RawArchive:
+        return cls(Path(data_dir) / "raw")
+
+    def asset_dir(self, asset: str) -> Path:
+        if not _ASSET_NAME.match(asset):
+            raise ValueError(
+                f"invalid asset name {asset!r}: use lowercase letters, digits and underscores"
+            )
+        return self.root / asset
+
+    def path(self, asset: str, partition: dt.date | str | None) -> Path:
+        if partition is None or partition == "":
+            return self.asset_dir(asset) / PAGES_FILE
+        day = as_business_date(partition)
+        return self.asset_dir(asset) / f"date={day.isoformat()}" / PAGES_FILE
+
+    @contextmanager
+    def writer(self, asset: str, partition: dt.date | str | None) -> Iterator[RawWriter]:
+        """Collect a partition's pages; they replace the previous pages only on a clean exit."""
+        path = self.path(asset, partition)
+        with atomic_file(path) as handle:
+            # mtime=0 keeps the bytes a function of the pages alone.
+            stream = gzip.GzipFile(filename="", mode="wb", fileobj=handle, mtime=0)
+            try:
+                yield RawWriter(stream, path)
+            except BaseException:
+                _close_quietly(stream)
+                raise
+            try:
+                stream.close()
+            except OSError as exc:
+                raise StorageWriteError(path, exc) from exc
+
+    def iter_pages(self, asset: str, partition: dt.date | str | None) -> Iterator[RawPage]:
+        """Replay a partition's pages in the order they were appended."""
+        path = self.path(asset, partition)
+        if not path.exists():
+            raise FileNotFoundError(
+                f"no archived pages at {path}; run the asset for that partition first"
+            )
+        with gzip.open(path, "rb") as stream:
+            for line in stream:
+                record = json.loads(line)
+                if "body_b64" in record:
+                    body: dict[str, Any] | list[Any] | bytes = base64.b64decode(record["body_b64"])
+                else:
+                    body = record["body"]
+                yield RawPage(envelope=record["envelope"], body=body)
+
+    def partitions(self, asset: str) -> list[dt.date]:
+        """Business dates with archived pages, oldest first."""
+        asset_dir = self.asset_dir(asset)
+        if not asset_dir.is_dir():
+            return []
+        days = [
+            dt.date.fromisoformat(m.group(1))
+            for entry in asset_dir.iterdir()
+            if (m := _PARTITION_DIR.match(entry.name)) and (entry / PAGES_FILE).is_file()
+        ]
+        return sorted(days)
+
+    def sweep(self, grace_seconds: float = DEFAULT_SWEEP_GRACE_SECONDS) -> list[Path]:
+        """Remove temp files left by killed writers (older than the grace period, unlocked)."""
+        return sweep_debris(self.root, grace_seconds)
+
+
+def _close_quietly(stream: gzip.GzipFile | BinaryIO) -> None:
+    try:
+        stream.close()
+    except Exception:  # noqa: BLE001 - the original error is the one worth raising
+        pass
