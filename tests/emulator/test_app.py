@@ -118,7 +118,7 @@ def test_stats_count_routes_statuses_codes_and_quota_keys(tmp_path: Path) -> Non
         assert stats["status"] == {"200": 3, "500": 1, "400": 1}
         assert stats["error_codes"] == {"9003": 1, "190303": 1}
         assert stats["quota_keys"] == {f"app:{ACCOUNT_APP}": 4}
-            assert stats["peaks"][f"app:{ACCOUNT_APP}"]["per_minute"] == 4
+        assert stats["peaks"][f"app:{ACCOUNT_APP}"]["per_minute"] == 4
         emu.reset_stats()
         after = emu.stats()
         assert (after["total_calls"], after["calls"], after["oauth"]["code_exchanges"]) == (0, {}, 0)
