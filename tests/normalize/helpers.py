@@ -53,3 +53,9 @@ def row(frame: pd.DataFrame, **match: Any) -> dict[str, Any]:
     selected = frame[mask]
     assert len(selected) == 1, f"expected one row matching {match}, found {len(selected)}"
     return {k: (None if pd.isna(v) else v) for k, v in selected.iloc[0].to_dict().items()}
+
+
+def rows(frame: pd.DataFrame, columns: Sequence[str] | None = None) -> list[list[Any]]:
+    """All rows as lists of plain Python values, with None for nulls."""
+    selected = frame if columns is None else frame[list(columns)]
+    return [[None if pd.isna(v) else v for v in values] for values in selected.itertuples(index=False, name=None)]
