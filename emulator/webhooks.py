@@ -31,7 +31,10 @@ def signature(token: str, timestamp: str, nonce: str, data: str) -> str:
 
 
 def _aes_key(encoding_aes_key: str) -> bytes:
-    key = base64.b64decode(encoding_aes_key + "=")
+    try:
+        key = base64.b64decode(encoding_aes_key + "=", validate=True)
+    except ValueError:
+        key = b""
     if len(key) != 32:
         raise ValueError("EncodingAESKey must be 43 base64 characters (32 bytes once decoded)")
     return key
