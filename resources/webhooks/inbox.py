@@ -64,7 +64,8 @@ class Inbox:
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # Events name people (user names, phone numbers): keep the directory private to the service user.
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         self._writer = self._connect()
         self._writer.executescript(_SCHEMA)
         _fsync_dir(self.path.parent)
