@@ -139,7 +139,12 @@ class Transport:
     ) -> None:
         self.settings = settings
         self.guard = RequestGuard(settings.api_base_url, settings.oauth_base_url)
-        self.http = http or build_http_client(settings, self.guard)
+        if http is None:
+            http = build_http_client(settings, self.guard)
+        else:
+            # A caller-supplied client is still read-only: the guard runs before every send.
+            http.event_hooks = {**http.event_hooks, "request": [*http.event_hooks["request"], self.guard.hook]}
+        self.http = http
         self.limiter = limiter
         self.stats = stats
         self.quota_key = quota_key
