@@ -40,3 +40,15 @@ def publish_forever_slowly(warehouse_path: str, lake_root: str, sql_dir: str) ->
     from tests.storage.helpers import EVENTS_SCHEMA as schema
 
     Warehouse(Path(warehouse_path)).publish(Lake(Path(lake_root)), {"events": schema}, Path(sql_dir))
+
+
+def analyst_session(warehouse_path: str, requests, answers) -> None:
+    """Hold one read-only connection open and answer 'count <table>' requests until 'quit'."""
+    import duckdb
+
+    con = duckdb.connect(warehouse_path, read_only=True)
+    answers.put("ready")
+    while (request := requests.get()) != "quit":
+        table = request.removeprefix("count ")
+        answers.put(con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0])
+    con.close()
