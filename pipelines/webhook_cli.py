@@ -45,6 +45,7 @@ def serve_command(args: argparse.Namespace) -> int:
         port=args.port,
         workers=1,
         access_log=False,
+        server_header=False,
         log_level=args.log_level,
         timeout_graceful_shutdown=5,
     )

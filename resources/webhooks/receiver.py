@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
@@ -168,7 +168,6 @@ def create_app(
         return Response(plaintext, media_type="text/plain")
 
     async def receive_event(request: Request) -> Response:
-        replay_key: str | None = None
         try:
             signed = signed_headers(request)
             body = await _read_capped(request, settings.max_body_bytes)
@@ -179,19 +178,17 @@ def create_app(
             key = f"{signed.timestamp}:{signed.nonce}"
             if not nonces.reserve(key):
                 raise _Rejected(403, "timestamp and nonce already used (replay)")
-            replay_key = key
             plaintext = decode(data)
-            event, trace_id = _event_identity(plaintext)
+            event, trace_id, event_json = _event_identity(plaintext)
         except _Rejected as rejected:
             _log_rejection(request, rejected)
             return rejected.response()
         try:
             is_new = await asyncio.wrap_future(
-                state["inbox"].submit(trace_id, event, datetime.fromtimestamp(clock(), tz=UTC), plaintext.decode("utf-8"))
+                state["inbox"].submit(trace_id, event, datetime.fromtimestamp(clock(), tz=UTC), event_json)
             )
         except Exception as exc:  # noqa: BLE001 - storage failure: no ack, so the platform redelivers
-            assert replay_key is not None
-            nonces.release(replay_key)
+            nonces.release(key)
             log.error("inbox write failed for trace_id=%r event=%r: %s", trace_id, event, type(exc).__name__)
             return _Rejected(503, "inbox write failed").response()
         log.info(
@@ -234,11 +231,14 @@ async def _read_capped(request: Request, limit: int) -> bytes:
             raise _Rejected(413, f"declared body of {declared} bytes exceeds {limit}")
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise _Rejected(413, f"body exceeds {limit} bytes")
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise _Rejected(413, f"body exceeds {limit} bytes")
+            chunks.append(chunk)
+    except ClientDisconnect:
+        raise _Rejected(400, "client disconnected before the body was complete") from None
     return b"".join(chunks)
 
 
@@ -259,10 +259,11 @@ def _envelope_data(body: bytes) -> str:
     return envelope["data"]
 
 
-def _event_identity(plaintext: bytes) -> tuple[str, str]:
-    """(event, trace_id) of a decoded event; the legacy envelope's ``unique_sequence`` stands in for trace_id."""
+def _event_identity(plaintext: bytes) -> tuple[str, str, str]:
+    """(event, trace_id, JSON text) of a decoded event; a legacy ``unique_sequence`` stands in for trace_id."""
     try:
-        decoded = json.loads(plaintext.decode("utf-8"))
+        text = plaintext.decode("utf-8")
+        decoded = json.loads(text)
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise _Rejected(400, "decoded data is not UTF-8 JSON") from None
     if not isinstance(decoded, dict):
@@ -275,7 +276,7 @@ def _event_identity(plaintext: bytes) -> tuple[str, str]:
         raise _Rejected(400, "trace_id is missing or not a short string")
     if not isinstance(decoded.get("payload"), list):
         raise _Rejected(400, "payload is missing or not a list")
-    return event, trace_id
+    return event, trace_id, text
 
 
 def _log_rejection(request: Request, rejected: _Rejected) -> None:
