@@ -59,7 +59,8 @@ def signed_headers(
     if app.secret_id is None or app.secret_key is None or app.app_id is None:
         raise ValueError(f"app {app.sdk_id} has no AK/SK credentials")
     ts = str(int(time.time()) if timestamp is None else timestamp)
-    nonce_value = nonce if nonce is not None else str(time.time_ns() // 1000 + secrets.randbelow(10**6))
+    # The SDKs' form: unique per millisecond unless two random suffixes collide.
+    nonce_value = nonce if nonce is not None else str(time.time_ns() // 1_000_000 * 1_000_000 + secrets.randbelow(10**6))
     return {
         "Content-Type": "application/json; charset=utf-8",
         "X-TC-Key": app.secret_id,
