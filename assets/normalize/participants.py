@@ -21,7 +21,7 @@ from assets.normalize._common import (
     business_date,
     empty,
     epoch,
-    field,
+    fields,
     fill,
     finish,
     finish_frame,
@@ -36,6 +36,10 @@ from assets.normalize._common import (
 from assets.schemas import KEYS, TS
 
 _SESSION_KEY = list(KEYS["attendance"])
+_FIELDS = (
+    "userid", "uuid", "open_id", "ms_open_id", "phone", "user_name", "instanceid", "join_type", "user_role",
+    "is_enterprise_user", "join_time", "left_time",
+)
 
 
 @dataclass(frozen=True)
@@ -78,18 +82,19 @@ def normalize_participants(records: Sequence[Any], instance: InstanceRef, tz: st
     people, non_objects = split_objects(records)
     n = len(people)
     issues = Issues(n)
-    userid = text(field(people, "userid"))
-    uuid = text(field(people, "uuid"))
-    open_id = text(field(people, "open_id"))
-    ms_open_id = text(field(people, "ms_open_id"))
-    phone = text(field(people, "phone"))
-    user_name = b64text(field(people, "user_name"))
-    instanceid = integer(field(people, "instanceid"))
-    join_type = integer(field(people, "join_type"))
-    user_role = integer(field(people, "user_role"))
-    is_enterprise = boolean(field(people, "is_enterprise_user"))
-    join_time = epoch(field(people, "join_time"), "s")
-    left_time = epoch(field(people, "left_time"), "s")
+    raw = fields(people, _FIELDS)
+    userid = text(raw["userid"])
+    uuid = text(raw["uuid"])
+    open_id = text(raw["open_id"])
+    ms_open_id = text(raw["ms_open_id"])
+    phone = text(raw["phone"])
+    user_name = b64text(raw["user_name"])
+    instanceid = integer(raw["instanceid"])
+    join_type = integer(raw["join_type"])
+    user_role = integer(raw["user_role"])
+    is_enterprise = boolean(raw["is_enterprise_user"])
+    join_time = epoch(raw["join_time"], "s")
+    left_time = epoch(raw["left_time"], "s")
     for name, parsed in (
         ("userid", userid),
         ("uuid", uuid),
