@@ -279,7 +279,7 @@ class ApiGate:
         if "x-tc-key" in headers:
             return em.aksk.authenticate(method, target, headers, body)
         if "accesstoken" in headers:
-            principal, token = em.oauth.authenticate(headers)
+            principal, token = em.oauth.authenticate_with_token(headers)
             if em.faults.take_revocation():
                 em.oauth.revoke_access_token(token)
                 raise token_invalid("AccessToken invalid or expired: refresh it or authorize again")

@@ -215,7 +215,11 @@ class OAuthService:
                 raise OAuthError("open_id_mismatch")
             return {"expires": int(grant.access_expires), "open_id": grant.open_id, "scopes": sorted(grant.scopes)}
 
-    def authenticate(self, headers: Mapping[str, str]) -> tuple[Principal, str]:
+    def authenticate(self, headers: Mapping[str, str]) -> Principal:
+        """The Principal of an API call carrying ``AccessToken`` and ``OpenId`` (lower-case keys)."""
+        return self.authenticate_with_token(headers)[0]
+
+    def authenticate_with_token(self, headers: Mapping[str, str]) -> tuple[Principal, str]:
         """Principal and access token of an API call carrying ``AccessToken`` and ``OpenId``."""
         token = headers.get("accesstoken", "")
         open_id = headers.get("openid", "")
