@@ -8,6 +8,7 @@ receiver, then sends them over loopback with a fixed number of connections.
 from __future__ import annotations
 
 import argparse
+import http.client
 import base64
 import json
 import os
@@ -129,8 +130,9 @@ def send_all(
 ) -> tuple[list[str], list[float], float]:
     """Send every delivery from ``concurrency`` connections; returns (acked trace_ids, ack latencies s, wall s).
 
-    One blocking client per thread: httpx's async pool spends more CPU than the receiver under load
-    on this box, which would benchmark the client instead of the receiver.
+    One keep-alive ``http.client`` connection per thread: on two cores the client shares the CPU with
+    the receiver, and httpx costs several times more CPU per request than the receiver itself, which
+    would benchmark the client instead.
     """
     acked: list[str] = []
     latencies: list[float] = []
@@ -138,7 +140,9 @@ def send_all(
     lock = threading.Lock()
 
     def worker() -> None:
-        with httpx.Client(base_url=url, timeout=30) as client:
+        host, port = url.removeprefix("http://").split(":")
+        connection = http.client.HTTPConnection(host, int(port), timeout=30)
+        try:
             while True:
                 with lock:
                     item = next(pending, None)
@@ -147,13 +151,18 @@ def send_all(
                 trace_id, headers, body = item
                 started = time.perf_counter()
                 try:
-                    response = client.post("/webhook", headers=headers, content=body)
-                except httpx.TransportError:
+                    connection.request("POST", "/webhook", body=body, headers={**headers, "Content-Type": "application/json"})
+                    response = connection.getresponse()
+                    text = response.read().decode()
+                except (OSError, http.client.HTTPException):
+                    connection.close()
                     continue
-                if response.status_code == 200 and response.text == ACK_BODY:
+                if response.status == 200 and text == ACK_BODY:
                     with lock:
                         latencies.append(time.perf_counter() - started)
                         acked.append(trace_id)
+        finally:
+            connection.close()
 
     started = time.perf_counter()
     threads = [threading.Thread(target=worker, name=f"bench-client-{n}") for n in range(concurrency)]
