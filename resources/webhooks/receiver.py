@@ -67,7 +67,6 @@ class NonceCache:
         self._ttl = ttl_s
         self._clock = clock
         self._seen: OrderedDict[str, float] = OrderedDict()
-        self.evicted = 0
 
     def reserve(self, key: str) -> bool:
         """Remember ``key``; False when it is already remembered (a replay)."""
@@ -82,7 +81,6 @@ class NonceCache:
         self._seen[key] = now + self._ttl
         if len(self._seen) > self._max:
             self._seen.popitem(last=False)
-            self.evicted += 1
         return True
 
     def release(self, key: str) -> None:
