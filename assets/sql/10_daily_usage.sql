@@ -1,0 +1,49 @@
+-- Daily usage: for each business date, how many meeting instances were held and for how long,
+-- how many join sessions there were, how many distinct people (and distinct enterprise users)
+-- took part, and the attendee-minutes they spent. Attendee-minutes come from attendance's merged
+-- intervals, so a person on two devices at once is counted once.
+CREATE TABLE report_daily_usage AS
+WITH held AS (
+    SELECT
+        business_date,
+        count(*) AS meetings_held,
+        sum(duration_seconds) AS total_duration_seconds,
+        avg(duration_seconds) AS avg_duration_seconds
+    FROM meetings
+    GROUP BY business_date
+),
+joined AS (
+    SELECT business_date, count(*) AS sessions
+    FROM participant_sessions
+    GROUP BY business_date
+),
+attended AS (
+    SELECT
+        business_date,
+        count(DISTINCT person_key) AS distinct_participants,
+        count(DISTINCT person_key) FILTER (WHERE person_kind = 'enterprise') AS distinct_enterprise_users,
+        coalesce(sum(attended_seconds), 0) / 60.0 AS attendee_minutes
+    FROM attendance
+    GROUP BY business_date
+),
+days AS (
+    SELECT business_date FROM held
+    UNION
+    SELECT business_date FROM joined
+    UNION
+    SELECT business_date FROM attended
+)
+SELECT
+    days.business_date,
+    coalesce(held.meetings_held, 0) AS meetings_held,
+    coalesce(held.total_duration_seconds, 0.0) AS total_duration_seconds,
+    held.avg_duration_seconds,
+    coalesce(joined.sessions, 0) AS sessions,
+    coalesce(attended.distinct_participants, 0) AS distinct_participants,
+    coalesce(attended.distinct_enterprise_users, 0) AS distinct_enterprise_users,
+    coalesce(attended.attendee_minutes, 0.0) AS attendee_minutes
+FROM days
+LEFT JOIN held USING (business_date)
+LEFT JOIN joined USING (business_date)
+LEFT JOIN attended USING (business_date)
+ORDER BY days.business_date;

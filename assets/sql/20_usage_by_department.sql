@@ -1,0 +1,27 @@
+-- Usage by department: for each department and business date, how many of its people attended
+-- meetings, how many meeting instances they were in, their join sessions and attendee-minutes.
+-- A person counts in their main department only (user_departments.is_main), so departments add up
+-- to the total without double counting. Enterprise attendees with no main department are listed
+-- with department_id NULL and department_name '(no main department)'.
+CREATE TABLE report_usage_by_department AS
+WITH main_department AS (
+    SELECT userid, department_id, department_name
+    FROM user_departments
+    WHERE is_main
+    -- A user should have one main department; if the source ever lists two, pick one stably.
+    QUALIFY row_number() OVER (PARTITION BY userid ORDER BY department_id) = 1
+)
+SELECT
+    md.department_id,
+    coalesce(md.department_name, '(no main department)') AS department_name,
+    a.business_date,
+    count(DISTINCT a.userid) AS active_users,
+    count(DISTINCT (a.meeting_id, a.sub_meeting_id, a.meeting_start_time)) AS meetings_attended,
+    sum(a.sessions) AS sessions,
+    coalesce(sum(a.attended_seconds), 0) / 60.0 AS attendee_minutes
+FROM attendance AS a
+LEFT JOIN main_department AS md ON md.userid = a.userid
+WHERE a.userid IS NOT NULL
+  AND (md.userid IS NOT NULL OR a.person_kind = 'enterprise')
+GROUP BY md.department_id, md.department_name, a.business_date
+ORDER BY a.business_date, md.department_id NULLS LAST;
