@@ -14,7 +14,7 @@ import queue
 import sqlite3
 import threading
 from collections.abc import Iterator
-from concurrent.futures import Future
+from concurrent.futures import Future, InvalidStateError
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -135,10 +135,10 @@ class Inbox:
             if self._writer.in_transaction:
                 self._writer.execute("ROLLBACK")
             for item in batch:
-                item.done.set_exception(exc)
+                _settle(item.done, exc)
             return
         for item, is_new in zip(batch, results, strict=True):
-            item.done.set_result(is_new)
+            _settle(item.done, is_new)
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -193,6 +193,17 @@ class Inbox:
 
     def __exit__(self, *_exc: object) -> None:
         self.close()
+
+
+def _settle(done: Future[bool], outcome: bool | BaseException) -> None:
+    """Resolve a waiter; one that gave up (cancelled) must not take the writer thread down with it."""
+    try:
+        if isinstance(outcome, BaseException):
+            done.set_exception(outcome)
+        else:
+            done.set_result(outcome)
+    except InvalidStateError:
+        pass
 
 
 def _fsync_dir(directory: Path) -> None:

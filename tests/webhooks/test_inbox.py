@@ -93,3 +93,17 @@ def test_naive_timestamps_and_closed_inbox_are_refused(tmp_path: Path) -> None:
     inbox.close()
     with pytest.raises(InboxClosedError):
         inbox.append("t1", "meeting.started", T0, "{}")
+
+
+def test_a_cancelled_waiter_does_not_stop_the_writer(tmp_path: Path) -> None:
+    path = tmp_path / "inbox.sqlite"
+    with Inbox(path) as inbox:
+        blocker = sqlite3.connect(path, isolation_level=None)
+        blocker.execute("BEGIN IMMEDIATE")  # holds the write lock so the submissions stay pending
+        futures = [inbox.submit(f"t{n}", "meeting.end", T0, _payload(f"t{n}")) for n in range(5)]
+        assert all(f.cancel() for f in futures)
+        blocker.execute("ROLLBACK")
+        blocker.close()
+        assert inbox.append("after", "meeting.end", T0, _payload("after")) is True
+        # Cancelling only stops the caller waiting; the verified events are still stored.
+        assert inbox.count() == 6
