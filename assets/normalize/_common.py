@@ -32,7 +32,8 @@ _MAX_EPOCH_SECONDS = 253_402_300_799
 _UNIT_TO_US = {"s": 1_000_000, "ms": 1_000}
 _INT_TEXT = r"^-?[0-9]{1,18}$"
 _INT_TEXT_RE = re.compile(_INT_TEXT)
-_ARROW_ERRORS = (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError)
+# Arrow raises these (subclasses of the builtins) when a list is not of one clean type.
+_ARROW_ERRORS = (TypeError, ValueError, OverflowError, NotImplementedError)
 
 PSTN_JOIN_TYPES = (0, 4, 5, 6)
 ROOMS_INSTANCE_IDS = (20, 21, 22, 30, 32, 33)
