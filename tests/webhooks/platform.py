@@ -8,7 +8,7 @@ import json
 import secrets
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -56,7 +56,6 @@ class Platform:
     token: str = TOKEN
     aes_key: str | None = None
     clock_offset_s: float = 0.0
-    sent: list[str] = field(default_factory=list)
 
     def headers(self, data: str, *, timestamp: str | None = None, nonce: str | None = None) -> dict[str, str]:
         ts = timestamp or str(int((time.time() + self.clock_offset_s) * 1000))

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from tests.webhooks.conftest import Receiver, ReceiverFactory
-from tests.webhooks.platform import TOKEN, Platform, aes_encrypt, event, sign
+from tests.webhooks.platform import TOKEN, Platform, aes_encrypt, event
 from tests.webhooks.test_crypto import DOC_DATA
 
 ACK = "successfully received callback"
