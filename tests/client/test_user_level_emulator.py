@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import Counter
 from datetime import UTC, datetime
@@ -10,6 +11,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import httpx
+import pytest
 
 from emulator.api.meetings import attended
 from emulator.testing import running_emulator
@@ -20,7 +22,8 @@ from tests.client.conftest import free_port, settings_for, write_apps
 from tests.client.test_pagination_emulator import NOW, START, TRUTH_RANGE, records
 
 
-def test_user_level_walks(tmp_path: Path) -> None:
+def test_user_level_walks(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
     redirect = f"http://127.0.0.1:{free_port()}/callback"
     apps = write_apps(tmp_path, redirect)
     with running_emulator(apps_path=str(apps), scale="small", now=NOW, faults="hostile", seed=5,
@@ -61,7 +64,13 @@ def test_user_level_walks(tmp_path: Path) -> None:
         info = client.get_user_info()
         assert isinstance(info, dict) and info
         stats = emu.stats()
+        assert client.tokens is not None
+        final = client.tokens.store.read_all()
         client.close()
+    secrets = [t.access_token for t in final.values()] + [t.refresh_token for t in final.values()]
+    secrets += [settings.secret.reveal()] if settings.secret else []
+    for record in caplog.records:
+        assert not any(s in record.getMessage() for s in secrets)
     assert stats["faults"].get("revoke_token", 0) == 1
     assert stats["oauth"]["refreshes"] == 1  # the revoked token was refreshed exactly once
 
