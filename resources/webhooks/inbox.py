@@ -15,7 +15,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from concurrent.futures import Future, InvalidStateError
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -197,13 +197,11 @@ class Inbox:
 
 def _settle(done: Future[bool], outcome: bool | BaseException) -> None:
     """Resolve a waiter; one that gave up (cancelled) must not take the writer thread down with it."""
-    try:
+    with suppress(InvalidStateError):
         if isinstance(outcome, BaseException):
             done.set_exception(outcome)
         else:
             done.set_result(outcome)
-    except InvalidStateError:
-        pass
 
 
 def _fsync_dir(directory: Path) -> None:
