@@ -1,9 +1,7 @@
-"""A minimal stand-in for the platform's side of a callback, written from the contract, not from the receiver."""
+"""The platform's side of a callback, built on the emulator's sender primitives (an independent implementation)."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import secrets
 import time
@@ -12,26 +10,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from cryptography.hazmat.primitives import padding
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from emulator.webhooks import encode_payload, signature
 
 TOKEN = "Tk9aQ3xYvB7mW2pL5sR8nJ4hG"
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
-
-
-def sign(token: str, timestamp: str, nonce: str, data: str) -> str:
-    return hashlib.sha1("".join(sorted([token, timestamp, nonce, data])).encode()).hexdigest()
-
-
-def aes_encrypt(encoding_aes_key: str, plaintext: bytes) -> str:
-    key = base64.b64decode(encoding_aes_key + "=")
-    padder = padding.PKCS7(128).padder()
-    enc = Cipher(algorithms.AES(key), modes.CBC(key[:16])).encryptor()
-    return base64.b64encode(enc.update(padder.update(plaintext) + padder.finalize()) + enc.finalize()).decode()
-
-
-def encode(plaintext: bytes, aes_key: str | None) -> str:
-    return aes_encrypt(aes_key, plaintext) if aes_key else base64.b64encode(plaintext).decode()
 
 
 def event(trace_id: str | None = None, kind: str = "meeting.participant-joined", **extra: Any) -> dict[str, Any]:
@@ -60,15 +42,15 @@ class Platform:
     def headers(self, data: str, *, timestamp: str | None = None, nonce: str | None = None) -> dict[str, str]:
         ts = timestamp or str(int((time.time() + self.clock_offset_s) * 1000))
         nc = nonce or str(secrets.randbelow(10**9))
-        return {"timestamp": ts, "nonce": nc, "signature": sign(self.token, ts, nc, data)}
+        return {"timestamp": ts, "nonce": nc, "signature": signature(self.token, ts, nc, data)}
 
     def post(self, evt: dict[str, Any] | bytes, **kw: str) -> tuple[dict[str, str], bytes]:
         """(headers, body) for one event delivery."""
         plaintext = evt if isinstance(evt, bytes) else json.dumps(evt).encode()
-        data = encode(plaintext, self.aes_key)
+        data = encode_payload(self.aes_key, plaintext)
         return self.headers(data, **kw), json.dumps({"data": data}).encode()
 
     def verify_url(self, plaintext: str, **kw: str) -> tuple[dict[str, str], str]:
         """(headers, query string) for the URL-verification GET."""
-        check_str = encode(plaintext.encode(), self.aes_key)
+        check_str = encode_payload(self.aes_key, plaintext.encode())
         return self.headers(check_str, **kw), "check_str=" + quote(check_str, safe="")

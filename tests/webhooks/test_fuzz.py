@@ -9,8 +9,8 @@ import time
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from emulator.webhooks import signature
 from tests.webhooks.conftest import Receiver
-from tests.webhooks.platform import sign
 
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -76,4 +76,4 @@ def test_signature_helper_matches_the_contract() -> None:
     # The fuzz above relies on the test-side signer; pin it to the published vector too.
     from tests.webhooks.test_crypto import DOC_DATA, DOC_NONCE, DOC_SIGNATURE, DOC_TIMESTAMP, DOC_TOKEN
 
-    assert sign(DOC_TOKEN, DOC_TIMESTAMP, DOC_NONCE, DOC_DATA) == DOC_SIGNATURE
+    assert signature(DOC_TOKEN, DOC_TIMESTAMP, DOC_NONCE, DOC_DATA) == DOC_SIGNATURE

@@ -14,7 +14,8 @@ import httpx
 import pytest
 
 from tests.webhooks.conftest import Receiver, ReceiverFactory
-from tests.webhooks.platform import TOKEN, Platform, aes_encrypt, event
+from emulator.webhooks import encrypt
+from tests.webhooks.platform import TOKEN, Platform, event
 from tests.webhooks.test_crypto import DOC_DATA
 
 ACK = "successfully received callback"
@@ -189,7 +190,7 @@ AES_BAD_REQUESTS: dict[str, Callable[[Platform], Request]] = {
     "plain base64 to an aes receiver": lambda p: Platform().post(event()),
     "truncated ciphertext": lambda p: _signed_data(p, base64.b64encode(bytes(37)).decode()),
     "bad padding bytes": lambda p: _signed_data(p, base64.b64encode(bytes(32)).decode()),
-    "valid aes, not json": lambda p: _signed_data(p, aes_encrypt(p.aes_key or "", b"\x00\x01 not json")),
+    "valid aes, not json": lambda p: _signed_data(p, encrypt(p.aes_key or "", b"\x00\x01 not json")),
 }
 
 
