@@ -136,25 +136,31 @@ class TencentMeetingClient:
     # -- one call ------------------------------------------------------------------------------
     def get(self, endpoint: str, path: str, params: dict[str, Any]) -> ApiResponse:
         """GET one page; refreshes once on 190303 (OAuth), otherwise raises the classified error."""
-        resp = self.transport.get(
-            endpoint,
-            path,
-            params,
-            self.auth,
-            on_auth_error=self._reauthenticate,
-            missing_scope=sc.scope_for_endpoint(endpoint, self.app_type),
-        )
-        return resp
+        try:
+            return self.transport.get(
+                endpoint,
+                path,
+                params,
+                self.auth,
+                on_auth_error=self._reauthenticate,
+                missing_scope=sc.scope_for_endpoint(endpoint, self.app_type),
+            )
+        except AuthError as exc:
+            if self.tokens is None or isinstance(exc, ReauthorizeRequired) or exc.code != 190303:
+                raise
+            raise ReauthorizeRequired(
+                f"the access token was refused again right after a refresh; {REAUTHORIZE_HINT}",
+                endpoint=exc.endpoint, code=exc.code, http_status=exc.http_status,
+            ) from None
 
-    def _reauthenticate(self, exc: TencentError, request: httpx.Request | None) -> bool:
+    def _reauthenticate(self, exc: TencentError, stale: str) -> bool:
         if self.tokens is None or self.open_id is None:
             raise AuthError(
                 "AK/SK credentials refused: check TMEET_APP_ID, TMEET_SECRET_ID, TMEET_SECRET_KEY and TMEET_SDK_ID "
                 "(omit TMEET_SDK_ID if the app has none)",
                 endpoint=exc.endpoint, code=exc.code, http_status=exc.http_status,
             ) from None
-        stale = request.headers.get("AccessToken", "") if request is not None else ""
-        self.tokens.refresh(self.open_id, stale_access_token=stale)
+        self.tokens.refresh(self.open_id, stale=stale)
         return True
 
     def _call(self, endpoint: str, path: str) -> Callable[[dict[str, Any]], ApiResponse]:

@@ -18,7 +18,12 @@ from resources.tencent.errors import REAUTHORIZE_HINT, AuthError, ReauthorizeReq
 from resources.tencent.redact import register_secret
 from resources.tencent.signer import new_nonce
 from resources.tencent.token_store import StoredToken, TokenStore
-from resources.tencent.transport import OAUTH_REFRESH_PATH, OAUTH_TOKEN_PATH, OAUTH_USER_INFO_PATH
+from resources.tencent.transport import (
+    OAUTH_REFRESH_PATH,
+    OAUTH_TOKEN_PATH,
+    OAUTH_USER_INFO_PATH,
+    fingerprint,
+)
 
 log = logging.getLogger(__name__)
 
@@ -132,19 +137,22 @@ class TokenManager:
                 raise ReauthorizeRequired(f"no stored token for this principal; {REAUTHORIZE_HINT}")
             cached = stored
             if cached.expires_within(self.settings.refresh_skew_seconds, self._clock()):
-                cached = self.refresh(open_id, stale_access_token=cached.access_token)
+                cached = self.refresh(open_id, stale=fingerprint(cached.access_token))
             with self._lock:
                 self._cache[open_id] = cached
         self._warn_if_refresh_lapses(cached)
         return cached
 
-    def refresh(self, open_id: str, stale_access_token: str) -> StoredToken:
-        """Lock, re-read, refresh only if the stored token is still ``stale_access_token``, write, use."""
+    def refresh(self, open_id: str, stale: str) -> StoredToken:
+        """Lock, re-read, refresh only if the stored token is still the stale one, write, use.
+
+        ``stale`` is the :func:`fingerprint` of the access token that was refused or is expiring.
+        """
         with self.store.lock:
             current = self.store.get(open_id)
             if current is None:
                 raise ReauthorizeRequired(f"no stored token for this principal; {REAUTHORIZE_HINT}")
-            if current.access_token != stale_access_token and not current.expires_within(
+            if fingerprint(current.access_token) != stale and not current.expires_within(
                 self.settings.refresh_skew_seconds, self._clock()
             ):
                 log.debug("another process already refreshed the token")

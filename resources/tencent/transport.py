@@ -6,6 +6,7 @@ this module; anything else raises before a socket is touched.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import random
 import threading
@@ -54,6 +55,11 @@ class ApiResponse:
     status: int
     fetched_at: datetime
     date_header: str = ""
+
+
+def fingerprint(secret: str) -> str:
+    """A stable digest to compare credentials without holding them."""
+    return hashlib.sha256(secret.encode()).hexdigest() if secret else ""
 
 
 class RetryBudget:
@@ -174,7 +180,7 @@ class Transport:
         params: Mapping[str, Any],
         auth: httpx.Auth,
         *,
-        on_auth_error: Callable[[TencentError, httpx.Request | None], bool] | None = None,
+        on_auth_error: Callable[[TencentError, str], bool] | None = None,
         missing_scope: str = "",
     ) -> ApiResponse:
         """One logical call: quota waits and a single re-authentication wrap the retried attempts."""
@@ -198,7 +204,7 @@ class Transport:
                 if exc.code != 190303 or on_auth_error is None or reauthed:
                     raise
                 reauthed = True
-                if not on_auth_error(exc, getattr(exc, "request", None)):
+                if not on_auth_error(exc, getattr(exc, "credential_fingerprint", "")):
                     raise
 
     def _retrying(
@@ -239,7 +245,8 @@ class Transport:
             status, raw, endpoint=endpoint, trace_id=headers.get("X-TC-Trace", ""), missing_scope=missing_scope
         )
         if error is not None:
-            error.request = request  # type: ignore[attr-defined]
+            # Only a digest of the credential travels with the error, never the token itself.
+            error.credential_fingerprint = fingerprint(request.headers.get("AccessToken", ""))  # type: ignore[attr-defined]
             raise error
         return ApiResponse(
             endpoint=endpoint,

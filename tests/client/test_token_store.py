@@ -96,7 +96,11 @@ def test_atomic_under_kill(tmp_path: Path) -> None:
     for i in range(6):
         proc = ctx.Process(target=_writer, args=(str(path), key))
         proc.start()
-        time.sleep(0.4 + 0.05 * i)
+        before = s.get("openid-1")
+        deadline = time.monotonic() + 30
+        while s.get("openid-1") == before and time.monotonic() < deadline:
+            time.sleep(0.01)  # the child is importing; kill only once it is writing
+        time.sleep(0.005 * i)
         os.kill(proc.pid, signal.SIGKILL)
         proc.join()
         current = s.get("openid-1")  # must always parse: old or new, never torn
