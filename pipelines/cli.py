@@ -12,7 +12,12 @@ import sys
 from collections.abc import Sequence
 
 # (module, attribute) pairs; each ``register`` adds its sub-commands and sets ``func``.
-COMMAND_MODULES: tuple[str, ...] = ("pipelines.webhook_cli", "emulator.cli", "pipelines.auth_cli")
+COMMAND_MODULES: tuple[str, ...] = (
+    "pipelines.sync_cli",
+    "pipelines.auth_cli",
+    "emulator.cli",
+    "pipelines.webhook_cli",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,163 @@
+"""What every Dagster asset here shares: run context, retry policy, metadata and error mapping."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+
+import dagster as dg
+import pandas as pd
+
+from assets._sync import Landed, SyncContext, write_sync_log
+from pipelines.partitions import account_timezone
+from resources.dagster_resources import StorageResource, TencentMeetingResource
+from resources.settings import ConfigError
+from resources.tencent.errors import AuthError, QuotaExhausted
+from resources.tencent.stats import CallStats
+
+# Single-run backfills are what keeps a 90-day backfill one run (one token refresh, one shared
+# quota budget) instead of 90; the parameter is marked beta in 1.13, which is not news to us.
+warnings.filterwarnings("ignore", message=".*backfill_policy.*", category=dg.BetaWarning)
+
+API_POOL = "tencent_api"
+DUCKDB_POOL = "duckdb"
+# Transient trouble is retried inside the client; a step retry covers what is left (a crashed
+# worker, a long outage) with a delay long enough for the platform to recover.
+API_RETRY = dg.RetryPolicy(
+    max_retries=int(os.environ.get("TMEET_STEP_RETRIES", "2")),
+    delay=float(os.environ.get("TMEET_STEP_RETRY_DELAY", "30")),
+    backoff=dg.Backoff.EXPONENTIAL,
+    jitter=dg.Jitter.PLUS_MINUS,
+)
+SINGLE_RUN = dg.BackfillPolicy.single_run()
+
+
+def partition_label(days: Sequence[date]) -> str:
+    first, last = min(days), max(days)
+    return first.isoformat() if first == last else f"{first.isoformat()}..{last.isoformat()}"
+
+
+def partition_days(context: dg.AssetExecutionContext) -> list[date]:
+    """The business dates of this run: one for a scheduled run, many for a backfill range."""
+    return [date.fromisoformat(key) for key in context.partition_keys]
+
+
+@contextmanager
+def sync_context(
+    context: dg.AssetExecutionContext,
+    tencent: TencentMeetingResource,
+    storage: StorageResource,
+    asset: str,
+    partition: str = "",
+) -> Iterator[SyncContext]:
+    """Clients and storage for one asset run; writes its ``sync_log`` rows however it ends.
+
+    Errors a person must act on become a :class:`dagster.Failure` that says what to do and is
+    not retried: retrying cannot fix a missing login or an exhausted daily quota.
+    """
+    stats = CallStats()
+    started = datetime.now(UTC)
+    try:
+        settings = tencent.settings()
+        clients = tencent.clients(stats)
+    except ConfigError as exc:
+        raise dg.Failure(str(exc), allow_retries=False) from None
+    except AuthError as exc:
+        raise dg.Failure(str(exc), allow_retries=False) from None
+    ctx = SyncContext(
+        clients=clients,
+        lake=storage.lake(),
+        raw=storage.raw(),
+        tz=settings.timezone or account_timezone(),
+        run_id=context.run.run_id,
+        max_workers=settings.max_workers,
+    )
+    try:
+        yield ctx
+    except QuotaExhausted as exc:
+        raise dg.Failure(
+            f"The daily API quota is used up; nothing was lost. Re-run after {exc.resume_at.isoformat()}: {exc}",
+            allow_retries=False,
+        ) from None
+    except AuthError as exc:
+        raise dg.Failure(str(exc), allow_retries=False) from None
+    finally:
+        write_sync_log(ctx, asset, partition, started, stats)
+        for client in clients:
+            client.close()
+
+
+def api_metadata(stats: CallStats) -> dict[str, dg.MetadataValue]:
+    totals = stats.totals()
+    snapshot = stats.snapshot()
+    skipped = [reason for entry in snapshot.values() for reason in entry["skip_reasons"]]
+    metadata: dict[str, dg.MetadataValue] = {
+        "api_calls": dg.MetadataValue.int(int(totals["calls"])),
+        "api_pages": dg.MetadataValue.int(int(totals["pages"])),
+        "api_retries": dg.MetadataValue.int(int(totals["retries"])),
+        "quota_waits": dg.MetadataValue.int(int(totals["quota_waits"])),
+        "quota_wait_seconds": dg.MetadataValue.float(float(totals["quota_wait_seconds"])),
+        "skipped_resources": dg.MetadataValue.int(len(skipped)),
+        "calls_by_endpoint": dg.MetadataValue.json(
+            {endpoint: entry["calls"] for endpoint, entry in snapshot.items()}
+        ),
+    }
+    if skipped:
+        metadata["skip_reasons"] = dg.MetadataValue.json(skipped[:50])
+    return metadata
+
+
+def table_metadata(landed: Landed) -> dict[str, dg.MetadataValue]:
+    metadata: dict[str, dg.MetadataValue] = {
+        "dagster/row_count": dg.MetadataValue.int(landed.rows),
+        "rows_by_date": dg.MetadataValue.json(
+            {str(day) if day else "all": rows for day, rows in sorted(landed.rows_by_partition.items(), key=str)}
+        ),
+        "quarantined": dg.MetadataValue.int(landed.quarantined),
+    }
+    if landed.api_total is not None:
+        metadata["api_total_count"] = dg.MetadataValue.int(landed.api_total)
+    if landed.preview is not None and len(landed.preview):
+        metadata["preview"] = dg.MetadataValue.md(landed.preview.astype(str).to_markdown(index=False))
+    return metadata
+
+
+def merge(landed: Sequence[Landed]) -> Landed:
+    """Several runs of one table (one per business date) as one summary."""
+    merged = Landed(landed[0].table)
+    totals = [item.api_total for item in landed if item.api_total is not None]
+    merged.api_total = sum(totals) if totals else None
+    for item in landed:
+        for day, rows in item.rows_by_partition.items():
+            merged.rows_by_partition[day] = merged.rows_by_partition.get(day, 0) + rows
+        merged.quarantined += item.quarantined
+        if item.preview is not None and (merged.preview is None or len(merged.preview) < 5):
+            merged.preview = item.preview if merged.preview is None else pd.concat([merged.preview, item.preview]).head(5)
+    return merged
+
+
+def result(
+    asset: str,
+    landed: Landed,
+    stats: CallStats | None,
+    checks: Sequence[dg.AssetCheckResult] = (),
+) -> dg.MaterializeResult:
+    metadata = table_metadata(landed)
+    if stats is not None:
+        metadata.update(api_metadata(stats))
+    return dg.MaterializeResult(asset_key=asset, metadata=metadata, check_results=list(checks))
+
+
+def check(asset: str, name: str, passed: bool, description: str, *, warn: bool = False,
+          metadata: Mapping[str, object] | None = None) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
+        asset_key=asset,
+        check_name=name,
+        passed=bool(passed),
+        severity=dg.AssetCheckSeverity.WARN if warn else dg.AssetCheckSeverity.ERROR,
+        description=description,
+        metadata=dict(metadata or {}),
+    )

@@ -1,0 +1,105 @@
+"""Ended meetings: one row per meeting instance (media room), partitioned by its business date."""
+
+from collections.abc import Iterator
+from datetime import date, timedelta
+
+import dagster as dg
+import pandas as pd
+from dagster import AssetExecutionContext
+
+from assets._dagster import API_POOL, API_RETRY, SINGLE_RUN, check, merge, partition_days, partition_label, result, sync_context
+
+from assets._sync import Landed, combine, SyncContext, archive_page, first_page_total, write_quarantine
+from assets._windows import day_window
+from assets.normalize._common import concat_quarantine, quarantine_rows
+from assets.normalize.meetings import normalize_corp_ended_meetings, normalize_user_ended_meetings
+from assets.schemas import KEYS, SCHEMAS
+from pipelines.partitions import daily_partitions
+from resources.dagster_resources import StorageResource, TencentMeetingResource
+
+ASSET = "meetings"
+ENDED = 1
+
+
+def extract_meetings(ctx: SyncContext, day: date) -> Landed:
+    """Pull the meetings that ended on ``day`` (by media-room start) and replace that partition."""
+    start, end = day_window(day, ctx.tz_info)
+    # The platform's window is inclusive in whole seconds: stop one second short of the next day.
+    end -= timedelta(seconds=1)
+    frames: list[pd.DataFrame] = []
+    quarantine: list[pd.DataFrame] = []
+    api_total = 0
+    with ctx.raw.writer(ASSET, day) as raw:
+        for client in ctx.clients:
+            account_level = client.app_type in ("account", "aksk")
+            pages = (
+                client.iter_corp_meetings(ENDED, start, end)
+                if account_level
+                else client.iter_user_ended_meetings(start, end)
+            )
+            for page in pages:
+                archive_page(raw, page)
+                api_total += first_page_total(page, [("page", 1)]) or 0
+                normalize = normalize_corp_ended_meetings if account_level else normalize_user_ended_meetings
+                normalized = normalize(page.records, ctx.tz)
+                frames.append(normalized.frame)
+                quarantine.append(normalized.quarantine)
+    meetings, outside = _only_day(combine("meetings", frames), day)
+    quarantine.append(outside)
+    ctx.lake.write_partition("meetings", SCHEMAS["meetings"], day, meetings)
+    landed = Landed("meetings", api_total=api_total if ctx.account_level else None)
+    landed.add(day, meetings)
+    landed.quarantined = write_quarantine(ctx, "meetings", day, quarantine)
+    return landed
+
+
+def _only_day(meetings: pd.DataFrame, day: date) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split off rows the platform returned outside the asked-for window, so none is lost silently."""
+    inside = meetings["business_date"] == day
+    stray = meetings[~inside]
+    if stray.empty:
+        return meetings, concat_quarantine()
+    reasons = [f"business date {d} is outside the requested day {day}" for d in stray["business_date"]]
+    records = stray.astype(str).to_dict(orient="records")
+    return meetings[inside].reset_index(drop=True), quarantine_rows("meetings", records, reasons)
+
+
+def read_instances(ctx: SyncContext, day: date) -> pd.DataFrame:
+    """The meeting instances already landed for ``day``: participants and checks start from here."""
+    return ctx.lake.read("meetings", start=day, end=day)
+
+
+@dg.asset(
+    name="meetings",
+    description="Ended meeting instances (one per media room), by the local date they started.",
+    group_name="meetings",
+    kinds={"api", "pandas", "parquet"},
+    partitions_def=daily_partitions,
+    backfill_policy=SINGLE_RUN,
+    pool=API_POOL,
+    retry_policy=API_RETRY,
+    check_specs=[
+        dg.AssetCheckSpec("key_unique", asset="meetings", description="One row per (meeting_id, sub_meeting_id, start_time)."),
+        dg.AssetCheckSpec("matches_api_total", asset="meetings",
+                          description="Rows landed equal the API's own total_count for the same window."),
+    ],
+)
+def meetings_asset(
+    context: AssetExecutionContext, tencent: TencentMeetingResource, storage: StorageResource
+) -> Iterator[dg.MaterializeResult]:
+    days = partition_days(context)
+    with sync_context(context, tencent, storage, ASSET, partition_label(days)) as ctx:
+        landed = merge([extract_meetings(ctx, day) for day in days])
+    landed_rows = ctx.lake.read("meetings", start=min(days), end=max(days))
+    unique = not landed_rows.duplicated(subset=list(KEYS["meetings"])).any()
+    if landed.api_total is None:
+        totals = check("meetings", "matches_api_total", True,
+                       "not comparable: a user-level app sees each user's own list")
+    else:
+        totals = check("meetings", "matches_api_total", landed.rows == landed.api_total,
+                       f"{landed.rows} rows landed, API total_count {landed.api_total}",
+                       metadata={"rows": landed.rows, "api_total_count": landed.api_total})
+    yield result("meetings", landed, ctx.stats(), [
+        check("meetings", "key_unique", unique, "meeting instance key is unique"),
+        totals,
+    ])

@@ -1,0 +1,201 @@
+"""Join sessions of every landed meeting instance, and attendance derived from them."""
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+from dagster import AssetExecutionContext
+
+from assets._dagster import (
+    API_POOL,
+    API_RETRY,
+    SINGLE_RUN,
+    check,
+    merge,
+    partition_days,
+    partition_label,
+    result,
+    sync_context,
+)
+
+from assets._sync import Landed, SyncContext, archive_page, fan_out, first_page_total, write_quarantine
+from assets.meetings import read_instances
+from assets.normalize._common import empty
+from assets.normalize.participants import InstanceRef, build_attendance, normalize_participants
+from assets.schemas import KEYS, SCHEMAS
+from pipelines.partitions import daily_partitions
+from resources.dagster_resources import StorageResource, TencentMeetingResource
+from resources.tencent.client import TencentMeetingClient
+from resources.tencent.errors import PermissionDenied
+from resources.tencent.pagination import Page
+
+ASSET = "participant_sessions"
+
+
+@dataclass
+class _Fetched:
+    instance: InstanceRef
+    pages: list[Page] = field(default_factory=list)
+    api_total: int = 0
+
+
+def extract_participants(ctx: SyncContext, day: date) -> tuple[Landed, Landed]:
+    """Replace the ``participant_sessions`` and ``attendance`` partitions of ``day``."""
+    instances = [InstanceRef.from_meeting(row) for row in read_instances(ctx, day).to_dict("records")]
+    sessions: list[pd.DataFrame] = []
+    quarantine: list[pd.DataFrame] = []
+    api_total = 0
+    with ctx.raw.writer(ASSET, day) as raw:
+        for fetched in fan_out(ctx, instances, lambda inst: _fetch(ctx, inst), f"participants {day}"):
+            api_total += fetched.api_total
+            records: list[Any] = []
+            for page in fetched.pages:
+                archive_page(raw, page, context=_instance_context(fetched.instance))
+                records.extend(page.records)
+            normalized = normalize_participants(records, fetched.instance, ctx.tz)
+            sessions.append(normalized.frame)
+            quarantine.append(normalized.quarantine)
+    frame = pd.concat(sessions, ignore_index=True) if sessions else empty("participant_sessions")
+    attendance = build_attendance(frame)
+    ctx.lake.write_partition("participant_sessions", SCHEMAS["participant_sessions"], day, frame)
+    ctx.lake.write_partition("attendance", SCHEMAS["attendance"], day, attendance)
+    landed_sessions = Landed("participant_sessions", api_total=api_total)
+    landed_sessions.add(day, frame)
+    landed_sessions.quarantined = write_quarantine(ctx, "participant_sessions", day, quarantine)
+    landed_attendance = Landed("attendance")
+    landed_attendance.add(day, attendance)
+    return landed_sessions, landed_attendance
+
+
+def _fetch(ctx: SyncContext, instance: InstanceRef) -> _Fetched:
+    """Every session of one instance, from the first client allowed to read it."""
+    fetched = _Fetched(instance)
+    start = int(math.floor(pd.Timestamp(instance.start_time).timestamp()))
+    end_ts = instance.end_time if instance.end_time is not None else instance.start_time
+    end = int(math.ceil(pd.Timestamp(end_ts).timestamp()))
+    denied: PermissionDenied | None = None
+    for client in ctx.clients:
+        try:
+            fetched.pages = list(_pages(client, instance, start, end))
+        except PermissionDenied as exc:
+            # A user-level app may read participants only of meetings its user hosts; another
+            # authorized user may host it, so try the next token before recording the skip.
+            denied = exc
+            continue
+        fetched.api_total = sum(first_page_total(p, [("pos", 0)]) or 0 for p in fetched.pages)
+        return fetched
+    if denied is not None:
+        ctx.stats().skip(denied.endpoint or "participants", _resource(instance), denied.code, denied.detail)
+    return fetched
+
+
+def _pages(client: TencentMeetingClient, instance: InstanceRef, start: int, end: int) -> list[Page]:
+    return list(client.iter_participants(instance.meeting_id, instance.sub_meeting_id, start, end))
+
+
+def _resource(instance: InstanceRef) -> str:
+    suffix = f"/{instance.sub_meeting_id}" if instance.sub_meeting_id else ""
+    return f"meeting {instance.meeting_id}{suffix}"
+
+
+def _instance_context(instance: InstanceRef) -> dict[str, Any]:
+    return {
+        "meeting_id": instance.meeting_id,
+        "sub_meeting_id": instance.sub_meeting_id,
+        "start_time": pd.Timestamp(instance.start_time).isoformat(),
+        "end_time": None if instance.end_time is None else pd.Timestamp(instance.end_time).isoformat(),
+        "business_date": None if instance.business_date is None else str(instance.business_date),
+    }
+
+
+def instance_from_context(context: dict[str, Any]) -> InstanceRef:
+    """Rebuild the instance a raw page was fetched for (used when re-deriving the lake from raw)."""
+    end = context.get("end_time")
+    business_date = context.get("business_date")
+    return InstanceRef(
+        meeting_id=context["meeting_id"],
+        sub_meeting_id=context["sub_meeting_id"],
+        start_time=pd.Timestamp(context["start_time"]),
+        end_time=None if end is None else pd.Timestamp(end),
+        business_date=None if business_date is None else date.fromisoformat(business_date),
+    )
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec("participant_sessions", deps=["meetings"], group_name="meetings",
+                     kinds={"api", "pandas", "parquet"}, partitions_def=daily_partitions,
+                     description="Every join session of every ended meeting instance; a rejoin is its own row."),
+        dg.AssetSpec("attendance", deps=["participant_sessions"], group_name="meetings",
+                     kinds={"pandas", "parquet"}, partitions_def=daily_partitions,
+                     description="One row per meeting instance and person: attended time without double counting."),
+    ],
+    check_specs=[
+        dg.AssetCheckSpec("key_unique", asset="participant_sessions"),
+        dg.AssetCheckSpec("left_after_join", asset="participant_sessions",
+                          description="No session leaves before it joins."),
+        dg.AssetCheckSpec("belongs_to_meeting", asset="participant_sessions",
+                          description="Every session's meeting instance is in `meetings`."),
+        dg.AssetCheckSpec("matches_api_total", asset="participant_sessions",
+                          description="Sessions landed equal the API's total_count summed over instances."),
+        dg.AssetCheckSpec("attended_within_meeting", asset="attendance",
+                          description="Nobody attended longer than the meeting lasted."),
+    ],
+    backfill_policy=SINGLE_RUN,
+    pool=API_POOL,
+    retry_policy=API_RETRY,
+)
+def participants(
+    context: AssetExecutionContext, tencent: TencentMeetingResource, storage: StorageResource
+) -> Iterator[dg.MaterializeResult]:
+    """Pull the participants of every landed meeting instance and derive attendance."""
+    days = partition_days(context)
+    with sync_context(context, tencent, storage, ASSET, partition_label(days)) as ctx:
+        outcomes = [extract_participants(ctx, day) for day in days]
+    first, last = min(days), max(days)
+    sessions = ctx.lake.read("participant_sessions", start=first, end=last)
+    attendance = ctx.lake.read("attendance", start=first, end=last)
+    meetings = ctx.lake.read("meetings", start=first, end=last)
+    landed_sessions = merge([s for s, _ in outcomes])
+    skipped = int(ctx.stats().totals()["skipped"])
+    yield result("participant_sessions", landed_sessions, ctx.stats(), session_checks(sessions, meetings, landed_sessions, skipped))
+    yield result("attendance", merge([a for _, a in outcomes]), None, [attendance_check(attendance, meetings)])
+
+
+def session_checks(
+    sessions: pd.DataFrame, meetings: pd.DataFrame, landed: Landed, skipped: int
+) -> list[dg.AssetCheckResult]:
+    asset = "participant_sessions"
+    closed = sessions.dropna(subset=["left_time"])
+    instance = ["meeting_id", "sub_meeting_id", "meeting_start_time"]
+    known = set(meetings[["meeting_id", "sub_meeting_id", "start_time"]].itertuples(index=False, name=None))
+    orphans = [key for key in sessions[instance].drop_duplicates().itertuples(index=False, name=None) if key not in known]
+    api_total = landed.api_total or 0
+    return [
+        check(asset, "key_unique", not sessions.duplicated(subset=list(KEYS[asset])).any(), "session key is unique"),
+        check(asset, "left_after_join", bool((closed["left_time"] >= closed["join_time"]).all()),
+              "left_time >= join_time for every closed session"),
+        check(asset, "belongs_to_meeting", not orphans, f"{len(orphans)} session instance(s) not in meetings",
+              metadata={"orphans": [list(map(str, o)) for o in orphans[:20]]}),
+        check(asset, "matches_api_total", landed.rows == api_total,
+              f"{landed.rows} sessions landed, API total_count {api_total}; {skipped} instance(s) skipped",
+              warn=skipped > 0, metadata={"rows": landed.rows, "api_total_count": api_total}),
+    ]
+
+
+def attendance_check(attendance: pd.DataFrame, meetings: pd.DataFrame) -> dg.AssetCheckResult:
+    joined = attendance.merge(
+        meetings[["meeting_id", "sub_meeting_id", "start_time", "end_time"]],
+        left_on=["meeting_id", "sub_meeting_id", "meeting_start_time"],
+        right_on=["meeting_id", "sub_meeting_id", "start_time"],
+        how="inner",
+    )
+    span = (joined["end_time"] - joined["start_time"]).dt.total_seconds()
+    # One second of slack: the platform reports sessions in whole seconds, meetings in milliseconds.
+    over = joined[joined["attended_seconds"] > span + 1.0]
+    return check("attendance", "attended_within_meeting", over.empty,
+                 f"{len(over)} person(s) attended longer than their meeting lasted")

@@ -1,0 +1,198 @@
+"""Who viewed or downloaded each recording: daily metrics, events and per-play view details.
+
+Every row is filed under its recording's business date, so a recording's access history stays
+in one partition however late the views come; the schedule re-runs recent dates.
+"""
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+from dagster import AssetExecutionContext
+
+from assets._dagster import API_POOL, API_RETRY, SINGLE_RUN, check, merge, partition_days, partition_label, result, sync_context
+
+from assets._sync import Landed, SyncContext, archive_page, combine, fan_out, write_quarantine
+from assets.normalize.recording_access import (
+    normalize_record_events,
+    normalize_record_metrics,
+    normalize_view_details,
+)
+from assets.schemas import SCHEMAS
+from pipelines.partitions import daily_partitions
+from resources.dagster_resources import StorageResource, TencentMeetingResource
+from resources.tencent.client import TencentMeetingClient
+from resources.tencent.errors import PermissionDenied
+from resources.tencent.pagination import Page
+
+ASSET = "recording_access"
+DONE = 3
+DOWNLOAD, VIEW = 1, 2
+# The platform keeps view details for 31 days and every access query spans at most 31 days, so
+# one window from the media start covers a recording's whole accessible history in one call.
+ACCESS_HORIZON = timedelta(days=31) - timedelta(seconds=1)
+TABLES = ("recording_daily_metrics", "recording_events", "recording_view_details")
+
+
+@dataclass
+class _Recording:
+    meeting_record_id: str
+    media_start: datetime
+    business_date: date
+    record_file_ids: list[str]
+
+
+@dataclass
+class _Fetched:
+    recording: _Recording
+    metrics: list[Page] = field(default_factory=list)
+    events: dict[int, list[Page]] = field(default_factory=dict)
+    views: dict[str, list[Page]] = field(default_factory=dict)
+
+
+def extract_recording_access(ctx: SyncContext, day: date) -> dict[str, Landed]:
+    """Replace the three access tables' partitions of ``day`` for its transcoded recordings."""
+    recordings = _transcoded(ctx, day)
+    frames: dict[str, list[pd.DataFrame]] = {t: [] for t in TABLES}
+    quarantine: list[pd.DataFrame] = []
+    with ctx.raw.writer(ASSET, day) as raw:
+        for fetched in fan_out(ctx, recordings, lambda r: _fetch(ctx, r), f"recording access {day}"):
+            rec = fetched.recording
+            context = {"meeting_record_id": rec.meeting_record_id, "business_date": str(rec.business_date)}
+            for page in fetched.metrics:
+                archive_page(raw, page, context)
+            metrics = normalize_record_metrics(_records(fetched.metrics), rec.meeting_record_id, rec.business_date)
+            frames["recording_daily_metrics"].append(metrics.frame)
+            quarantine.append(metrics.quarantine)
+            for event_type, pages in fetched.events.items():
+                for page in pages:
+                    archive_page(raw, page, context)
+                events = normalize_record_events(
+                    _records(pages), rec.meeting_record_id, event_type, rec.business_date
+                )
+                frames["recording_events"].append(events.frame)
+                quarantine.append(events.quarantine)
+            for record_file_id, pages in fetched.views.items():
+                for page in pages:
+                    archive_page(raw, page, {**context, "record_file_id": record_file_id})
+                views = normalize_view_details(
+                    _records(pages), record_file_id, rec.meeting_record_id, rec.business_date
+                )
+                frames["recording_view_details"].append(views.frame)
+                quarantine.append(views.quarantine)
+    landed: dict[str, Landed] = {}
+    for table in TABLES:
+        frame = combine(table, frames[table])
+        ctx.lake.write_partition(table, SCHEMAS[table], day, frame)
+        landed[table] = Landed(table)
+        landed[table].add(day, frame)
+    landed["recording_events"].quarantined = write_quarantine(ctx, "recording_access", day, quarantine)
+    return landed
+
+
+def _transcoded(ctx: SyncContext, day: date) -> list[_Recording]:
+    recordings = ctx.lake.read("recordings", start=day, end=day)
+    files = ctx.lake.read("recording_files", start=day, end=day)
+    files_by_recording: dict[str, list[str]] = {}
+    for row in files[["meeting_record_id", "record_file_id"]].itertuples(index=False):
+        files_by_recording.setdefault(row.meeting_record_id, []).append(row.record_file_id)
+    done = recordings[recordings["state"] == DONE]
+    return [
+        _Recording(
+            meeting_record_id=row.meeting_record_id,
+            media_start=pd.Timestamp(row.media_start_time).to_pydatetime(),
+            business_date=row.business_date,
+            record_file_ids=sorted(files_by_recording.get(row.meeting_record_id, [])),
+        )
+        for row in done.itertuples(index=False)
+    ]
+
+
+def _fetch(ctx: SyncContext, recording: _Recording) -> _Fetched:
+    start = recording.media_start.replace(microsecond=0)
+    end = min(start + ACCESS_HORIZON, ctx.now())
+    denied: PermissionDenied | None = None
+    for client in ctx.clients:
+        try:
+            return _fetch_with(client, recording, start, end)
+        except PermissionDenied as exc:
+            # Under a user-level app only the recording's owner may read its access data.
+            denied = exc
+    if denied is not None:
+        ctx.stats().skip(
+            denied.endpoint or "recording access", f"recording {recording.meeting_record_id}", denied.code,
+            denied.detail,
+        )
+    return _Fetched(recording)
+
+
+def _fetch_with(client: TencentMeetingClient, recording: _Recording, start: datetime, end: datetime) -> _Fetched:
+    rid = recording.meeting_record_id
+    fetched = _Fetched(recording)
+    fetched.metrics = list(client.iter_record_metrics(rid, start, end))
+    fetched.events = {kind: list(client.iter_record_events(rid, kind, start, end)) for kind in (DOWNLOAD, VIEW)}
+    fetched.views = {fid: list(client.iter_view_details(fid, start, end)) for fid in recording.record_file_ids}
+    return fetched
+
+
+def _records(pages: list[Page]) -> list[Any]:
+    return [record for page in pages for record in page.records]
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec("recording_daily_metrics", deps=["recordings", "recording_files"], group_name="recordings",
+                     kinds={"api", "pandas", "parquet"}, partitions_def=daily_partitions,
+                     description="Views and downloads per recording and day, filed under the recording's date."),
+        dg.AssetSpec("recording_events", deps=["recordings", "recording_files"], group_name="recordings",
+                     kinds={"api", "pandas", "parquet"}, partitions_def=daily_partitions,
+                     description="Every view or download of a recording: who and when."),
+        dg.AssetSpec("recording_view_details", deps=["recordings", "recording_files"], group_name="recordings",
+                     kinds={"api", "pandas", "parquet"}, partitions_def=daily_partitions,
+                     description="Every play of a recording file: watched time and progress."),
+    ],
+    check_specs=[
+        dg.AssetCheckSpec("metrics_match_events", asset="recording_daily_metrics",
+                          description="Daily view and download counts agree with the events."),
+    ],
+    backfill_policy=SINGLE_RUN,
+    pool=API_POOL,
+    retry_policy=API_RETRY,
+)
+def recording_access(
+    context: AssetExecutionContext, tencent: TencentMeetingResource, storage: StorageResource
+) -> Iterator[dg.MaterializeResult]:
+    """Pull who viewed or downloaded each transcoded recording of the run's dates."""
+    days = partition_days(context)
+    with sync_context(context, tencent, storage, ASSET, partition_label(days)) as ctx:
+        outcomes = [extract_recording_access(ctx, day) for day in days]
+    first, last = min(days), max(days)
+    metrics = ctx.lake.read("recording_daily_metrics", start=first, end=last)
+    events = ctx.lake.read("recording_events", start=first, end=last)
+    mismatches = metrics_mismatches(metrics, events, ctx.tz)
+    yield result("recording_daily_metrics", merge([o["recording_daily_metrics"] for o in outcomes]), ctx.stats(), [
+        check("recording_daily_metrics", "metrics_match_events", mismatches == 0,
+              f"{mismatches} (recording, day) count(s) differ from the events", warn=True),
+    ])
+    yield result("recording_events", merge([o["recording_events"] for o in outcomes]), None)
+    yield result("recording_view_details", merge([o["recording_view_details"] for o in outcomes]), None)
+
+
+def metrics_mismatches(metrics: pd.DataFrame, events: pd.DataFrame, tz: str) -> int:
+    """How many (recording, day, kind) counts the daily metrics and the events disagree on."""
+    if events.empty and metrics.empty:
+        return 0
+    local_day = events["operate_time"].dt.tz_convert(tz).dt.date
+    counted = (
+        events.assign(metric_date=local_day)
+        .pivot_table(index=["meeting_record_id", "metric_date"], columns="event_kind", values="userid",
+                     aggfunc="size", fill_value=0)
+        .reindex(columns=["view", "download"], fill_value=0)
+    )
+    reported = metrics.set_index(["meeting_record_id", "metric_date"])[["view_count", "download_count"]]
+    reported.columns = ["view", "download"]
+    aligned_counted, aligned_reported = counted.align(reported, join="outer", fill_value=0)
+    return int((aligned_counted.astype("int64") != aligned_reported.astype("int64")).any(axis=1).sum())

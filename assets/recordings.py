@@ -1,0 +1,100 @@
+"""Cloud recordings and their files, partitioned by the recording's business date."""
+
+from collections.abc import Iterator
+from datetime import date, timedelta
+
+import dagster as dg
+import pandas as pd
+from dagster import AssetExecutionContext
+
+from assets._dagster import API_POOL, API_RETRY, SINGLE_RUN, check, merge, partition_days, partition_label, result, sync_context
+
+from assets._sync import Landed, combine, SyncContext, archive_page, first_page_total, write_quarantine
+from assets._windows import day_window
+from assets.normalize.recordings import normalize_recordings
+from assets.schemas import KEYS, SCHEMAS
+from pipelines.partitions import daily_partitions
+from resources.dagster_resources import StorageResource, TencentMeetingResource
+
+ASSET = "recordings"
+
+
+def extract_recordings(ctx: SyncContext, day: date) -> tuple[Landed, Landed]:
+    """Replace the ``recordings`` and ``recording_files`` partitions of ``day`` (media-start date).
+
+    A recording shows up while the meeting runs and gets its files only once transcoding is
+    done, possibly days later; the schedule re-runs recent dates to pick those up.
+    """
+    start, end = day_window(day, ctx.tz_info)
+    end -= timedelta(seconds=1)
+    recordings: list[pd.DataFrame] = []
+    files: list[pd.DataFrame] = []
+    quarantine: list[pd.DataFrame] = []
+    api_total = 0
+    with ctx.raw.writer(ASSET, day) as raw:
+        for client in ctx.clients:
+            account_level = client.app_type in ("account", "aksk")
+            pages = client.iter_corp_records(start, end) if account_level else client.iter_records(start, end)
+            for page in pages:
+                archive_page(raw, page)
+                api_total += first_page_total(page, [("page", 1)]) or 0
+                recs, recfiles = normalize_recordings(page.records, ctx.tz, "corp" if account_level else "user")
+                recordings.append(recs.frame)
+                files.append(recfiles.frame)
+                quarantine.extend([recs.quarantine, recfiles.quarantine])
+    recording_frame = combine("recordings", recordings)
+    file_frame = combine("recording_files", files)
+    ctx.lake.write_partition("recordings", SCHEMAS["recordings"], day, recording_frame)
+    ctx.lake.write_partition("recording_files", SCHEMAS["recording_files"], day, file_frame)
+    landed_recordings = Landed("recordings", api_total=api_total if ctx.account_level else None)
+    landed_recordings.add(day, recording_frame)
+    landed_recordings.quarantined = write_quarantine(ctx, "recordings", day, quarantine)
+    landed_files = Landed("recording_files")
+    landed_files.add(day, file_frame)
+    return landed_recordings, landed_files
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec("recordings", group_name="recordings", kinds={"api", "pandas", "parquet"},
+                     partitions_def=daily_partitions,
+                     description="Cloud recordings by the local date their media started, with state and size."),
+        dg.AssetSpec("recording_files", deps=["recordings"], group_name="recordings",
+                     kinds={"api", "pandas", "parquet"}, partitions_def=daily_partitions,
+                     description="The files of each transcoded recording: time span, size and sharing settings."),
+    ],
+    check_specs=[
+        dg.AssetCheckSpec("key_unique", asset="recordings"),
+        dg.AssetCheckSpec("matches_api_total", asset="recordings"),
+        dg.AssetCheckSpec("files_belong_to_recordings", asset="recording_files"),
+    ],
+    backfill_policy=SINGLE_RUN,
+    pool=API_POOL,
+    retry_policy=API_RETRY,
+)
+def recordings_assets(
+    context: AssetExecutionContext, tencent: TencentMeetingResource, storage: StorageResource
+) -> Iterator[dg.MaterializeResult]:
+    """Pull the recordings whose media started on each business date, with their files."""
+    days = partition_days(context)
+    with sync_context(context, tencent, storage, ASSET, partition_label(days)) as ctx:
+        outcomes = [extract_recordings(ctx, day) for day in days]
+    first, last = min(days), max(days)
+    recordings = ctx.lake.read("recordings", start=first, end=last)
+    files = ctx.lake.read("recording_files", start=first, end=last)
+    landed = merge([r for r, _ in outcomes])
+    if landed.api_total is None:
+        totals = check("recordings", "matches_api_total", True, "not comparable under a user-level app")
+    else:
+        totals = check("recordings", "matches_api_total", landed.rows == landed.api_total,
+                       f"{landed.rows} recordings landed, API total_count {landed.api_total}")
+    orphan_files = ~files["meeting_record_id"].isin(recordings["meeting_record_id"])
+    yield result("recordings", landed, ctx.stats(), [
+        check("recordings", "key_unique", not recordings.duplicated(subset=list(KEYS["recordings"])).any(),
+              "meeting_record_id is unique"),
+        totals,
+    ])
+    yield result("recording_files", merge([f for _, f in outcomes]), None, [
+        check("recording_files", "files_belong_to_recordings", not orphan_files.any(),
+              f"{int(orphan_files.sum())} file(s) without their recording"),
+    ])

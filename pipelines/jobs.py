@@ -1,0 +1,32 @@
+"""Jobs: the daily pull, the recordings look-back, and the hourly snapshots."""
+
+import dagster as dg
+
+PULL_ASSETS = (
+    "users", "user_departments", "roles",
+    "meetings", "participant_sessions", "attendance",
+    "recordings", "recording_files",
+    "recording_daily_metrics", "recording_events", "recording_view_details",
+)
+RECORDING_ASSETS = (
+    "recordings", "recording_files", "recording_daily_metrics", "recording_events", "recording_view_details",
+)
+PUBLISH = dg.AssetSelection.assets("warehouse").downstream()
+
+daily_job = dg.define_asset_job(
+    "daily_job",
+    selection=dg.AssetSelection.assets(*PULL_ASSETS) | PUBLISH,
+    description="Yesterday's meetings, participants and recordings, the directory, then the warehouse.",
+)
+
+recordings_lookback_job = dg.define_asset_job(
+    "recordings_lookback_job",
+    selection=dg.AssetSelection.assets(*RECORDING_ASSETS) | PUBLISH,
+    description="Recent dates' recordings again: transcoding finishes late and views keep coming.",
+)
+
+snapshot_job = dg.define_asset_job(
+    "snapshot_job",
+    selection=dg.AssetSelection.assets("upcoming_meetings", "live_meetings") | PUBLISH,
+    description="Upcoming and live meetings as of now.",
+)

@@ -1,0 +1,67 @@
+"""When the jobs run, in the account's time zone."""
+
+import os
+from datetime import timedelta
+
+import dagster as dg
+
+from pipelines.jobs import daily_job, recordings_lookback_job, snapshot_job
+from pipelines.partitions import account_timezone
+
+DEFAULT_LOOKBACK_DAYS = 14
+
+
+def lookback_days() -> int:
+    """How many days before yesterday the recordings are re-pulled (``TMEET_LOOKBACK_DAYS``).
+
+    Transcoding can take days and views keep arriving for weeks; the platform keeps view
+    details for 31 days, so more than 30 buys nothing.
+    """
+    value = os.environ.get("TMEET_LOOKBACK_DAYS", str(DEFAULT_LOOKBACK_DAYS))
+    try:
+        days = int(value)
+    except ValueError:
+        raise ValueError(f"TMEET_LOOKBACK_DAYS={value!r} is not a whole number of days; use e.g. 14") from None
+    if not 0 <= days <= 30:
+        raise ValueError(f"TMEET_LOOKBACK_DAYS={days} is out of range; use 0 to 30")
+    return days
+
+
+daily_schedule = dg.build_schedule_from_partitioned_job(
+    daily_job,
+    name="daily_schedule",
+    hour_of_day=1,
+    minute_of_hour=30,
+    description="Every day at 01:30 local time, for yesterday.",
+)
+
+
+@dg.schedule(
+    name="recordings_lookback_schedule",
+    job=recordings_lookback_job,
+    cron_schedule="30 3 * * *",
+    execution_timezone=account_timezone(),
+    description="Every day at 03:30: recordings of the look-back window before yesterday, in one run.",
+)
+def recordings_lookback_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
+    days = lookback_days()
+    if days == 0:
+        return dg.SkipReason("TMEET_LOOKBACK_DAYS is 0: no look-back")
+    yesterday = context.scheduled_execution_time.date() - timedelta(days=1)
+    first, last = yesterday - timedelta(days=days), yesterday - timedelta(days=1)
+    return dg.RunRequest(
+        run_key=f"lookback-{first.isoformat()}-{last.isoformat()}",
+        tags={
+            "dagster/asset_partition_range_start": first.isoformat(),
+            "dagster/asset_partition_range_end": last.isoformat(),
+        },
+    )
+
+
+snapshot_schedule = dg.ScheduleDefinition(
+    name="snapshot_schedule",
+    job=snapshot_job,
+    cron_schedule="5 * * * *",
+    execution_timezone=account_timezone(),
+    description="Every hour: upcoming and live meetings.",
+)

@@ -1,0 +1,103 @@
+"""Dagster resources: the Tencent Meeting API and the storage, configured from ``TMEET_*`` variables."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dagster as dg
+
+from resources.lake import Lake
+from resources.raw_archive import RawArchive
+from resources.settings import Settings
+from resources.tencent.client import TencentMeetingClient
+from resources.tencent.stats import CallStats
+from resources.warehouse import Warehouse
+
+# Resource field -> environment variable. Values set on the resource win over the environment.
+API_FIELDS: dict[str, str] = {
+    "api_base_url": "TMEET_API_BASE_URL",
+    "oauth_base_url": "TMEET_OAUTH_BASE_URL",
+    "auth_mode": "TMEET_AUTH_MODE",
+    "app_type": "TMEET_APP_TYPE",
+    "sdk_id": "TMEET_SDK_ID",
+    "secret": "TMEET_SECRET",
+    "corp_id": "TMEET_CORP_ID",
+    "redirect_uri": "TMEET_REDIRECT_URI",
+    "app_id": "TMEET_APP_ID",
+    "secret_id": "TMEET_SECRET_ID",
+    "secret_key": "TMEET_SECRET_KEY",
+    "operator_id": "TMEET_OPERATOR_ID",
+    "token_key": "TMEET_TOKEN_KEY",
+    "data_dir": "TMEET_DATA_DIR",
+    "timezone": "TMEET_TIMEZONE",
+    "max_workers": "TMEET_MAX_WORKERS",
+}
+
+
+class TencentMeetingResource(dg.ConfigurableResource):
+    """The Tencent Meeting Open API (or the emulator). Unset fields fall back to ``TMEET_*`` variables."""
+
+    api_base_url: str | None = None
+    oauth_base_url: str | None = None
+    auth_mode: str | None = None
+    app_type: str | None = None
+    sdk_id: str | None = None
+    secret: str | None = None
+    corp_id: str | None = None
+    redirect_uri: str | None = None
+    app_id: str | None = None
+    secret_id: str | None = None
+    secret_key: str | None = None
+    operator_id: str | None = None
+    token_key: str | None = None
+    data_dir: str | None = None
+    timezone: str | None = None
+    max_workers: str | None = None
+
+    def settings(self) -> Settings:
+        overrides = {env: str(value) for name, env in API_FIELDS.items() if (value := getattr(self, name))}
+        return Settings.from_env({**os.environ, **overrides})
+
+    def clients(self, stats: CallStats | None = None) -> list[TencentMeetingClient]:
+        """One client for AK/SK and account-level apps, one per authorized user for user-level apps.
+
+        All clients of one asset run share ``stats`` so the run's cost is counted once.
+        """
+        settings = self.settings()
+        shared = stats or CallStats()
+        clients = TencentMeetingClient.for_all_principals(settings, stats=shared)
+        if not clients:
+            raise dg.Failure(
+                "No authorized user is stored for this OAuth app: run `tmeet-etl auth login` "
+                "(each user of a user-level app signs in once)."
+            )
+        return clients
+
+
+class StorageResource(dg.ConfigurableResource):
+    """Where the lake, the raw-page archive and the warehouse live (``TMEET_DATA_DIR``)."""
+
+    data_dir: str | None = None
+
+    def root(self) -> Path:
+        return Path(self.data_dir or os.environ.get("TMEET_DATA_DIR", "./data"))
+
+    def lake(self) -> Lake:
+        return Lake.from_data_dir(self.root())
+
+    def raw(self) -> RawArchive:
+        return RawArchive.from_data_dir(self.root())
+
+    def warehouse(self) -> Warehouse:
+        return Warehouse(self.root() / "warehouse.duckdb")
+
+
+def build_resources() -> dict[str, dg.ConfigurableResource]:
+    """Resources bound to the variables present at load time, so the UI shows them as env-backed."""
+    api_config = {name: dg.EnvVar(env) for name, env in API_FIELDS.items() if os.environ.get(env)}
+    storage_config = {"data_dir": dg.EnvVar("TMEET_DATA_DIR")} if os.environ.get("TMEET_DATA_DIR") else {}
+    return {
+        "tencent": TencentMeetingResource(**api_config),
+        "storage": StorageResource(**storage_config),
+    }
