@@ -14,7 +14,6 @@ from resources.tencent import scopes as sc
 from resources.tencent.errors import (
     REAUTHORIZE_HINT,
     AuthError,
-    PermissionDenied,
     ReauthorizeRequired,
     ResourceGone,
     TencentError,
@@ -177,16 +176,9 @@ class TencentMeetingClient:
             yield page
 
     def _skipping_gone(self, endpoint: str, resource: str, pages: Iterator[Page]) -> Iterator[Page]:
-        """Skip and record a resource that is gone; a user-level app may also lack rights to one resource."""
         try:
             yield from pages
         except ResourceGone as exc:
-            self.stats.skip(endpoint, resource, exc.code, exc.detail)
-            log.info("skipped %s on %s: %s", resource, endpoint, exc.detail)
-        except PermissionDenied as exc:
-            # Account-level apps see everything, so a denial there is a missing scope: fail loudly.
-            if self.app_type != "user":
-                raise
             self.stats.skip(endpoint, resource, exc.code, exc.detail)
             log.info("skipped %s on %s: %s", resource, endpoint, exc.detail)
 
