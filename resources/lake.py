@@ -30,7 +30,8 @@ UNPARTITIONED_FILE = "data.parquet"
 PARTITION_KEY = "date"
 
 _TABLE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
-_SNAPSHOT_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+# Leaves room for the temp-file prefix and suffix within the 255-byte filename limit.
+_SNAPSHOT_NAME = re.compile(r"^[A-Za-z0-9_-]{1,160}$")
 _PARTITION_DIR = re.compile(rf"^{PARTITION_KEY}=(\d{{4}}-\d{{2}}-\d{{2}})$")
 
 
@@ -220,19 +221,26 @@ class Lake:
     @contextmanager
     def _file_writer(self, path: Path, schema: pa.Schema, table: str) -> Iterator[PartitionWriter]:
         with atomic_file(path) as handle:
+            # Arrow writes through its own native file, not the Python handle: a Python file
+            # raising inside Arrow's C++ writer (disk full) can trip a CPython 3.11 AST bug
+            # later in the process. The Python handle keeps the lock and does the fsync.
             try:
-                parquet = pq.ParquetWriter(handle, schema, compression="zstd")
+                sink = _open_sink(handle.name)
+                parquet = pq.ParquetWriter(sink, schema, compression="zstd")
             except OSError as exc:
                 raise StorageWriteError(path, exc) from exc
             try:
                 yield PartitionWriter(parquet, schema, table, path)
             except BaseException:
                 _close_quietly(parquet)
+                _close_quietly(sink)
                 raise
             try:
                 # Closing writes the footer; an empty partition still gets a valid file with the schema.
                 parquet.close()
+                sink.close()
             except OSError as exc:
+                _close_quietly(sink)
                 raise StorageWriteError(path, exc) from exc
 
     def partitions(self, table: str) -> list[dt.date]:
@@ -291,7 +299,12 @@ class Lake:
         return sweep_debris(self.root, grace_seconds)
 
 
-def _close_quietly(writer: pq.ParquetWriter) -> None:
+def _open_sink(temp_path: str) -> pa.NativeFile:
+    """Arrow's own file on the temp path; tests replace this to simulate a full disk."""
+    return pa.OSFile(temp_path, mode="w")
+
+
+def _close_quietly(writer: pq.ParquetWriter | pa.NativeFile) -> None:
     try:
         writer.close()
     except Exception:  # noqa: BLE001 - the original error is the one worth raising

@@ -29,7 +29,9 @@ from resources.lake import as_business_date
 
 PAGES_FILE = "pages.jsonl.gz"
 REDACTED = "[redacted]"
-REQUIRED_ENVELOPE_KEYS = ("endpoint", "params", "status", "fetched_at", "page")
+REQUIRED_ENVELOPE_KEYS = ("endpoint", "params")
+# Expected in every envelope (status, fetched_at) or filled in when absent (page = append order).
+ENVELOPE_KEYS = ("endpoint", "params", "status", "fetched_at", "page")
 
 _ASSET_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 _PARTITION_DIR = re.compile(r"^date=(\d{4}-\d{2}-\d{2})$")
@@ -116,9 +118,12 @@ class RawWriter:
         missing = [k for k in REQUIRED_ENVELOPE_KEYS if k not in envelope]
         if missing:
             raise ValueError(
-                f"page envelope is missing {missing}; pass {list(REQUIRED_ENVELOPE_KEYS)}"
+                f"page envelope is missing {missing}; pass at least {list(REQUIRED_ENVELOPE_KEYS)}"
+                f" and preferably {list(ENVELOPE_KEYS)}"
             )
-        record: dict[str, Any] = {"envelope": redact(envelope)}
+        cleaned = redact(envelope)
+        cleaned.setdefault("page", self.pages_written)
+        record: dict[str, Any] = {"envelope": cleaned}
         if isinstance(body, (bytes, bytearray, memoryview)):
             record.update(_bytes_body(bytes(body)))
         elif isinstance(body, Mapping):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import errno
-import io
 import os
 import threading
 import time
@@ -18,6 +17,7 @@ import pytest
 
 from resources import atomic_files
 from resources.atomic_files import StorageWriteError
+from resources import lake as lake_module
 from resources.lake import Lake, SchemaMismatchError
 from tests.storage.helpers import EVENTS_SCHEMA, events_frame
 
@@ -97,6 +97,7 @@ def test_partitions_date_range_snapshots_and_unpartitioned_tables(tmp_path: Path
 
     lake.write_snapshot("live", EVENTS_SCHEMA, DAY, "083000", events_frame(DAY, 2))
     lake.write_snapshot("live", EVENTS_SCHEMA, DAY, "093000", events_frame(DAY, 3))
+    lake.write_snapshot("live", EVENTS_SCHEMA, DAY, "093000", events_frame(DAY, 3))
     names = sorted(p.name for p in lake.partition_dir("live", DAY).iterdir())
     assert names == ["snapshot-083000.parquet", "snapshot-093000.parquet"]
     assert len(lake.read("live")) == 5
@@ -106,10 +107,10 @@ def test_partitions_date_range_snapshots_and_unpartitioned_tables(tmp_path: Path
     assert lake.partitions("users") == []
     assert len(lake.read("users")) == 4
 
-    con = duckdb.connect()
-    for table, rows in [("events", 6), ("live", 5), ("users", 4)]:
-        count = con.execute("SELECT count(*) FROM read_parquet(?)", [lake.glob(table)]).fetchone()
-        assert count == (rows,)
+    with duckdb.connect() as con:
+        for table, rows in [("events", 6), ("live", 5), ("users", 4)]:
+            count = con.execute("SELECT count(*) FROM read_parquet(?)", [lake.glob(table)]).fetchone()
+            assert count == (rows,)
 
 
 @pytest.mark.parametrize(
@@ -144,23 +145,13 @@ def test_exception_mid_write_keeps_the_old_partition(tmp_path: Path) -> None:
     assert debris(tmp_path) == []
 
 
-class _FillingDisk(io.FileIO):
-    """A temp file on a disk that fills up after ``budget`` bytes."""
-
-    budget = 2000
-
-    def write(self, data) -> int:  # type: ignore[override]
-        if self.tell() + len(data) > self.budget:
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        return super().write(data)
-
-
 def test_disk_full_names_the_path_and_the_fix_and_keeps_old_data(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     lake = Lake(tmp_path / "lake")
     lake.write_partition("events", EVENTS_SCHEMA, DAY, events_frame(DAY, 3, "old"))
-    monkeypatch.setattr(atomic_files, "_open_temp", lambda path: _FillingDisk(path, "xb"))
+    # /dev/full answers every write with a real ENOSPC from the kernel.
+    monkeypatch.setattr(lake_module, "_open_sink", lambda temp: pa.OSFile("/dev/full", mode="w"))
 
     with pytest.raises(StorageWriteError) as caught:
         lake.write_partition("events", EVENTS_SCHEMA, DAY, events_frame(DAY, 5000, "new"))
@@ -227,6 +218,7 @@ def test_reader_globbing_the_lake_never_sees_a_partial_file(tmp_path: Path) -> N
     finally:
         stop.set()
         writer_thread.join()
+        con.close()
     assert errors == []
     assert seen <= {5 + 10, 5 + 30_000}
     assert writes >= 4

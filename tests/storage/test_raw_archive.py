@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import gzip
 from pathlib import Path
 
 import pytest
 
+from resources import atomic_files
+from resources.atomic_files import StorageWriteError
 from resources.raw_archive import REDACTED, RawArchive
 
 DAY = dt.date(2026, 3, 1)
@@ -21,7 +24,7 @@ def envelope(page: int, **extra: object) -> dict[str, object]:
         "endpoint": "GET /v1/meetings/{meeting_id}/participants",
         "params": {"meeting_id": "12345678901234567890", "pos": page * 100, "size": 100},
         "status": 200,
-        "fetched_at": dt.datetime(2026, 3, 1, 8, 0, page, tzinfo=dt.UTC),
+        "fetched_at": dt.datetime(2026, 3, 1, 8, 0, tzinfo=dt.UTC) + dt.timedelta(seconds=page),
         "page": page,
         **extra,
     }
@@ -106,14 +109,19 @@ def test_no_credential_reaches_disk(tmp_path: Path) -> None:
     assert pages[2].body == {"meeting_info_list": [{"meeting_id": "2", "password": ""}]}
 
 
-def test_envelope_must_carry_the_request_context(tmp_path: Path) -> None:
+def test_envelope_needs_endpoint_and_params_and_pages_are_numbered(tmp_path: Path) -> None:
     archive = RawArchive(tmp_path / "raw")
-    with pytest.raises(ValueError, match=r"missing \['status', 'fetched_at'\]"):
+    with pytest.raises(ValueError, match=r"missing \['params'\]"):
         with archive.writer("meetings", DAY) as writer:
-            writer.append({"endpoint": "GET /v1/corp/meetings", "params": {}, "page": 0}, {})
+            writer.append({"endpoint": "GET /v1/corp/meetings", "status": 200}, {})
     assert archive.partitions("meetings") == []
+    with archive.writer("meetings", DAY) as writer:
+        writer.append({"endpoint": "GET /v1/corp/meetings", "params": {"page": 1}}, {"n": 1})
+        writer.append({"endpoint": "GET /v1/corp/meetings", "params": {"page": 2}}, {"n": 2})
+    assert [p.envelope["page"] for p in archive.iter_pages("meetings", DAY)] == [0, 1]
+    day2 = DAY + dt.timedelta(days=1)
     with pytest.raises(FileNotFoundError, match="run the asset"):
-        list(archive.iter_pages("meetings", DAY))
+        list(archive.iter_pages("meetings", day2))
 
 
 def test_unpartitioned_assets_live_at_the_asset_root(tmp_path: Path) -> None:
@@ -123,3 +131,20 @@ def test_unpartitioned_assets_live_at_the_asset_root(tmp_path: Path) -> None:
     assert (tmp_path / "raw" / "users" / "pages.jsonl.gz").is_file()
     assert [p.body for p in archive.iter_pages("users", None)] == [{"users": [{"userid": "u1"}]}]
     assert archive.partitions("users") == []
+
+
+def test_disk_full_names_the_path_and_keeps_the_previous_pages(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    archive = RawArchive(tmp_path / "raw")
+    with archive.writer("participants", DAY) as writer:
+        writer.append(envelope(0), body(0))
+    # /dev/full answers every write with a real ENOSPC from the kernel.
+    monkeypatch.setattr(atomic_files, "_open_temp", lambda path: open("/dev/full", "wb"))  # noqa: SIM115
+
+    with pytest.raises(StorageWriteError) as caught:
+        with archive.writer("participants", DAY) as writer:
+            for page in range(1, 400):
+                writer.append(envelope(page), body(page))
+    assert caught.value.errno == errno.ENOSPC
+    assert str(archive.path("participants", DAY)) in str(caught.value)
+    assert "full" in str(caught.value)
+    assert [p.envelope["page"] for p in archive.iter_pages("participants", DAY)] == [0]
