@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -137,16 +138,31 @@ def normalize_webhook_events(events: Sequence[Any], tz: str = DEFAULT_TZ) -> Nor
     return Normalized(frame, finish_frame("quarantine", quarantine))
 
 
-def build_live_attendance(events: pd.DataFrame) -> pd.DataFrame:
-    """webhook_events → live_attendance: each join paired with the same person's next leave in that meeting.
+def _device(payload_json: pd.Series) -> list[str]:
+    """The operator's ``instance_id`` (terminal type) of each payload item; '' when it is not there."""
+    devices: list[str] = []
+    for text_value in payload_json:
+        try:
+            operator = json.loads(text_value).get("operator")
+        except (TypeError, ValueError, AttributeError):
+            operator = None
+        value = operator.get("instance_id") if isinstance(operator, dict) else None
+        devices.append("" if value is None else str(value))
+    return devices
 
-    Rows without a person_key cannot be paired and are left out; a join with no later leave is open.
+
+def build_live_attendance(events: pd.DataFrame) -> pd.DataFrame:
+    """webhook_events → live_attendance: each join paired with the next leave of the same person and device.
+
+    A person on two devices at once (a PC and a phone) has two overlapping sessions, so joins and
+    leaves pair per (meeting, person, ``operator.instance_id``). Rows without a person_key cannot
+    be paired and are left out; a join with no later leave is open.
     """
     moves = events[events["event"].isin([JOINED, LEFT]) & (events["person_key"] != "")]
     if len(moves) == 0:
         return empty("live_attendance")
-    group_cols = ["meeting_id", "sub_meeting_id", "person_key"]
-    moves = moves.assign(_is_left=(moves["event"] == LEFT).astype(bool))
+    group_cols = ["meeting_id", "sub_meeting_id", "person_key", "_device"]
+    moves = moves.assign(_is_left=(moves["event"] == LEFT).astype(bool), _device=_device(moves["payload_json"]))
     moves = moves[moves["meeting_id"].notna()]
     # A join and a leave at the same instant pair up, so joins sort first on ties.
     ordered = moves.sort_values(group_cols + ["operate_time", "_is_left"], kind="stable").reset_index(drop=True)

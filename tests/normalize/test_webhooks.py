@@ -99,3 +99,21 @@ def test_live_attendance_edge_cases():
     assert_well_formed("live_attendance", build_live_attendance(normalize_webhook_events([]).frame))
     shuffled = normalize_webhook_events(list(reversed(_events()))).frame.sample(frac=1, random_state=3)
     pd.testing.assert_frame_equal(build_live_attendance(shuffled), build_live_attendance(normalize_webhook_events(_events()).frame))
+
+
+def test_live_attendance_pairs_per_device():
+    # One person on a PC (2) and, overlapping, on a phone (4): each leave closes its own device's join.
+    events = [
+        webhook_event(JOINED, T, trace_id="pc-in", instance_id="2"),
+        webhook_event(JOINED, T + 60_000, trace_id="phone-in", instance_id="4"),
+        webhook_event(LEFT, T + 120_000, trace_id="phone-out", instance_id="4"),
+        webhook_event(LEFT, T + 300_000, trace_id="pc-out", instance_id="2"),
+        webhook_event(JOINED, T + 400_000, trace_id="phone-again", instance_id="4"),
+    ]
+    live = build_live_attendance(normalize_webhook_events(events).frame)
+    assert_well_formed("live_attendance", live)
+    assert rows(live, ["person_key", "join_time", "left_time", "is_open"]) == [
+        ["tester", _utc_ms(T), _utc_ms(T + 300_000), False],
+        ["tester", _utc_ms(T + 60_000), _utc_ms(T + 120_000), False],
+        ["tester", _utc_ms(T + 400_000), None, True],
+    ]
