@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pyarrow as pa
 
 S, TS, D, I, F, B = pa.string(), pa.timestamp("us", tz="UTC"), pa.date32(), pa.int64(), pa.float64(), pa.bool_()
@@ -65,10 +66,8 @@ TABLES: dict[str, pa.Schema] = {
 }
 
 
-def frame(table: str, rows: list[dict[str, object]]):
+def frame(table: str, rows: list[dict[str, object]]) -> pd.DataFrame:
     """A frame of ``table``'s schema from row dicts (missing keys are null), Arrow-typed."""
-    import pandas as pd
-
     schema = TABLES[table]
     data = {
         f.name: pd.array([row.get(f.name) for row in rows], dtype=pd.ArrowDtype(f.type))

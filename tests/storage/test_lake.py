@@ -7,6 +7,7 @@ import errno
 import os
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -125,7 +126,9 @@ def test_partitions_date_range_snapshots_and_unpartitioned_tables(tmp_path: Path
         (lambda df: df.assign(seq=pd.array(["x"] * len(df), dtype="string")), "column 'seq'"),
     ],
 )
-def test_schema_mismatch_names_the_column_and_keeps_old_data(tmp_path: Path, mutate, message: str) -> None:
+def test_schema_mismatch_names_the_column_and_keeps_old_data(
+    tmp_path: Path, mutate: Callable[[pd.DataFrame], pd.DataFrame], message: str
+) -> None:
     lake = Lake(tmp_path / "lake")
     lake.write_partition("events", EVENTS_SCHEMA, DAY, events_frame(DAY, 3, "old"))
     with pytest.raises(SchemaMismatchError, match=message):

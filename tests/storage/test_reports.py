@@ -112,8 +112,11 @@ def land(lake: Lake, inputs: dict[str, pd.DataFrame]) -> None:
             lake.write_partition(table, schema, day, part.reset_index(drop=True))
 
 
+Published = tuple[Warehouse, dict[str, pd.DataFrame]]
+
+
 @pytest.fixture(scope="module")
-def published(tmp_path_factory: pytest.TempPathFactory) -> tuple[Warehouse, dict[str, pd.DataFrame]]:
+def published(tmp_path_factory: pytest.TempPathFactory) -> Published:
     root = tmp_path_factory.mktemp("reports")
     lake = Lake(root / "lake")
     inputs = build_inputs()
@@ -155,7 +158,7 @@ def assert_rows_match(actual: list[dict[str, object]], expected: pd.DataFrame) -
                 assert got[column] == value, (column, got, want)
 
 
-def test_daily_usage(published) -> None:
+def test_daily_usage(published: Published) -> None:
     warehouse, t = published
     meetings, sessions, attendance = t["meetings"], t["participant_sessions"], t["attendance"]
     days = sorted(set(meetings["business_date"]) | set(sessions["business_date"]) | set(attendance["business_date"]))
@@ -176,7 +179,7 @@ def test_daily_usage(published) -> None:
     assert_rows_match(rows(warehouse, "report_daily_usage", "business_date"), pd.DataFrame(expected))
 
 
-def test_usage_by_department(published) -> None:
+def test_usage_by_department(published: Published) -> None:
     warehouse, t = published
     main = t["user_departments"][t["user_departments"]["is_main"].astype(bool)][["userid", "department_id", "department_name"]]
     a = t["attendance"][t["attendance"]["userid"].notna()].merge(main, on="userid", how="left")
@@ -201,7 +204,7 @@ def test_usage_by_department(published) -> None:
     assert_rows_match(actual, expected)
 
 
-def test_meeting_attendance(published) -> None:
+def test_meeting_attendance(published: Published) -> None:
     warehouse, t = published
     expected = []
     for m in t["meetings"].to_dict("records"):
@@ -228,7 +231,7 @@ def test_meeting_attendance(published) -> None:
     assert actual[0]["avg_attended_share"] == pytest.approx((3000 / 3600 + 1.0 + 1200 / 3600 + 600 / 3600) / 4)
 
 
-def test_recording_engagement(published) -> None:
+def test_recording_engagement(published: Published) -> None:
     warehouse, t = published
     events, details, meetings, attendance = t["recording_events"], t["recording_view_details"], t["meetings"], t["attendance"]
     expected = []
@@ -261,7 +264,7 @@ def test_recording_engagement(published) -> None:
     assert [row["attendee_watch_share"] for row in actual] == [0.5, 0.5, None]
 
 
-def test_user_activity(published) -> None:
+def test_user_activity(published: Published) -> None:
     warehouse, t = published
     meetings, attendance = t["meetings"], t["attendance"]
     expected = []
