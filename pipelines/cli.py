@@ -14,6 +14,7 @@ from collections.abc import Sequence
 # (module, attribute) pairs; each ``register`` adds its sub-commands and sets ``func``.
 COMMAND_MODULES: tuple[str, ...] = (
     "pipelines.sync_cli",
+    "pipelines.demo_cli",
     "pipelines.auth_cli",
     "emulator.cli",
     "pipelines.webhook_cli",

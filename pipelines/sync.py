@@ -22,6 +22,8 @@ from pipelines.definitions import ASSETS
 from resources.dagster_resources import StorageResource, TencentMeetingResource
 from resources.settings import ConfigError, Settings
 
+# The CLI shows its own progress and summary; Dagster's per-event debug lines would drown it.
+QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 SYNC_SELECTION = dg.AssetSelection.all() - dg.AssetSelection.assets("upcoming_meetings", "live_meetings")
 
 
@@ -97,6 +99,7 @@ def run_sync(
             resources={"tencent": TencentMeetingResource(), "storage": StorageResource()},
             instance=instance,
             raise_on_error=False,
+            run_config=QUIET_RUN_CONFIG,
             tags={
                 "dagster/asset_partition_range_start": start.isoformat(),
                 "dagster/asset_partition_range_end": end.isoformat(),
@@ -107,6 +110,8 @@ def run_sync(
 
 def _summarize(outcome: dg.ExecuteInProcessResult, start: date, end: date, data_dir: Path) -> SyncSummary:
     summary = SyncSummary(start, end, outcome.success, data_dir)
+    # A range run repeats a step's metadata on every partition it materializes: count each step once.
+    calls_by_step: dict[str, int] = {}
     for event in outcome.get_asset_materialization_events():
         materialization = event.step_materialization_data.materialization
         name = materialization.asset_key.to_user_string()
@@ -114,8 +119,9 @@ def _summarize(outcome: dg.ExecuteInProcessResult, start: date, end: date, data_
         if "row_counts" in metadata and name == "warehouse":
             summary.row_counts = {k: int(v) for k, v in metadata["row_counts"].value.items()}  # type: ignore[union-attr]
         calls = metadata.get("api_calls")
-        if calls is not None:
-            summary.api_calls += int(calls.value)  # type: ignore[arg-type]
+        if calls is not None and event.step_key is not None:
+            calls_by_step[event.step_key] = int(calls.value)  # type: ignore[arg-type]
+    summary.api_calls = sum(calls_by_step.values())
     for event in outcome.all_events:
         if event.is_step_failure and event.step_failure_data is not None:
             error = event.step_failure_data.error
