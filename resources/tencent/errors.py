@@ -185,8 +185,6 @@ def error_for_code(
         return ResourceGone(f"resource gone: {msg}", **kw)
     if code in BAD_REQUEST_CODES:
         return BadRequest(f"request rejected as invalid (a client bug): {msg}", **kw)
-    if status >= 500 and code in (None,):
-        return RetryableError(f"server error: {msg}", **kw)
     return ApiError(f"unexpected platform error: {msg}", **kw)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +12,6 @@ import pytest
 from emulator.testing import running_emulator
 from emulator.truth import compute_truth
 from resources.tencent.client import TencentMeetingClient
-from resources.tencent.redact import ScrubbingFilter
 from tests.client.conftest import CANARY_SECRET, CANARY_SECRET_KEY, settings_for, write_apps
 
 NOW = datetime(2026, 3, 1, 4, 0, tzinfo=UTC)
