@@ -5,8 +5,9 @@ Independent of the HTTP layer and of pipeline code, so tests can compare the war
 
 from __future__ import annotations
 
+import json
 from collections import Counter
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +67,12 @@ SCHEMAS: dict[str, pa.Schema] = {
                                  ("meeting_state", I)),
 }
 SCHEMAS["live_meetings"] = SCHEMAS["upcoming_meetings"]
+SCHEMAS["webhook_events"] = _schema(("trace_id", S), ("event", S), ("operate_time", TS), ("business_date", D),
+                                    ("meeting_id", S), ("meeting_code", S), ("sub_meeting_id", S), ("person_key", S),
+                                    ("person_kind", S), ("userid", S), ("user_name", S), ("payload_json", S))
+SCHEMAS["live_attendance"] = _schema(("meeting_id", S), ("sub_meeting_id", S), ("person_key", S), ("person_kind", S),
+                                     ("userid", S), ("user_name", S), ("join_time", TS), ("left_time", TS),
+                                     ("is_open", B), ("business_date", D))
 KEYS: dict[str, tuple[str, ...]] = {
     "users": ("userid",), "user_departments": ("userid", "department_id"), "roles": ("role_code",),
     "meetings": ("meeting_id", "sub_meeting_id", "start_time"),
@@ -76,6 +83,8 @@ KEYS: dict[str, tuple[str, ...]] = {
     "recording_events": ("meeting_record_id", "event_type", "operate_time", "userid"),
     "recording_view_details": ("record_file_id", "userid", "view_start_time"),
     "upcoming_meetings": ("snapshot_at", "meeting_id"), "live_meetings": ("snapshot_at", "meeting_id"),
+    "webhook_events": ("trace_id", "operate_time", "person_key"),
+    "live_attendance": ("meeting_id", "sub_meeting_id", "person_key", "join_time"),
 }
 
 
@@ -94,7 +103,10 @@ def _or_none(value: str) -> str | None:
 
 
 def compute_truth(enterprise: Enterprise, *, start: date, end: date) -> dict[str, pd.DataFrame]:
-    """Every landed table (except sync_log and quarantine) at the clock's now, for business dates [start, end]."""
+    """Every landed table (except sync_log and quarantine) at the clock's now, for business dates [start, end].
+
+    The webhook tables hold what a receiver subscribed since ``start`` has been pushed by now.
+    """
     ent = enterprise
     now_ms = ent.now_ms()
     rows: dict[str, list[dict[str, Any]]] = {name: [] for name in SCHEMAS}
@@ -107,6 +119,7 @@ def compute_truth(enterprise: Enterprise, *, start: date, end: date) -> dict[str
             if inst.recording is not None and inst.recording.state_at(now_ms):
                 _recording(ent, inst, day, now_ms, rows)
     _snapshots(ent, now_ms, rows)
+    _webhooks(ent, start, end, now_ms, rows)
     return {name: _frame(name, table_rows) for name, table_rows in rows.items()}
 
 
@@ -251,6 +264,43 @@ def _snapshots(ent: Enterprise, now_ms: int, rows: dict[str, list[dict[str, Any]
                 "start_time": inst.sched_start * 1_000_000, "end_time": inst.sched_end * 1_000_000,
                 "online_member_num": online, "meeting_state": state,
             })
+
+
+def _webhooks(ent: Enterprise, start: date, end: date, now_ms: int, rows: dict[str, list[dict[str, Any]]]) -> None:
+    first_ms = _local_midnight_ms(ent, start)
+    after_ms = _local_midnight_ms(ent, end + timedelta(days=1))
+    for pushed in ent.pushed_events(first_ms, after_ms):
+        body = pushed.body
+        for item in body["payload"]:  # type: ignore[attr-defined]
+            op, info = item["operator"], item["meeting_info"]
+            rows["webhook_events"].append({
+                "trace_id": body["trace_id"], "event": body["event"], "operate_time": _us(item["operate_time"]),
+                "business_date": ent.local_date(item["operate_time"] / 1000), "meeting_id": info["meeting_id"],
+                "meeting_code": info["meeting_code"], "sub_meeting_id": info["sub_meeting_id"],
+                "person_key": op["userid"] or op["uuid"] or op["ms_open_id"], "person_kind": pushed.person_kind,
+                "userid": _or_none(op["userid"]), "user_name": op["user_name"],
+                "payload_json": json.dumps(item, ensure_ascii=False, sort_keys=True),
+            })
+    # One row per join session that has begun, whatever its meeting's fate (live, deleted later).
+    for day in ent.covered_days(start - timedelta(days=1), end):
+        for inst in ent.day(day):
+            if not inst.held:
+                continue
+            for s in ent.prepared(inst).sessions or ():
+                join_ms, left_ms = s.join_s * 1000, s.left_s * 1000
+                if not first_ms <= join_ms < after_ms or join_ms > now_ms:
+                    continue
+                closed = left_ms <= now_ms
+                rows["live_attendance"].append({
+                    "meeting_id": inst.meeting_id, "sub_meeting_id": inst.sub_meeting_id, "person_key": s.person_key,
+                    "person_kind": s.person_kind, "userid": _or_none(s.userid), "user_name": s.user_name,
+                    "join_time": _us(join_ms), "left_time": _us(left_ms) if closed else None, "is_open": not closed,
+                    "business_date": ent.local_date(s.join_s),
+                })
+
+
+def _local_midnight_ms(ent: Enterprise, day: date) -> int:
+    return int(datetime.combine(day, time(0), tzinfo=ent.tz).timestamp()) * 1000
 
 
 def write_truth(tables: dict[str, pd.DataFrame], out_dir: Path) -> None:

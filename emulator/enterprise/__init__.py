@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from emulator.enterprise.enterprise import Enterprise, Scale
+from emulator.enterprise.enterprise import Enterprise, PushedEvent, Scale
 from emulator.enterprise.generator import SCALES, person_kind
 from emulator.enterprise.model import (
     STATUS_LABELS, AccessEvent, Department, Instance, RecordFile, Recording, Role, Session, User,
@@ -10,5 +10,5 @@ from emulator.enterprise.model import (
 
 __all__ = [
     "SCALES", "STATUS_LABELS", "AccessEvent", "Department", "Enterprise", "Instance", "RecordFile",
-    "Recording", "Role", "Scale", "Session", "User", "person_kind",
+    "PushedEvent", "Recording", "Role", "Scale", "Session", "User", "person_kind",
 ]

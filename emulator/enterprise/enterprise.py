@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 import uuid as uuidlib
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -274,25 +275,28 @@ class Enterprise:
 
     def webhook_events(self, start_ms: int, end_ms: int) -> list[dict[str, object]]:
         """Events the platform pushes for activity in [start_ms, end_ms) (and up to now), in time order."""
+        return [p.body for p in self.pushed_events(start_ms, end_ms)]
+
+    def pushed_events(self, start_ms: int, end_ms: int) -> list[PushedEvent]:
+        """:meth:`webhook_events` with what the model knows about each event's operator and meeting."""
         end_ms = min(end_ms, self.now_ms() + 1)
         first = self.local_date(start_ms / 1000) - timedelta(days=1)
-        out: list[tuple[int, str, dict[str, object]]] = []
+        out: list[PushedEvent] = []
         for day in self.covered_days(first, self.local_date(end_ms / 1000)):
             for inst in self.day(day):
                 if not inst.held:
                     continue
                 self.prepared(inst)
-                for when, name, payload in self._instance_events(inst):
-                    if start_ms <= when < end_ms:
-                        out.append((when, name, payload))
-        out.sort(key=lambda e: (e[0], e[2]["trace_id"]))  # type: ignore[index]
-        return [e[2] for e in out]
+                out.extend(e for e in self._instance_events(inst) if start_ms <= e.operate_ms < end_ms)
+        out.sort(key=lambda e: (e.operate_ms, e.body["trace_id"]))  # type: ignore[arg-type, return-value]
+        return out
 
-    def _instance_events(self, inst: Instance) -> Iterator[tuple[int, str, dict[str, object]]]:
+    def _instance_events(self, inst: Instance) -> Iterator[PushedEvent]:
         assert inst.sessions is not None and inst.media_start_ms is not None and inst.media_end_ms is not None
         creator = self.user_by_id.get(inst.creator)
         creator_op = _operator(creator.userid if creator else "", creator.uuid if creator else "", "",
                                creator.user_name if creator else "", 1)
+        creator_kind = "enterprise" if creator else "external"
         info = {
             "meeting_id": inst.meeting_id, "meeting_code": inst.meeting_code, "subject": inst.subject,
             "sub_meeting_id": inst.sub_meeting_id, "creator": creator_op, "meeting_type": inst.meeting_type,
@@ -301,29 +305,44 @@ class Enterprise:
         }
         tag = f"{self.seed}:{inst.meeting_id}:{inst.sub_meeting_id}:{inst.day.isoformat()}"
 
-        def event(name: str, when: int, op: dict[str, str], extra: dict[str, object] | None = None,
-                  scene: bool = False) -> tuple[int, str, dict[str, object]]:
+        def event(name: str, when: int, op: dict[str, str], kind: str, extra: dict[str, object] | None = None,
+                  scene: bool = False, session: Session | None = None) -> PushedEvent:
             meeting_info = dict(info, action_scene_type=0) if scene else info
             item: dict[str, object] = {"operate_time": when, "operator": op, "meeting_info": meeting_info}
             item.update(extra or {})
             trace = str(uuidlib.uuid5(uuidlib.NAMESPACE_URL, f"{tag}:{name}:{when}:{op['ms_open_id']}:{op['userid']}:{op['instance_id']}"))
-            return when, name, {"event": name, "trace_id": trace, "payload": [item]}
+            return PushedEvent(when, {"event": name, "trace_id": trace, "payload": [item]}, kind, inst, session)
 
-        yield event("meeting.started", inst.media_start_ms, creator_op)
-        yield event("meeting.end", inst.media_end_ms, creator_op, {"meeting_end_type": 1})
+        yield event("meeting.started", inst.media_start_ms, creator_op, creator_kind)
+        yield event("meeting.end", inst.media_end_ms, creator_op, creator_kind, {"meeting_end_type": 1})
         for s in inst.sessions:
-            op = _operator(s.userid, s.uuid, s.ms_open_id, s.user_name, s.instanceid)
-            yield event("meeting.participant-joined", s.join_s * 1000, op, scene=True)
-            yield event("meeting.participant-left", s.left_s * 1000, op, scene=True)
+            phone = s.user_name if s.instanceid == 0 else ""
+            op = _operator(s.userid, s.uuid, s.ms_open_id, s.user_name, s.instanceid, phone)
+            yield event("meeting.participant-joined", s.join_s * 1000, op, s.person_kind, scene=True, session=s)
+            yield event("meeting.participant-left", s.left_s * 1000, op, s.person_kind, scene=True, session=s)
         rec = inst.recording
         if rec is not None:
             files = [{"record_file_id": f.record_file_id} for f in rec.files]
-            media_info = dict(info, media_set_type="1")
-            when, name, body = event("recording.completed", rec.done_ms, creator_op, {"recording_files": files})
-            body["payload"][0]["meeting_info"] = media_info  # type: ignore[index]
-            yield when, name, body
+            done = event("recording.completed", rec.done_ms, creator_op, creator_kind, {"recording_files": files})
+            done.body["payload"][0]["meeting_info"] = dict(info, media_set_type="1")  # type: ignore[index]
+            yield done
 
 
-def _operator(userid: str, uuid: str, ms_open_id: str, user_name: str, instanceid: int) -> dict[str, str]:
+@dataclass(frozen=True, slots=True)
+class PushedEvent:
+    """One webhook event as the platform pushes it, with the model's view of its operator."""
+
+    operate_ms: int
+    body: dict[str, object]
+    # The operator's person kind as the model knows it (the event itself has no enterprise flag).
+    person_kind: str
+    instance: Instance
+    # The join session behind a participant-joined or -left event.
+    session: Session | None = None
+
+
+def _operator(userid: str, uuid: str, ms_open_id: str, user_name: str, instanceid: int,
+              pstn_number: str = "") -> dict[str, str]:
+    """The §7.5 operator. ``instance_id`` (the device kind) tells one person's devices apart."""
     return {"userid": userid, "open_id": "", "uuid": uuid, "ms_open_id": ms_open_id, "user_name": user_name,
-            "instance_id": str(instanceid)}
+            "pstn_number": pstn_number, "instance_id": str(instanceid)}

@@ -22,6 +22,15 @@ SUBJECTS = [
     "销售周报", "Budget review", "产品发布会彩排", "All hands 🎉", "技术分享：数据湖", "Hiring sync",
 ]
 WEBINAR_SUBJECTS = ["产品发布直播", "Webinar: Meeting analytics 101", "行业峰会分论坛", "Customer webinar 🚀"]
+ALL_HANDS_SUBJECTS = ["全员大会", "All hands 🎉", "季度全员沟通会", "CEO town hall"]
+BIG_WEBINAR_SUBJECTS = ["年度产品发布会 直播", "Webinar: Scaling hybrid work", "行业峰会主论坛", "Customer summit 🚀"]
+# Weekday -> (meeting type, local start minute, minutes) of that day's big meeting. Monday, Wednesday
+# and Friday leave at most two days between them, so any three-day window holds one.
+BIG_MEETINGS: dict[int, tuple[int, int, int]] = {
+    0: (ids.KIND_ONE_OFF, 10 * 60, 90),
+    2: (ids.KIND_WEBINAR, 14 * 60, 120),
+    4: (ids.KIND_WEBINAR, 15 * 60, 90),
+}
 DURATIONS = (15, 30, 30, 45, 60, 60, 60, 90, 120)
 PSTN_INSTANCE = 0
 ROOMS_INSTANCES = (20, 21, 22)
@@ -37,12 +46,14 @@ class ScaleSpec:
     pmi_per_day: int
     attendees: tuple[int, int]
     day_cache: int
+    # Session count aimed at by all-hands and big webinars (rejoins and devices add up to ~10 %).
+    big_sessions: tuple[int, int] = (150, 520)
 
 
 SCALES: dict[str, ScaleSpec] = {
-    "small": ScaleSpec(40, 10, 2, 1, (2, 7), 512),
-    "demo": ScaleSpec(200, 60, 8, 3, (3, 12), 512),
-    "large": ScaleSpec(20_000, 1_250, 80, 30, (5, 13), 40),
+    "small": ScaleSpec(40, 10, 2, 1, (2, 7), 512, big_sessions=(110, 140)),
+    "demo": ScaleSpec(200, 60, 8, 3, (3, 12), 512, big_sessions=(150, 520)),
+    "large": ScaleSpec(20_000, 1_250, 80, 30, (5, 13), 40, big_sessions=(150, 520)),
 }
 
 
@@ -162,8 +173,25 @@ class Generator:
                     recording=special == 5 or None,
                 )
             )
+        if working and day.weekday() in BIG_MEETINGS:
+            out.append(self._big_instance(day, len(out)))
         self._mark_deleted(day, out)
         return out
+
+    def _big_instance(self, day: date, seq: int) -> Instance:
+        """The day's all-hands or big webinar: always held and recorded, a few hundred sessions."""
+        rng = random.Random(f"{self.seed}:big:{day.isoformat()}")
+        kind, minute, minutes = BIG_MEETINGS[day.weekday()]
+        start = self.local_epoch(day, minute)
+        subject = rng.choice(BIG_WEBINAR_SUBJECTS if kind == ids.KIND_WEBINAR else ALL_HANDS_SUBJECTS)
+        creator = self.active[rng.randrange(min(len(self.active), 5))]
+        lead = rng.randint(7 * 86400, 21 * 86400)
+        return Instance(
+            meeting_id=ids.day_meeting_id(day, kind, seq), sub_meeting_id="", meeting_code=ids.day_meeting_code(day, seq),
+            subject=subject, meeting_type=kind, quick=False, is_pmi=False, creator=creator.userid, day=day, seq=seq,
+            sched_start=start, sched_end=start + minutes * 60, created_ms=(start - lead) * 1000 + seq % 997,
+            cancelled=False, held=True, deleted=False, has_recording=True, audience=rng.randint(*self.spec.big_sessions),
+        )
 
     def _instance(
         self, rng: random.Random, day: date, seq: int, meeting_id: str, sub_id: str, code: str, subject: str,
@@ -183,7 +211,8 @@ class Generator:
     def _mark_deleted(self, day: date, instances: list[Instance]) -> None:
         if not self.hostile:
             return
-        eligible = [i for i in instances if i.held and not i.is_pmi and not i.has_recording]
+        # Big meetings stay readable so multi-page participant walks are exercised even under faults.
+        eligible = [i for i in instances if i.held and not i.is_pmi and not i.has_recording and not i.audience]
         if not eligible:
             return
         rng = random.Random(f"{self.seed}:hostile:{day.isoformat()}")
@@ -198,6 +227,8 @@ class Generator:
         rng = random.Random(f"{self.seed}:sessions:{inst.meeting_id}:{inst.sub_meeting_id}:{inst.day.isoformat()}")
         by_id = self.active_by_id
         creator = by_id.get(inst.creator) or self.users[0]
+        if inst.audience:
+            return self._big_sessions(inst, rng, creator)
         lo, hi = self.spec.attendees
         if inst.meeting_type == ids.KIND_WEBINAR:
             lo, hi = lo * 2, hi * 2
@@ -207,17 +238,8 @@ class Generator:
             pool = [u for u in pool if u.userid != creator.userid]
         people = [creator] + pool[: rng.randint(lo, hi)]
         start, end = inst.sched_start, inst.sched_end
-        out: list[Session] = []
-        used: set[tuple[str, int]] = set()
-
-        def add(key: str, userid: str, uuid: str, ms_open_id: str, name: str, phone: str, iid: int,
-                join_type: int, role: int, enterprise: bool, join: int, left: int) -> None:
-            while (key, join) in used:
-                join += 1
-            used.add((key, join))
-            left = max(left, join + 30)
-            out.append(Session(key, person_kind(iid, join_type, enterprise), userid, uuid, ms_open_id, name,
-                               phone, iid, join_type, role, enterprise, join, left))
+        built = _SessionList()
+        add, out = built.add, built.out
 
         for idx, user in enumerate(people):
             host = idx == 0
@@ -263,6 +285,37 @@ class Generator:
                 rng.choice(ROOMS_INSTANCES), 1, ROLE_MEMBER, True, start - rng.randint(0, 120), end + rng.randint(0, 300))
         out.sort(key=lambda s: (s.join_s, s.person_key, s.instanceid))
         return out
+
+    def _big_sessions(self, inst: Instance, rng: random.Random, creator: User) -> list[Session]:
+        """An all-hands (staff, rooms, phone dial-ins) or a webinar (mostly outside guests)."""
+        start, end = inst.sched_start, inst.sched_end
+        webinar = inst.meeting_type == ids.KIND_WEBINAR
+        target = inst.audience
+        others = [u for u in self.active if u.userid != creator.userid]
+        staff = rng.sample(others, min(len(others), target // 5 if webinar else target * 4 // 5))
+        built = _SessionList()
+        built.staff(rng, creator, ROLE_CREATOR_HOST, start - rng.randint(300, 900), end + rng.randint(0, 300),
+                    rejoin=False, multi=True)
+        for user in staff:
+            join = start + int(rng.triangular(-300, 1200, 60))
+            left = max(join + 120, end + int(rng.triangular(-2400, 600, 0)))
+            role = ROLE_COHOST if rng.random() < 0.02 else ROLE_MEMBER
+            built.staff(rng, user, role, join, left, rejoin=rng.random() < 0.1, multi=rng.random() < 0.05)
+        for _ in range(max(2, target // 60)):
+            uuid = "RM" + token(rng, 16)
+            built.add(uuid, "", uuid, token(rng, 20), f"会议室 {rng.randint(2, 30)}F-{rng.choice('ABCD')}", "",
+                      rng.choice(ROOMS_INSTANCES), 1, ROLE_MEMBER, True, start - rng.randint(0, 300),
+                      end + rng.randint(0, 300))
+        rest = max(target - len(built.out), target // 20)
+        for _ in range(rest):
+            join = start + int(rng.triangular(-120, 2400, 120))
+            left = min(end + rng.randint(0, 600), join + rng.randint(300, end - start + 600))
+            if webinar and rng.random() < 0.9:
+                built.guest(rng, join, left, ROLE_GUEST, rejoin=rng.random() < 0.08)
+            else:
+                built.phone(rng, self.seed, join, left)
+        built.out.sort(key=lambda s: (s.join_s, s.person_key, s.instanceid))
+        return built.out
 
     # -- recordings ------------------------------------------------------------------------
 
@@ -310,3 +363,62 @@ class Generator:
                 events.append(AccessEvent(1, when, userid, names[userid].user_name))
         events.sort(key=lambda e: (e.operate_ms, e.event_type, e.userid))
         return Recording(record_id, inst, rec_start, media_start_ms, media_end_ms, done, 0, files, events)
+
+
+class _SessionList:
+    """Sessions of one meeting under construction.
+
+    A person never has two overlapping sessions on the same device (``instanceid``): a second
+    device is always another kind, and a rejoin starts after the cut. Receivers of the webhook
+    events rely on that to pair each join with its leave.
+    """
+
+    def __init__(self) -> None:
+        self.out: list[Session] = []
+        self._used: set[tuple[str, int]] = set()
+
+    def add(self, key: str, userid: str, uuid: str, ms_open_id: str, name: str, phone: str, iid: int,
+            join_type: int, role: int, enterprise: bool, join: int, left: int) -> None:
+        while (key, join) in self._used:
+            join += 1
+        self._used.add((key, join))
+        left = max(left, join + 30)
+        self.out.append(Session(key, person_kind(iid, join_type, enterprise), userid, uuid, ms_open_id, name,
+                                phone, iid, join_type, role, enterprise, join, left))
+
+    def staff(self, rng: random.Random, user: User, role: int, join: int, left: int, *, rejoin: bool,
+              multi: bool) -> None:
+        """An enterprise member: maybe cut and back on the same device, maybe a second device too."""
+        iid = rng.choice(CLIENT_INSTANCES)
+        ms_open_id = token(rng, 20)
+        if rejoin and left - join > 600:
+            cut = join + rng.randint(120, (left - join) // 2)
+            back = cut + rng.randint(20, 300)
+            self.add(user.userid, user.userid, user.uuid, ms_open_id, user.user_name, "", iid, 1, role, True, join, cut)
+            self.add(user.userid, user.userid, user.uuid, ms_open_id, user.user_name, "", iid, 1, role, True, back, left)
+        else:
+            self.add(user.userid, user.userid, user.uuid, ms_open_id, user.user_name, "", iid, 1, role, True, join, left)
+        if multi:
+            other = 4 if iid != 4 else 1
+            j2 = join + rng.randint(30, 600)
+            self.add(user.userid, user.userid, user.uuid, ms_open_id, user.user_name, "", other, 1, role, True,
+                     j2, max(j2 + 60, left - rng.randint(0, 600)))
+
+    def guest(self, rng: random.Random, join: int, left: int, role: int, *, rejoin: bool) -> None:
+        """A person from outside the enterprise, known by a uuid only."""
+        uuid = "WX" + token(rng, 16)
+        name = rng.choice(("Guest ", "访客", "Lee ", "Kim ")) + token(rng, 3) + (rng.choice(EMOJI) if rng.random() < 0.3 else "")
+        ms_open_id = token(rng, 20)
+        iid = rng.choice(CLIENT_INSTANCES)
+        if rejoin and left - join > 600:
+            cut = join + rng.randint(120, (left - join) // 2)
+            self.add(uuid, "", uuid, ms_open_id, name, "", iid, 1, role, False, join, cut)
+            join = cut + rng.randint(20, 300)
+        self.add(uuid, "", uuid, ms_open_id, name, "", iid, 1, role, False, join, left)
+
+    def phone(self, rng: random.Random, seed: int, join: int, left: int) -> None:
+        """A phone dial-in: no userid or uuid, known by its ms_open_id; the number is kept hashed."""
+        ms_open_id = token(rng, 20)
+        number = f"1{rng.randint(30, 99)}****{rng.randint(0, 9999):04d}"
+        phone = hashlib.sha256(f"{number}/{seed}/{ms_open_id}".encode()).hexdigest()
+        self.add(ms_open_id, "", "", ms_open_id, number, phone, PSTN_INSTANCE, 0, ROLE_MEMBER, False, join, left)

@@ -127,6 +127,8 @@ class Instance:
     held: bool
     deleted: bool  # hostile fault: deleted after it ended
     has_recording: bool
+    # Sessions aimed at by an all-hands or a big webinar; 0 for an ordinary meeting.
+    audience: int = 0
     # Filled lazily by the enterprise when first needed.
     sessions: list[Session] | None = None
     media_start_ms: int | None = None

@@ -63,19 +63,30 @@ def test_user_meetings_cursor_walk(client: httpx.Client, ent: Enterprise) -> Non
         counts[i.creator] = counts.get(i.creator, 0) + 1
     userid = max(counts, key=lambda k: counts[k])
     seen: list[tuple[str, str, int]] = []
+    roles: dict[tuple[str, str, int], str] = {}
     params: dict[str, object] = {"userid": userid, "instanceid": 1, "is_show_all_sub_meetings": 1}
     pages = 0
     while True:
         body = client.get("/v1/meetings", params=params).json()
         pages += 1
         assert body["meeting_number"] == len(body["meeting_info_list"]) <= 20
-        seen += [(m["meeting_id"], m["current_sub_meeting_id"], int(m["start_time"])) for m in body["meeting_info_list"]]
+        for m in body["meeting_info_list"]:
+            key = (m["meeting_id"], m["current_sub_meeting_id"], int(m["start_time"]))
+            seen.append(key)
+            roles[key] = m["join_meeting_role"]
         if body["remaining"] == 0:
             break
         params.update(pos=body["next_pos"], cursory=body["next_cursory"])
     assert len(seen) == len(set(seen))
-    expected = {(i.meeting_id, i.sub_meeting_id, i.sched_start) for i in ent.live_instances() + ent.upcoming_instances() if i.creator == userid}
-    assert set(seen) == expected and len(expected) > 0
+    now_s = ent.now_s()
+    current = ent.live_instances() + ent.upcoming_instances()
+    created = {(i.meeting_id, i.sub_meeting_id, i.sched_start) for i in current if i.creator == userid}
+    # A live meeting the user has joined (e.g. the day's all-hands) is listed too, as an invitee.
+    invited = {(i.meeting_id, i.sub_meeting_id, i.sched_start) for i in current if i.creator != userid
+               and any(s.userid == userid and s.join_s <= now_s for s in ent.prepared(i).sessions or ())}
+    assert set(seen) == created | invited and len(created) > 0
+    assert {k for k, role in roles.items() if role == "creator"} == created
+    assert {k for k, role in roles.items() if role == "invitee"} == invited
     missing = client.get("/v1/meetings", params={"userid": userid})
     assert error_code(missing) == 190004
 

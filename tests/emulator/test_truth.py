@@ -89,3 +89,28 @@ def test_clock_advance_grows_truth() -> None:
     assert len(after["meetings"]) > len(before["meetings"])
     assert len(after["recording_events"]) >= len(before["recording_events"])
     assert (after["recordings"]["state"] == 3).sum() >= (before["recordings"]["state"] == 3).sum()
+
+
+def test_truth_tables_match_the_pipeline_contract() -> None:
+    """Column names, order, types and keys agree with the pipeline's reading of docs/tables.md."""
+    from assets import schemas as contract
+
+    for name, schema in SCHEMAS.items():
+        assert [(f.name, f.type) for f in schema] == [(f.name, f.type) for f in contract.SCHEMAS[name]], name
+        assert KEYS[name] == contract.KEYS[name], name
+
+
+def test_webhook_truth_covers_every_session_and_event() -> None:
+    ent = make_enterprise()
+    t = compute_truth(ent, start=ent.first_day, end=ent.anchor)
+    events, live = t["webhook_events"], t["live_attendance"]
+    joins = events[events["event"] == "meeting.participant-joined"]
+    assert len(joins) == len(live) > 0
+    assert (events["operate_time"] <= pd.Timestamp(ent.now_ms(), unit="ms", tz="UTC")).all()
+    assert live["is_open"].any() and not live["is_open"].all()
+    closed = live[~live["is_open"]]
+    assert (closed["left_time"] > closed["join_time"]).all()
+    # Meetings deleted after they ended still pushed their events.
+    deleted = {i.meeting_id for i in ent.ended_instances() if i.deleted}
+    assert deleted & set(live["meeting_id"])
+    assert set(events["business_date"]) <= {ent.first_day + timedelta(days=k) for k in range(7)}
