@@ -67,10 +67,14 @@ def sync_context(
         raise dg.Failure(str(exc), allow_retries=False) from None
     except AuthError as exc:
         raise dg.Failure(str(exc), allow_retries=False) from None
+    lake, raw = storage.lake(), storage.raw()
+    # Debris of killed runs: only files older than the grace period, never a live writer's.
+    lake.sweep()
+    raw.sweep()
     ctx = SyncContext(
         clients=clients,
-        lake=storage.lake(),
-        raw=storage.raw(),
+        lake=lake,
+        raw=raw,
         tz=settings.timezone or account_timezone(),
         run_id=context.run.run_id,
         max_workers=settings.max_workers,

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 COMMAND_MODULES: tuple[str, ...] = (
     "pipelines.sync_cli",
     "pipelines.demo_cli",
+    "pipelines.dev_cli",
     "pipelines.auth_cli",
     "emulator.cli",
     "pipelines.webhook_cli",

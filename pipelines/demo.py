@@ -45,8 +45,8 @@ class DemoOptions:
 def run_demo(options: DemoOptions, console: Console) -> SyncSummary:
     options.data_dir.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    port = _free_port()
-    apps_file = _demo_apps_file(options.data_dir, port)
+    port = free_port()
+    apps_file = demo_apps_file(options.data_dir, port)
     console.rule("[bold]Tencent Meeting pipeline demo")
     with running_emulator(
         seed=options.seed, scale=options.scale, days=options.days + 1, rate_limit="real",
@@ -54,9 +54,9 @@ def run_demo(options: DemoOptions, console: Console) -> SyncSummary:
     ) as emu:
         app = emu.default_app
         console.print(f"Emulator: {emu.base_url}  (scale {options.scale}, seed {options.seed}, real clock)")
-        with _environment(_demo_env(emu, options.data_dir, port)):
+        with environment(demo_env(emu, options.data_dir, port)):
             settings = Settings.from_env(dotenv_path=None)
-            token = login(settings, open_browser=_consent, out=lambda _line: None, timeout=60)
+            token = login(settings, open_browser=consent, out=lambda _line: None, timeout=60)
             console.print(f"Signed in through OAuth as the admin of corp {app.corp_id}: open_id {token.open_id}, "
                           f"scopes {', '.join(token.scopes)}")
             start, end = _last_days(options.days)
@@ -96,7 +96,7 @@ LIMIT 7
 """
 
 
-def _consent(url: str) -> None:
+def consent(url: str) -> None:
     """Play the browser: open the authorize page and follow its redirect to our loopback listener."""
     httpx.get(url, follow_redirects=True, timeout=30, trust_env=False)
 
@@ -106,7 +106,7 @@ def _last_days(days: int) -> tuple[date, date]:
     return yesterday - timedelta(days=days - 1), yesterday
 
 
-def _demo_apps_file(data_dir: Path, port: int) -> Path:
+def demo_apps_file(data_dir: Path, port: int) -> Path:
     """The emulator's demo app, whitelisting this run's loopback redirect URI."""
     default = load_apps(None).default
     entry = {
@@ -123,7 +123,7 @@ def _demo_apps_file(data_dir: Path, port: int) -> Path:
     return path
 
 
-def _demo_env(emu: EmulatorHandle, data_dir: Path, port: int) -> dict[str, str]:
+def demo_env(emu: EmulatorHandle, data_dir: Path, port: int) -> dict[str, str]:
     app = emu.default_app
     return {
         "TMEET_API_BASE_URL": emu.base_url,
@@ -141,7 +141,7 @@ def _demo_env(emu: EmulatorHandle, data_dir: Path, port: int) -> dict[str, str]:
 
 
 @contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
+def environment(values: dict[str, str]) -> Iterator[None]:
     """Point the pipeline at the emulator for the block, then restore the caller's environment."""
     saved = {name: os.environ.get(name) for name in values}
     os.environ.update(values)
@@ -155,7 +155,7 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ[name] = previous
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
