@@ -229,10 +229,11 @@ class TencentMeetingClient:
             params = {**base, "start_time": lo, "end_time": hi}
             first = fetch({**params, "page": 1, "page_size": size})
             total = int(first.body.get("total_count") or 0)
-            if total > cap and hi > lo:
+            # The list stops at the cap and may report the capped count, so reaching it means "split".
+            if total >= cap and hi > lo:
                 pending[:0] = bisect(lo, hi)
                 continue
-            if total > cap:
+            if total >= cap:
                 self.stats.skip(ep, resource, None, f"{total} rows in one second exceed the {cap}-row cap")
             yield from walk_pages(fetch, params, size, records_key, dedup, first=first)
 

@@ -136,20 +136,6 @@ class QuotaLimiter:
                 db.execute("ROLLBACK")
             raise
 
-    def record_rejection(self, limits: Sequence[Limit], until: float) -> None:
-        """After a server-side 190310/190313, fill the window so every process backs off together."""
-        db = self._connect()
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            for lim in limits:
-                stamp = until - lim.window
-                db.executemany("INSERT INTO calls (key, ts) VALUES (?, ?)", [(lim.key, stamp)] * lim.limit)
-            db.execute("COMMIT")
-        except BaseException:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-            raise
-
     def _record_wait(self, key: str, waits: int, seconds: float) -> None:
         db = self._connect()
         db.execute(
