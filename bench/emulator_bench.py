@@ -1,14 +1,16 @@
-"""Emulator benchmark: start-up time and memory at ``large``, and participant pages per second.
+"""Emulator benchmark: start-up time and memory at ``large``, and full 100-row participant pages per second.
 
 ``python -m bench.emulator_bench [--seconds 10] [--threads 8]`` starts the emulator through its CLI
-in a subprocess (so it has a core of its own), then, in the same run, a bare Starlette app that
-serves a fixed page of the same size, as the reference for the ratio. It prints a small table and
-:func:`run` returns the figures as a dict.
+in a subprocess (so it has a core of its own) with quotas off, and cycles through every full
+100-row participant page of the last week's all-hands and big webinars. Then, in the same run, a
+bare Starlette app that serves a fixed page of the same size, as the reference for the ratio. It
+prints a small table and :func:`run` returns the figures as a dict.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import re
 import socket
 import subprocess
@@ -26,6 +28,7 @@ from emulator.apps import demo_app
 from emulator.signing import signed_headers
 
 NOW = "2026-11-18T15:30:00+08:00"
+PAGE_SIZE = 100
 STARTUP_TIMEOUT_SECONDS = 180.0
 
 
@@ -74,27 +77,36 @@ def _wait_healthy(base_url: str, path: str) -> None:
     raise RuntimeError(f"{base_url} did not become healthy")
 
 
-def _find_busy_meeting(scale: str, days: int = 7) -> tuple[str, int]:
-    """The ended meeting with the most participant rows in the last ``days`` days.
+def full_page_targets(scale: str, world_days: int, days: int = 7, size: int = PAGE_SIZE) -> tuple[list[str], int]:
+    """Request targets of every full ``size``-row participant page of the last ``days`` days' big meetings.
 
     Chosen from the same deterministic world the server generates (same seed, scale and --now),
-    so no quota or time is spent scanning lists over HTTP.
+    so no quota or time is spent scanning lists over HTTP. Returns (targets, meetings used).
     """
     from emulator.clock import Clock
     from emulator.enterprise import Enterprise
 
-    enterprise = Enterprise(7, scale, 30, Clock(datetime.fromisoformat(NOW)))  # type: ignore[arg-type]
+    enterprise = Enterprise(7, scale, world_days, Clock(datetime.fromisoformat(NOW)))  # type: ignore[arg-type]
     now_ms = enterprise.now_ms()
-    best: tuple[str, int] = ("", -1)
-    for inst in enterprise.ended_instances(now_ms - days * 86_400_000, now_ms):
-        if inst.sub_meeting_id:
-            continue
-        rows = len(enterprise.visible_sessions(inst))
-        if rows > best[1]:
-            best = (inst.meeting_id, rows)
-    if not best[0]:
-        raise RuntimeError("no ended meeting found to page through")
-    return best
+    first = enterprise.local_date(now_ms / 1000 - days * 86_400)
+    targets: list[str] = []
+    meetings = 0
+    for day in enterprise.covered_days(first, enterprise.anchor):
+        for inst in enterprise.day(day):
+            # Only the all-hands and big webinars have more than one full page.
+            if not inst.audience or enterprise.state(inst, now_ms) != "ended":
+                continue
+            rows = len(enterprise.visible_sessions(inst))
+            meetings += 1
+            window = f"&start_time={inst.sched_start - 86_400}&end_time={inst.sched_start + 86_400}"
+            targets += [
+                f"/v1/meetings/{inst.meeting_id}/participants?size={size}&pos={pos}{window}"
+                "&operator_id=x&operator_id_type=1"
+                for pos in range(0, rows - size + 1, size)
+            ]
+    if not targets:
+        raise RuntimeError(f"no ended big meeting in the last {days} days to page through at scale {scale}")
+    return targets, meetings
 
 
 def _load(url_for: Any, headers_for: Any, seconds: float, threads: int) -> tuple[float, int, int]:
@@ -147,28 +159,34 @@ def serve_reference(page_bytes: int) -> None:
     uvicorn.Server(uvicorn.Config(app, log_level="error", access_log=False)).run(sockets=[sock])
 
 
-def run(seconds: float = 10.0, threads: int = 8, scale: str = "large") -> dict[str, Any]:
+def run(seconds: float = 10.0, threads: int = 8, scale: str = "large", days: int = 90) -> dict[str, Any]:
+    """Serve ``scale`` with ``days`` of history, load it, then the reference; the figures as a dict."""
     app = demo_app()
     started = time.monotonic()
     emulator = _spawn(
-        [sys.executable, "-m", "emulator", "--port", "0", "--scale", scale, "--rate-limit", "off",
-         "--now", NOW, "--log-level", "error"],
+        [sys.executable, "-m", "emulator", "--port", "0", "--scale", scale, "--days", str(days),
+         "--rate-limit", "off", "--now", NOW, "--log-level", "error"],
         r"serving at (http://\S+)",
     )
     try:
         _wait_healthy(emulator.base_url, "/_emulator/health")
         startup_s = time.monotonic() - started
         rss_start_mb = psutil.Process(emulator.process.pid).memory_info().rss / 2**20
-        meeting_id, participants = _find_busy_meeting(scale)
-        target = f"/v1/meetings/{meeting_id}/participants?size=100&pos=0&operator_id=x&operator_id_type=1"
-        page_rows = len(httpx.get(emulator.base_url + target, headers=signed_headers(app, "GET", target),
-                                  trust_env=False, timeout=30).json().get("participants", []))
-        rate, pages, page_bytes = _load(
-            lambda: (emulator.base_url + target, target),
-            lambda t: signed_headers(app, "GET", t),
-            seconds,
-            threads,
-        )
+        targets, meetings = full_page_targets(scale, days)
+        first = httpx.get(emulator.base_url + targets[0], headers=signed_headers(app, "GET", targets[0]),
+                          trust_env=False, timeout=30).json()
+        page_rows = len(first.get("participants", []))
+        if page_rows != PAGE_SIZE:
+            raise RuntimeError(f"expected a full {PAGE_SIZE}-row page, got {page_rows}: {first}")
+        cycle = itertools.cycle(targets)
+        lock = threading.Lock()
+
+        def next_target() -> tuple[str, str]:
+            with lock:
+                target = next(cycle)
+            return emulator.base_url + target, target
+
+        rate, pages, page_bytes = _load(next_target, lambda t: signed_headers(app, "GET", t), seconds, threads)
         rss_end_mb = psutil.Process(emulator.process.pid).memory_info().rss / 2**20
     finally:
         emulator.stop()
@@ -181,10 +199,12 @@ def run(seconds: float = 10.0, threads: int = 8, scale: str = "large") -> dict[s
         reference.stop()
     return {
         "scale": scale,
+        "days": days,
         "startup_s": round(startup_s, 2),
         "rss_start_mb": round(rss_start_mb, 1),
         "rss_after_load_mb": round(rss_end_mb, 1),
-        "meeting_participants": participants,
+        "big_meetings": meetings,
+        "full_pages": len(targets),
         "page_rows": page_rows,
         "page_bytes": page_bytes,
         "pages": pages,
@@ -208,12 +228,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=10.0, help="load duration per server (default 10)")
     parser.add_argument("--threads", type=int, default=8, help="concurrent client threads (default 8)")
     parser.add_argument("--scale", choices=("small", "demo", "large"), default="large")
+    parser.add_argument("--days", type=int, default=90, help="days of history to serve (default 90)")
     parser.add_argument("--reference", type=int, metavar="BYTES", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.reference is not None:
         serve_reference(args.reference)
         return 0
-    print_table(run(args.seconds, args.threads, args.scale))
+    print_table(run(args.seconds, args.threads, args.scale, args.days))
     return 0
 
 

@@ -55,6 +55,20 @@ def register(subparsers: Any) -> None:
     truth.add_argument("--out", metavar="DIR", required=True, help="directory for the truth tables")
     truth.set_defaults(func=truth_command)
 
+    sign = commands.add_parser(
+        "sign",
+        help="Print a ready-to-run curl command for one AK/SK-signed request.",
+        description="Sign one request the way the SDKs do (contract §3.1) and print it as a curl command, "
+        "e.g. eval \"$(python -m emulator sign GET '/v1/corp/users?page_size=2&operator_id=u00000&operator_id_type=1')\"",
+    )
+    sign.add_argument("method", type=str.upper, help="HTTP method, e.g. GET")
+    sign.add_argument("target", help="path and raw query exactly as sent, e.g. '/v1/corp/users?page_size=2&...'")
+    sign.add_argument("--body", default="", help="raw request body (default empty)")
+    sign.add_argument("--base-url", default=f"http://127.0.0.1:{DEFAULT_PORT}", help="the emulator's URL")
+    sign.add_argument("--apps", metavar="FILE", help="apps file the emulator was started with (default: the demo app)")
+    sign.add_argument("--sdk-id", help="which app of --apps signs (default: the first with AK/SK)")
+    sign.set_defaults(func=sign_command)
+
 
 def _add_world_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=7, help="world seed (default 7)")
@@ -194,6 +208,37 @@ def truth_command(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     write_truth(tables, out)
     print(f"wrote {len(tables)} truth tables to {out}")
+    return 0
+
+
+def sign_command(args: argparse.Namespace) -> int:
+    import shlex
+
+    from emulator.apps import AppConfigError, load_apps
+    from emulator.signing import signed_headers
+
+    try:
+        if not args.target.startswith("/"):
+            raise CliError(f"target {args.target!r} must start with '/', e.g. /v1/corp/users?page_size=2")
+        try:
+            apps = list(load_apps(args.apps))
+        except AppConfigError as exc:
+            raise CliError(str(exc)) from None
+        signers = [a for a in apps if a.has_aksk and (args.sdk_id is None or a.sdk_id == args.sdk_id)]
+        if not signers:
+            raise CliError("no app with AK/SK credentials" + (f" has sdk_id {args.sdk_id}" if args.sdk_id else "")
+                           + "; pass the --apps file the emulator runs with, and --sdk-id")
+    except CliError as exc:
+        print(f"tmeet-etl emulator sign: {exc}", file=sys.stderr)
+        return 2
+    headers = signed_headers(signers[0], args.method, args.target, args.body.encode("utf-8"))
+    parts = ["curl", "-sS", "-X", args.method]
+    for name, value in headers.items():
+        parts += ["-H", f"{name}: {value}"]
+    if args.body:
+        parts += ["--data-raw", args.body]
+    parts.append(args.base_url.rstrip("/") + args.target)
+    print(" ".join(shlex.quote(p) for p in parts))
     return 0
 
 

@@ -102,3 +102,28 @@ def test_truth_rejects_reversed_dates(tmp_path: Path, capsys: pytest.CaptureFixt
     argv = ["emulator", "truth", "--now", NOW, "--start", "2026-11-10", "--end", "2026-11-01", "--out", str(tmp_path)]
     assert main(argv) == 2
     assert "--start must not be after --end" in capsys.readouterr().err
+
+
+def test_sign_prints_a_curl_command_the_emulator_accepts(capsys: pytest.CaptureFixture[str]) -> None:
+    import shlex
+
+    from emulator.cli import main as emulator_main
+    from emulator.testing import running_emulator
+
+    target = "/v1/corp/users?page_size=2&operator_id=u00000&operator_id_type=1"
+    with running_emulator(scale="small", days=2, rate_limit="off") as emu:
+        assert emulator_main(["sign", "GET", target, "--base-url", emu.base_url]) == 0
+        words = shlex.split(capsys.readouterr().out)
+        assert words[:4] == ["curl", "-sS", "-X", "GET"] and words[-1] == emu.base_url + target
+        headers = dict(w.split(": ", 1) for w in words[5:-1:2])
+        answer = httpx.get(words[-1], headers=headers, trust_env=False)
+        assert answer.status_code == 200 and len(answer.json()["users"]) == 2
+        replayed = httpx.get(words[-1], headers=headers, trust_env=False)
+        assert replayed.json()["error_info"]["error_code"] == 190301
+
+
+def test_sign_refuses_a_target_without_a_leading_slash(capsys: pytest.CaptureFixture[str]) -> None:
+    from emulator.cli import main as emulator_main
+
+    assert emulator_main(["sign", "GET", "v1/corp/users"]) == 2
+    assert "must start with '/'" in capsys.readouterr().err
