@@ -16,7 +16,7 @@ REPORTS = ("daily_usage", "usage_by_department", "meeting_attendance", "recordin
 LAKE_TABLES = (
     "users", "user_departments", "roles", "meetings", "participant_sessions", "attendance", "recordings",
     "recording_files", "recording_daily_metrics", "recording_events", "recording_view_details",
-    "upcoming_meetings", "live_meetings", "sync_log", "quarantine",
+    "upcoming_meetings", "live_meetings", "webhook_events", "live_attendance", "sync_log", "quarantine",
 )
 WAREHOUSE_TABLES = {table: SCHEMAS[table] for table in LAKE_TABLES}
 

@@ -9,8 +9,10 @@ from assets.recordings import recordings_assets
 from assets.snapshots import meeting_snapshots
 from assets.users import directory
 from assets.warehouse import warehouse
-from pipelines.jobs import daily_job, recordings_lookback_job, snapshot_job
+from assets.webhooks import WEBHOOK_ASSETS, WEBHOOK_CHECKS
+from pipelines.jobs import daily_job, recordings_lookback_job, snapshot_job, webhook_job
 from pipelines.schedules import daily_schedule, recordings_lookback_schedule, snapshot_schedule
+from pipelines.sensors import webhook_inbox_sensor
 from resources.dagster_resources import build_resources
 
 ASSETS = [directory, meetings_asset, participants, recordings_assets, recording_access, meeting_snapshots, warehouse]
@@ -19,8 +21,11 @@ ASSETS = [directory, meetings_asset, participants, recordings_assets, recording_
 @dg.definitions
 def defs() -> dg.Definitions:
     return dg.Definitions(
-        assets=ASSETS,
-        jobs=[daily_job, recordings_lookback_job, snapshot_job],
+        # The webhook assets stay out of ASSETS: `tmeet-etl sync` pulls, it does not read the inbox.
+        assets=[*ASSETS, *WEBHOOK_ASSETS],
+        asset_checks=WEBHOOK_CHECKS,
+        jobs=[daily_job, recordings_lookback_job, snapshot_job, webhook_job],
         schedules=[daily_schedule, recordings_lookback_schedule, snapshot_schedule],
+        sensors=[webhook_inbox_sensor],
         resources=build_resources(),
     )

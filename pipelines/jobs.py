@@ -30,3 +30,9 @@ snapshot_job = dg.define_asset_job(
     selection=dg.AssetSelection.assets("upcoming_meetings", "live_meetings") | PUBLISH,
     description="Upcoming and live meetings as of now.",
 )
+
+webhook_job = dg.define_asset_job(
+    "webhook_job",
+    selection=dg.AssetSelection.assets("webhook_events", "live_attendance") | PUBLISH,
+    description="The business dates new pushed events touch, rebuilt from the webhook inbox, then the warehouse.",
+)
