@@ -14,8 +14,8 @@ import pandas as pd
 from assets._sync import Landed, SyncContext, write_sync_log
 from pipelines.partitions import account_timezone
 from resources.dagster_resources import StorageResource, TencentMeetingResource
-from resources.settings import ConfigError
-from resources.tencent.errors import AuthError, QuotaExhausted
+from resources.settings import ConfigError, Settings
+from resources.tencent.errors import AuthError, PermissionDenied, QuotaExhausted
 from resources.tencent.stats import CallStats
 
 # Single-run backfills are what keeps a 90-day backfill one run (one token refresh, one shared
@@ -88,10 +88,25 @@ def sync_context(
         ) from None
     except AuthError as exc:
         raise dg.Failure(str(exc), allow_retries=False) from None
+    except PermissionDenied as exc:
+        raise dg.Failure(permission_message(exc, settings), allow_retries=False) from None
     finally:
         write_sync_log(ctx, asset, partition, started, stats)
         for client in clients:
             client.close()
+
+
+def permission_message(exc: PermissionDenied, settings: Settings) -> str:
+    """What was refused and what to do about it, without reading our code."""
+    parts = [f"The platform refused {exc.endpoint or 'a call'} (error {exc.code}): {exc.detail}."]
+    if exc.missing_scope:
+        parts.append(f"Grant the scope {exc.missing_scope} to the app, then run `tmeet-etl auth login` again.")
+    if exc.endpoint and "/v1/corp/" in exc.endpoint and settings.auth_mode == "oauth":
+        parts.append(
+            "The real platform serves /v1/corp/* only to enterprise self-built apps signing with AK/SK: "
+            "set TMEET_AUTH_MODE=aksk with TMEET_APP_ID, TMEET_SECRET_ID, TMEET_SECRET_KEY and TMEET_OPERATOR_ID."
+        )
+    return " ".join(parts)
 
 
 def api_metadata(stats: CallStats) -> dict[str, dg.MetadataValue]:

@@ -11,6 +11,8 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from resources.tencent.redact import install_log_scrubbing
+
 # (module, attribute) pairs; each ``register`` adds its sub-commands and sets ``func``.
 COMMAND_MODULES: tuple[str, ...] = (
     "pipelines.sync_cli",
@@ -34,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    install_log_scrubbing()
     parser = build_parser()
     args = parser.parse_args(argv)
     func = getattr(args, "func", None)

@@ -14,12 +14,14 @@ from pipelines.jobs import daily_job, recordings_lookback_job, snapshot_job, web
 from pipelines.schedules import daily_schedule, recordings_lookback_schedule, snapshot_schedule
 from pipelines.sensors import webhook_inbox_sensor
 from resources.dagster_resources import build_resources
+from resources.tencent.redact import install_log_scrubbing
 
 ASSETS = [directory, meetings_asset, participants, recordings_assets, recording_access, meeting_snapshots, warehouse]
 
 
 @dg.definitions
 def defs() -> dg.Definitions:
+    install_log_scrubbing()
     return dg.Definitions(
         # The webhook assets stay out of ASSETS: `tmeet-etl sync` pulls, it does not read the inbox.
         assets=[*ASSETS, *WEBHOOK_ASSETS],

@@ -35,3 +35,26 @@ class ScrubbingFilter(logging.Filter):
         if cleaned != message:
             record.msg, record.args = cleaned, None
         return True
+
+
+def install_log_scrubbing() -> None:
+    """Scrub every log record the process creates, whichever handler or library later formats it.
+
+    A handler filter only guards the handlers that exist when it is attached; Dagster and uvicorn
+    add their own later, so the scrubbing happens where records are born instead.
+    """
+    previous = logging.getLogRecordFactory()
+    if getattr(previous, "scrubs_secrets", False):
+        return
+
+    def factory(*args: object, **kwargs: object) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        if _secrets:
+            message = record.getMessage()
+            cleaned = scrub(message)
+            if cleaned != message:
+                record.msg, record.args = cleaned, None
+        return record
+
+    factory.scrubs_secrets = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(factory)
