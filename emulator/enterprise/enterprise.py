@@ -306,20 +306,20 @@ class Enterprise:
         tag = f"{self.seed}:{inst.meeting_id}:{inst.sub_meeting_id}:{inst.day.isoformat()}"
 
         def event(name: str, when: int, op: dict[str, str], kind: str, extra: dict[str, object] | None = None,
-                  scene: bool = False, session: Session | None = None) -> PushedEvent:
+                  scene: bool = False) -> PushedEvent:
             meeting_info = dict(info, action_scene_type=0) if scene else info
             item: dict[str, object] = {"operate_time": when, "operator": op, "meeting_info": meeting_info}
             item.update(extra or {})
             trace = str(uuidlib.uuid5(uuidlib.NAMESPACE_URL, f"{tag}:{name}:{when}:{op['ms_open_id']}:{op['userid']}:{op['instance_id']}"))
-            return PushedEvent(when, {"event": name, "trace_id": trace, "payload": [item]}, kind, inst, session)
+            return PushedEvent(when, {"event": name, "trace_id": trace, "payload": [item]}, kind)
 
         yield event("meeting.started", inst.media_start_ms, creator_op, creator_kind)
         yield event("meeting.end", inst.media_end_ms, creator_op, creator_kind, {"meeting_end_type": 1})
         for s in inst.sessions:
             phone = s.user_name if s.instanceid == 0 else ""
             op = _operator(s.userid, s.uuid, s.ms_open_id, s.user_name, s.instanceid, phone)
-            yield event("meeting.participant-joined", s.join_s * 1000, op, s.person_kind, scene=True, session=s)
-            yield event("meeting.participant-left", s.left_s * 1000, op, s.person_kind, scene=True, session=s)
+            yield event("meeting.participant-joined", s.join_s * 1000, op, s.person_kind, scene=True)
+            yield event("meeting.participant-left", s.left_s * 1000, op, s.person_kind, scene=True)
         rec = inst.recording
         if rec is not None:
             files = [{"record_file_id": f.record_file_id} for f in rec.files]
@@ -336,9 +336,6 @@ class PushedEvent:
     body: dict[str, object]
     # The operator's person kind as the model knows it (the event itself has no enterprise flag).
     person_kind: str
-    instance: Instance
-    # The join session behind a participant-joined or -left event.
-    session: Session | None = None
 
 
 def _operator(userid: str, uuid: str, ms_open_id: str, user_name: str, instanceid: int,
