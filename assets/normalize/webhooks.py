@@ -69,11 +69,18 @@ def _operate_time(values: Sequence[Any], tz: str) -> tuple[pa.Array, np.ndarray]
     return combined, millis.invalid & ~local_ok
 
 
+def _enterprise(flag: pa.Array, userid: pa.Array) -> pa.Array:
+    """The operator's enterprise flag; events carry none, but only a same-enterprise operator has a userid (§7.5)."""
+    return pc.coalesce(flag, pc.invert(pc.is_null(userid)))
+
+
 def normalize_webhook_events(events: Sequence[Any], tz: str = DEFAULT_TZ) -> Normalized:
     """Decoded webhook events (`{"event","trace_id","payload":[...]}`) → webhook_events, one row per payload item.
 
     The operator's identity follows the participant rules; an operator with no userid, uuid or
-    ms_open_id keeps '' as person_key because the column is part of the key.
+    ms_open_id keeps '' as person_key because the column is part of the key. Events have no
+    enterprise flag, so a non-empty ``operator.userid`` stands for it (so the pull and the events
+    give one person the same kind).
     """
     flat, rejected, reasons = _flatten(events)
     n = len(flat)
@@ -120,7 +127,8 @@ def normalize_webhook_events(events: Sequence[Any], tz: str = DEFAULT_TZ) -> Nor
         "sub_meeting_id": empty_as(parsed["meeting_info.sub_meeting_id"].values, ""),
         "person_key": empty_as(key, ""),
         "person_kind": person_kind(
-            parsed["operator.instance_id"].values, None, parsed["operator.is_enterprise_user"].values
+            parsed["operator.instance_id"].values, None,
+            _enterprise(parsed["operator.is_enterprise_user"].values, parsed["operator.userid"].values),
         ),
         "userid": parsed["operator.userid"].values,
         "user_name": parsed["operator.user_name"].values,

@@ -43,7 +43,7 @@ def test_webhook_event_rows():
     assert first == {
         "trace_id": "t1", "event": JOINED, "operate_time": _utc_ms(T), "business_date": dt.date(2023, 11, 14),
         "meeting_id": MEETING_ID, "meeting_code": "445999969", "sub_meeting_id": "", "person_key": "tester",
-        "person_kind": "external", "userid": "tester", "user_name": "tester_name",
+        "person_kind": "enterprise", "userid": "tester", "user_name": "tester_name",
     }
     assert payload["operator"]["instance_id"] == "2" and payload["operate_time"] == T
     assert row(result.frame, trace_id="t2")["business_date"] == dt.date(2023, 11, 15)
@@ -81,8 +81,8 @@ def test_live_attendance_pairs_joins_with_next_leave():
     assert_well_formed("live_attendance", live)
     assert rows(live, ["sub_meeting_id", "person_key", "person_kind", "join_time", "left_time", "is_open", "business_date"]) == [
         ["", "ms-pstn", "pstn", _utc_ms(T + 5_000), _utc_ms(T + 65_000), False, dt.date(2023, 11, 14)],
-        ["", "tester", "external", _utc_ms(T), _utc_ms(T + 120_000), False, dt.date(2023, 11, 14)],
-        ["", "tester", "external", _utc_ms(T + 180_000), None, True, dt.date(2023, 11, 15)],
+        ["", "tester", "enterprise", _utc_ms(T), _utc_ms(T + 120_000), False, dt.date(2023, 11, 14)],
+        ["", "tester", "enterprise", _utc_ms(T + 180_000), None, True, dt.date(2023, 11, 15)],
         ["1699977600", "rooms-9", "rooms", _utc_ms(T + 1_000), None, True, dt.date(2023, 11, 14)],
     ]
 
@@ -117,3 +117,13 @@ def test_live_attendance_pairs_per_device():
         ["tester", _utc_ms(T + 60_000), _utc_ms(T + 120_000), False],
         ["tester", _utc_ms(T + 400_000), None, True],
     ]
+
+
+def test_operator_kind_without_an_enterprise_flag():
+    guest = webhook_event(JOINED, T, trace_id="g", userid="", uuid="WXguest")
+    flagged = webhook_event(JOINED, T, trace_id="f", userid="partner-1")
+    flagged["payload"][0]["operator"]["is_enterprise_user"] = False
+    frame = normalize_webhook_events([guest, flagged, webhook_event(JOINED, T, trace_id="m")]).frame
+    kinds = {r["trace_id"]: r["person_kind"] for r in frame[["trace_id", "person_kind"]].to_dict("records")}
+    # Only a same-enterprise operator carries a userid; an explicit flag, where present, wins.
+    assert kinds == {"g": "external", "f": "external", "m": "enterprise"}
