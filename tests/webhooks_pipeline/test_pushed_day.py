@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from assets.webhooks import compare_day, matches_webhook_sessions
+from emulator.truth import compute_truth
 from emulator.webhooks import WebhookSender
 from pipelines.definitions import defs
 from pipelines.sensors import webhook_inbox_sensor
@@ -16,6 +17,7 @@ from pipelines.sync import run_sync
 from resources.dagster_resources import StorageResource
 from resources.lake import Lake
 from resources.webhooks import Inbox
+from tests.pipeline.conftest import assert_tables_equal
 from tests.webhooks_pipeline.conftest import AES_KEY, DAY, DAY_START, TOKEN, PushedWorld, hours
 
 
@@ -54,6 +56,7 @@ def test_pushed_day_lands_and_matches_the_pull(pushed_world: PushedWorld) -> Non
         _run(instance, request)
         _, midday = _tables(world)
         assert midday["is_open"].any(), "at 11:00 some participant must still be in a meeting"
+        _assert_equals_truth(world)
 
         nothing = _tick(world, instance, first.cursor)
         assert isinstance(nothing, dg.SkipReason) and "no new events" in (nothing.skip_message or "")
@@ -66,7 +69,8 @@ def test_pushed_day_lands_and_matches_the_pull(pushed_world: PushedWorld) -> Non
         assert later_request.run_key != request.run_key
         _run(instance, later_request)
         events, sessions = _tables(world)
-        assert not sessions.empty and not events["trace_id"].duplicated().any()
+        assert not sessions.empty and not sessions["is_open"].any()
+        _assert_equals_truth(world)
         with Inbox(world.inbox) as inbox:
             stored = inbox.count()
         published = _warehouse_counts(world)
@@ -96,6 +100,14 @@ def test_pushed_day_lands_and_matches_the_pull(pushed_world: PushedWorld) -> Non
         events_after, sessions_after = _tables(world)
         pd.testing.assert_frame_equal(events_after, events)
         pd.testing.assert_frame_equal(sessions_after, sessions)
+
+
+def _assert_equals_truth(world: PushedWorld) -> None:
+    """The lake's DAY partitions equal what the emulator computes it has pushed so far, from its own model."""
+    truth = compute_truth(world.emu.enterprise, start=DAY, end=DAY)
+    for table, frame in zip(("webhook_events", "live_attendance"), _tables(world), strict=True):
+        assert len(truth[table]) > 0, f"the emulator pushed no {table}; the test would prove nothing"
+        assert_tables_equal(table, frame, truth[table])
 
 
 def _warehouse_counts(world: PushedWorld) -> dict[str, int]:
