@@ -53,6 +53,10 @@ def test_a_leave_after_midnight_closes_the_session_of_the_day_before(tmp_path: P
 
 def test_sensor_moves_past_events_outside_the_partitions(tmp_path: Path) -> None:
     path = inbox_path(tmp_path)
+    no_inbox = webhook_inbox_sensor(
+        dg.build_sensor_context(resources={"storage": StorageResource(data_dir=str(tmp_path))}))
+    assert isinstance(no_inbox, dg.SkipReason) and "tmeet-etl webhook serve" in (no_inbox.skip_message or "")
+    assert not path.exists(), "the sensor must not create the receiver's inbox"
     long_ago = int(datetime(2019, 1, 1, tzinfo=UTC).timestamp() * 1000)
     _store(path, webhook_event(JOINED, long_ago, trace_id="old"))
     context = dg.build_sensor_context(cursor=None, resources={"storage": StorageResource(data_dir=str(tmp_path))})

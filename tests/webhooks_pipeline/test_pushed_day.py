@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
+
 import dagster as dg
 import duckdb
 import pandas as pd
-import pytest
 
 from assets.webhooks import compare_day, matches_webhook_sessions
 from emulator.truth import compute_truth
@@ -43,7 +43,7 @@ def _tables(world: PushedWorld) -> tuple[pd.DataFrame, pd.DataFrame]:
 def test_pushed_day_lands_and_matches_the_pull(pushed_world: PushedWorld) -> None:
     world = pushed_world
     with dg.instance_for_test() as instance:
-        assert isinstance(_tick(world, instance, None), dg.SkipReason), "no inbox yet must skip"
+        assert isinstance(_tick(world, instance, None), dg.SkipReason), "an empty inbox must skip"
 
         # Midday: meetings are under way, so some sessions are still open.
         assert world.advance_to(DAY_START + hours(11)) > 0
