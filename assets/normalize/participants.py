@@ -71,16 +71,33 @@ def normalize_participants(records: Sequence[Any], instance: InstanceRef, tz: st
     Sessions whose join time falls outside the instance's [start, end] belong to another instance
     of the same meeting and are left out (not quarantined): their own instance's call lands them.
     """
-    start_scalar = to_utc_scalar(instance.start_time, "instance.start_time")
-    end_scalar = to_utc_scalar(instance.end_time, "instance.end_time") if instance.end_time is not None else None
-    instance_date = (
-        instance.business_date
-        if instance.business_date is not None
-        else business_date(pa.array([start_scalar.value], type=TS), tz)[0].as_py()
-    )
+    return normalize_participant_batches([(instance, records)], tz)
 
-    people, non_objects = split_objects(records)
+
+def normalize_participant_batches(
+    batches: Sequence[tuple[InstanceRef, Sequence[Any]]], tz: str = DEFAULT_TZ
+) -> Normalized:
+    """Several instances' participants in one vectorized pass (a day holds hundreds of instances,
+    and per-call pandas overhead would otherwise dominate)."""
+    instances = [instance for instance, _ in batches]
+    starts = [to_utc_scalar(i.start_time, "instance.start_time") for i in instances]
+    ends = [to_utc_scalar(i.end_time, "instance.end_time") if i.end_time is not None else None for i in instances]
+    start_values = pa.array([s.value for s in starts], type=TS)
+    derived_dates = business_date(start_values, tz).to_pylist() if instances else []
+    dates = [i.business_date if i.business_date is not None else d for i, d in zip(instances, derived_dates, strict=True)]
+
+    owner: list[int] = []
+    people: list[dict[str, Any]] = []
+    non_objects: list[Any] = []
+    for index, (_, records) in enumerate(batches):
+        for record in records:
+            if isinstance(record, dict):
+                owner.append(index)
+                people.append(record)
+            else:
+                non_objects.append(record)
     n = len(people)
+    owner_index = pa.array(owner, type=pa.int64())
     issues = Issues(n)
     raw = fields(people, _FIELDS)
     userid = text(raw["userid"])
@@ -114,22 +131,23 @@ def normalize_participants(records: Sequence[Any], instance: InstanceRef, tz: st
     issues.add(_null(key), "no person identity (userid, uuid and ms_open_id all empty)")
     issues.add(_fill_false(pc.less(left_time.values, join_time.values)), "left_time before join_time")
 
+    meeting_start = start_values.take(owner_index)
     # The media room starts at the first join (ms), and join times have whole seconds.
-    start_floor = pc.floor_temporal(pa.array([start_scalar.value], type=TS), unit="second")[0]
-    inside = pc.greater_equal(join_time.values, start_floor)
-    if end_scalar is not None:
-        inside = pc.and_(inside, pc.less_equal(join_time.values, end_scalar))
+    inside = pc.greater_equal(join_time.values, pc.floor_temporal(meeting_start, unit="second"))
+    meeting_end = pa.array([e.value if e is not None else None for e in ends], type=TS).take(owner_index)
+    inside = pc.and_(inside, pc.fill_null(pc.less_equal(join_time.values, meeting_end), True))
     in_instance = _fill_false(inside) | join_time.missing | join_time.invalid
 
     seconds = pc.divide(
         pc.subtract(left_time.values.cast(pa.int64()), join_time.values.cast(pa.int64())).cast(pa.float64()),
         1_000_000.0,
     )
+    row_dates = pa.array(dates, type=pa.date32()).take(owner_index)
     columns = {
-        "meeting_id": fill(instance.meeting_id, n, pa.string()),
-        "sub_meeting_id": fill(instance.sub_meeting_id or "", n, pa.string()),
-        "meeting_start_time": fill(start_scalar.value, n, TS),
-        "business_date": fill(instance_date, n, pa.date32()),
+        "meeting_id": pa.array([i.meeting_id for i in instances], type=pa.string()).take(owner_index),
+        "sub_meeting_id": pa.array([i.sub_meeting_id or "" for i in instances], type=pa.string()).take(owner_index),
+        "meeting_start_time": meeting_start,
+        "business_date": row_dates,
         "person_key": key,
         "person_kind": person_kind(instanceid.values, join_type.values, is_enterprise.values),
         "userid": userid.values,
@@ -146,10 +164,8 @@ def normalize_participants(records: Sequence[Any], instance: InstanceRef, tz: st
         "left_time": left_time.values,
         "session_seconds": seconds,
     }
-    bad = issues.bad
-    frame = finish("participant_sessions", columns, in_instance & ~bad)
-    dates = fill(instance_date, n, pa.date32())
-    quarantine = quarantine_issues("participant_sessions", people, issues, dates, non_objects)
+    frame = finish("participant_sessions", columns, in_instance & ~issues.bad)
+    quarantine = quarantine_issues("participant_sessions", people, issues, row_dates, non_objects)
     return Normalized(frame, quarantine)
 
 

@@ -33,7 +33,7 @@ def aksk_env(emu: EmulatorHandle, data_dir: Path) -> dict[str, str]:
         "TMEET_OPERATOR_ID": app.admin_userid or emu.enterprise.super_admin,
         "TMEET_DATA_DIR": str(data_dir),
         "TMEET_STEP_RETRIES": "0",
-        "TMEET_QUOTA_WINDOW_SECONDS": "60",
+        "TMEET_QUOTA_WINDOW_SECONDS": "1",
     }
 
 
