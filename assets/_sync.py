@@ -80,6 +80,38 @@ class Landed:
             self.preview = frame.head(5) if self.preview is None else pd.concat([self.preview, frame]).head(5)
 
 
+@dataclass
+class Derived:
+    """The frames one asset derives from one partition's pages, and the records it set aside."""
+
+    frames: dict[str, pd.DataFrame]
+    quarantine: list[pd.DataFrame] = field(default_factory=list)
+
+
+def land(
+    ctx: SyncContext, derived: Derived, day: date | None, quarantine_name: str, tables: Iterable[str] | None = None
+) -> dict[str, Landed]:
+    """Replace the partition ``day`` (or the whole table when None) of each derived table.
+
+    ``tables`` limits what is written (a rebuild of chosen tables); quarantine lands with any.
+    """
+    chosen = set(derived.frames) if tables is None else set(tables) & set(derived.frames)
+    landed: dict[str, Landed] = {}
+    for table, frame in derived.frames.items():
+        if table not in chosen:
+            continue
+        if day is None:
+            ctx.lake.write_unpartitioned(table, SCHEMAS[table], frame)
+        else:
+            ctx.lake.write_partition(table, SCHEMAS[table], day, frame)
+        landed[table] = Landed(table)
+        landed[table].add(day, frame)
+    if landed:
+        first = next(iter(landed.values()))
+        first.quarantined = write_quarantine(ctx, quarantine_name, day, derived.quarantine)
+    return landed
+
+
 def combine(table: str, frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
     """One frame with one row per key, sorted: several tokens can see the same row."""
     non_empty = [f for f in frames if len(f)]
@@ -90,16 +122,74 @@ def combine(table: str, frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
     return combined.drop_duplicates(subset=key).sort_values(key, ignore_index=True)
 
 
-def archive_page(writer: RawWriter, page: Page, context: dict[str, Any] | None = None) -> None:
+@dataclass(frozen=True)
+class PageData:
+    """What the normalizers need of one page, the same whether just fetched or replayed from the archive.
+
+    ``records`` are the rows the client kept (already de-duplicated across the walk) and
+    ``context`` says what the page was fetched for (a meeting instance, a recording, a user).
+    """
+
+    endpoint: str
+    params: dict[str, Any]
+    records: list[dict[str, Any]]
+    context: dict[str, Any] = field(default_factory=dict)
+
+
+def archive_page(writer: RawWriter, page: Page, context: dict[str, Any] | None = None) -> PageData:
+    """Archive ``page`` as received, with where its kept records sit in the body, for replay."""
     envelope: dict[str, Any] = {
         "endpoint": page.endpoint,
         "params": page.params,
         "status": page.status,
         "fetched_at": page.fetched_at.isoformat(),
+        "records": _records_location(page.body, page.records),
     }
     if context:
         envelope["context"] = context
     writer.append(envelope, page.body)
+    return PageData(page.endpoint, dict(page.params), list(page.records), dict(context or {}))
+
+
+def archive_record(
+    writer: RawWriter, endpoint: str, params: dict[str, Any], body: dict[str, Any], context: dict[str, Any]
+) -> PageData:
+    """Archive a single-object response (no list, no paging): the body is the one record."""
+    envelope = {"endpoint": endpoint, "params": params, "records": {"key": None, "kept": [0]}, "context": context}
+    writer.append(envelope, body)
+    return PageData(endpoint, dict(params), [body], dict(context))
+
+
+def _records_location(body: dict[str, Any], records: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The body's list holding ``records`` and their indices; the client hands out the body's own dicts."""
+    if not records:
+        return {"key": None, "kept": []}
+    wanted = {id(record) for record in records}
+    for key, value in body.items():
+        if isinstance(value, list) and any(id(item) in wanted for item in value):
+            kept = [i for i, item in enumerate(value) if id(item) in wanted]
+            if len(kept) == len(records):
+                return {"key": key, "kept": kept}
+    raise ValueError(f"the records of a {body.keys()} page are not in its body; cannot archive them for replay")
+
+
+def replay_pages(raw: RawArchive, asset: str, partition: date | None) -> Iterator[PageData]:
+    """The pages archived for ``asset`` and ``partition``, as the live pull handed them to the normalizers."""
+    for page in raw.iter_pages(asset, partition):
+        envelope = page.envelope
+        body = page.body if isinstance(page.body, dict) else {}
+        location = envelope.get("records")
+        if location is None:
+            # Archived before record locations were kept: every row of the body's list.
+            lists = [v for v in body.values() if isinstance(v, list) and all(isinstance(i, dict) for i in v)]
+            records = lists[0] if len(lists) == 1 else []
+        elif location["key"] is None:
+            records = [body] if location["kept"] else []
+        else:
+            items = body.get(location["key"]) or []
+            records = [items[i] for i in location["kept"]]
+        yield PageData(envelope["endpoint"], dict(envelope.get("params") or {}), records,
+                       dict(envelope.get("context") or {}))
 
 
 def first_page_total(page: Page, first_markers: Iterable[tuple[str, Any]]) -> int | None:

@@ -1,6 +1,6 @@
 """Ended meetings: one row per meeting instance (media room), partitioned by its business date."""
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import date, timedelta
 
 import dagster as dg
@@ -9,13 +9,14 @@ from dagster import AssetExecutionContext
 
 from assets._dagster import API_POOL, API_RETRY, SINGLE_RUN, check, merge, partition_days, partition_label, result, sync_context
 
-from assets._sync import Landed, combine, SyncContext, archive_page, first_page_total, write_quarantine
+from assets._sync import Derived, Landed, PageData, SyncContext, archive_page, combine, first_page_total, land
 from assets._windows import day_window
 from assets.normalize._common import concat_quarantine, quarantine_rows
 from assets.normalize.meetings import normalize_corp_ended_meetings, normalize_user_ended_meetings
-from assets.schemas import KEYS, SCHEMAS
+from assets.schemas import KEYS
 from pipelines.partitions import daily_partitions
 from resources.dagster_resources import StorageResource, TencentMeetingResource
+from resources.tencent.scopes import E_CORP_MEETINGS
 
 ASSET = "meetings"
 ENDED = 1
@@ -26,31 +27,36 @@ def extract_meetings(ctx: SyncContext, day: date) -> Landed:
     start, end = day_window(day, ctx.tz_info)
     # The platform's window is inclusive in whole seconds: stop one second short of the next day.
     end -= timedelta(seconds=1)
-    frames: list[pd.DataFrame] = []
-    quarantine: list[pd.DataFrame] = []
+    pages: list[PageData] = []
     api_total = 0
     with ctx.raw.writer(ASSET, day) as raw:
         for client in ctx.clients:
             account_level = client.app_type in ("account", "aksk")
-            pages = (
+            fetched = (
                 client.iter_corp_meetings(ENDED, start, end)
                 if account_level
                 else client.iter_user_ended_meetings(start, end)
             )
-            for page in pages:
-                archive_page(raw, page)
+            for page in fetched:
+                pages.append(archive_page(raw, page))
                 api_total += first_page_total(page, [("page", 1)]) or 0
-                normalize = normalize_corp_ended_meetings if account_level else normalize_user_ended_meetings
-                normalized = normalize(page.records, ctx.tz)
-                frames.append(normalized.frame)
-                quarantine.append(normalized.quarantine)
+    landed = land(ctx, derive_meetings(pages, day, ctx.tz), day, ASSET)["meetings"]
+    landed.api_total = api_total if ctx.account_level else None
+    return landed
+
+
+def derive_meetings(pages: Iterable[PageData], day: date, tz: str) -> Derived:
+    """Pages of either ended-meeting list -> the ``meetings`` partition of ``day``."""
+    frames: list[pd.DataFrame] = []
+    quarantine: list[pd.DataFrame] = []
+    for page in pages:
+        normalize = normalize_corp_ended_meetings if page.endpoint == E_CORP_MEETINGS else normalize_user_ended_meetings
+        normalized = normalize(page.records, tz)
+        frames.append(normalized.frame)
+        quarantine.append(normalized.quarantine)
     meetings, outside = _only_day(combine("meetings", frames), day)
     quarantine.append(outside)
-    ctx.lake.write_partition("meetings", SCHEMAS["meetings"], day, meetings)
-    landed = Landed("meetings", api_total=api_total if ctx.account_level else None)
-    landed.add(day, meetings)
-    landed.quarantined = write_quarantine(ctx, "meetings", day, quarantine)
-    return landed
+    return Derived({"meetings": meetings}, quarantine)
 
 
 def _only_day(meetings: pd.DataFrame, day: date) -> tuple[pd.DataFrame, pd.DataFrame]:

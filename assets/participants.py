@@ -1,7 +1,7 @@
 """Join sessions of every landed meeting instance, and attendance derived from them."""
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -22,11 +22,11 @@ from assets._dagster import (
     sync_context,
 )
 
-from assets._sync import Landed, SyncContext, archive_page, fan_out, first_page_total, write_quarantine
+from assets._sync import Derived, Landed, PageData, SyncContext, archive_page, fan_out, first_page_total, land
 from assets.meetings import read_instances
 from assets.normalize._common import empty
 from assets.normalize.participants import InstanceRef, build_attendance, normalize_participants
-from assets.schemas import KEYS, SCHEMAS
+from assets.schemas import KEYS
 from pipelines.partitions import daily_partitions
 from resources.dagster_resources import StorageResource, TencentMeetingResource
 from resources.tencent.client import TencentMeetingClient
@@ -46,29 +46,34 @@ class _Fetched:
 def extract_participants(ctx: SyncContext, day: date) -> tuple[Landed, Landed]:
     """Replace the ``participant_sessions`` and ``attendance`` partitions of ``day``."""
     instances = [InstanceRef.from_meeting(row) for row in read_instances(ctx, day).to_dict("records")]
-    sessions: list[pd.DataFrame] = []
-    quarantine: list[pd.DataFrame] = []
+    pages: list[PageData] = []
     api_total = 0
     with ctx.raw.writer(ASSET, day) as raw:
         for fetched in fan_out(ctx, instances, lambda inst: _fetch(ctx, inst), f"participants {day}"):
             api_total += fetched.api_total
-            records: list[Any] = []
-            for page in fetched.pages:
-                archive_page(raw, page, context=_instance_context(fetched.instance))
-                records.extend(page.records)
-            normalized = normalize_participants(records, fetched.instance, ctx.tz)
-            sessions.append(normalized.frame)
-            quarantine.append(normalized.quarantine)
+            context = _instance_context(fetched.instance)
+            pages.extend(archive_page(raw, page, context=context) for page in fetched.pages)
+    landed = land(ctx, derive_participants(pages, ctx.tz), day, ASSET)
+    landed["participant_sessions"].api_total = api_total
+    return landed["participant_sessions"], landed["attendance"]
+
+
+def derive_participants(pages: Iterable[PageData], tz: str) -> Derived:
+    """Participant pages, grouped by the instance they were fetched for -> sessions and attendance."""
+    by_instance: dict[tuple[Any, ...], tuple[InstanceRef, list[Any]]] = {}
+    for page in pages:
+        key = tuple(sorted((k, str(v)) for k, v in page.context.items()))
+        if key not in by_instance:
+            by_instance[key] = (instance_from_context(page.context), [])
+        by_instance[key][1].extend(page.records)
+    sessions: list[pd.DataFrame] = []
+    quarantine: list[pd.DataFrame] = []
+    for instance, records in by_instance.values():
+        normalized = normalize_participants(records, instance, tz)
+        sessions.append(normalized.frame)
+        quarantine.append(normalized.quarantine)
     frame = pd.concat(sessions, ignore_index=True) if sessions else empty("participant_sessions")
-    attendance = build_attendance(frame)
-    ctx.lake.write_partition("participant_sessions", SCHEMAS["participant_sessions"], day, frame)
-    ctx.lake.write_partition("attendance", SCHEMAS["attendance"], day, attendance)
-    landed_sessions = Landed("participant_sessions", api_total=api_total)
-    landed_sessions.add(day, frame)
-    landed_sessions.quarantined = write_quarantine(ctx, "participant_sessions", day, quarantine)
-    landed_attendance = Landed("attendance")
-    landed_attendance.add(day, attendance)
-    return landed_sessions, landed_attendance
+    return Derived({"participant_sessions": frame, "attendance": build_attendance(frame)}, quarantine)
 
 
 def _fetch(ctx: SyncContext, instance: InstanceRef) -> _Fetched:

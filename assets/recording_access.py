@@ -4,7 +4,7 @@ Every row is filed under its recording's business date, so a recording's access 
 in one partition however late the views come; the schedule re-runs recent dates.
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -15,18 +15,18 @@ from dagster import AssetExecutionContext
 
 from assets._dagster import API_POOL, API_RETRY, SINGLE_RUN, check, merge, partition_days, partition_label, result, sync_context
 
-from assets._sync import Landed, SyncContext, archive_page, combine, fan_out, write_quarantine
+from assets._sync import Derived, Landed, PageData, SyncContext, archive_page, combine, fan_out, land
 from assets.normalize.recording_access import (
     normalize_record_events,
     normalize_record_metrics,
     normalize_view_details,
 )
-from assets.schemas import SCHEMAS
 from pipelines.partitions import daily_partitions
 from resources.dagster_resources import StorageResource, TencentMeetingResource
 from resources.tencent.client import TencentMeetingClient
 from resources.tencent.errors import PermissionDenied
 from resources.tencent.pagination import Page
+from resources.tencent.scopes import E_RECORD_EVENTS, E_RECORD_METRICS, E_VIEW_DETAILS
 
 ASSET = "recording_access"
 DONE = 3
@@ -56,41 +56,43 @@ class _Fetched:
 def extract_recording_access(ctx: SyncContext, day: date) -> dict[str, Landed]:
     """Replace the three access tables' partitions of ``day`` for its transcoded recordings."""
     recordings = _transcoded(ctx, day)
-    frames: dict[str, list[pd.DataFrame]] = {t: [] for t in TABLES}
-    quarantine: list[pd.DataFrame] = []
+    pages: list[PageData] = []
     with ctx.raw.writer(ASSET, day) as raw:
         for fetched in fan_out(ctx, recordings, lambda r: _fetch(ctx, r), f"recording access {day}"):
             rec = fetched.recording
             context = {"meeting_record_id": rec.meeting_record_id, "business_date": str(rec.business_date)}
-            for page in fetched.metrics:
-                archive_page(raw, page, context)
-            metrics = normalize_record_metrics(_records(fetched.metrics), rec.meeting_record_id, rec.business_date)
-            frames["recording_daily_metrics"].append(metrics.frame)
-            quarantine.append(metrics.quarantine)
-            for event_type, pages in fetched.events.items():
-                for page in pages:
-                    archive_page(raw, page, context)
-                events = normalize_record_events(
-                    _records(pages), rec.meeting_record_id, event_type, rec.business_date
-                )
-                frames["recording_events"].append(events.frame)
-                quarantine.append(events.quarantine)
-            for record_file_id, pages in fetched.views.items():
-                for page in pages:
-                    archive_page(raw, page, {**context, "record_file_id": record_file_id})
-                views = normalize_view_details(
-                    _records(pages), record_file_id, rec.meeting_record_id, rec.business_date
-                )
-                frames["recording_view_details"].append(views.frame)
-                quarantine.append(views.quarantine)
-    landed: dict[str, Landed] = {}
-    for table in TABLES:
-        frame = combine(table, frames[table])
-        ctx.lake.write_partition(table, SCHEMAS[table], day, frame)
-        landed[table] = Landed(table)
-        landed[table].add(day, frame)
-    landed["recording_events"].quarantined = write_quarantine(ctx, "recording_access", day, quarantine)
-    return landed
+            pages.extend(archive_page(raw, page, context) for page in fetched.metrics)
+            for event_pages in fetched.events.values():
+                pages.extend(archive_page(raw, page, context) for page in event_pages)
+            for record_file_id, view_pages in fetched.views.items():
+                file_context = {**context, "record_file_id": record_file_id}
+                pages.extend(archive_page(raw, page, file_context) for page in view_pages)
+    return land(ctx, derive_recording_access(pages), day, ASSET)
+
+
+def derive_recording_access(pages: Iterable[PageData]) -> Derived:
+    """Metrics, event and view-detail pages, each with its recording as context -> the three tables."""
+    groups: dict[tuple[str, str, str, str], list[Any]] = {}
+    for page in pages:
+        ctx = page.context
+        kind = str(page.params.get("event_type", "")) if page.endpoint == E_RECORD_EVENTS else ""
+        key = (page.endpoint, ctx["meeting_record_id"], ctx["business_date"], ctx.get("record_file_id", "") or kind)
+        groups.setdefault(key, []).extend(page.records)
+    frames: dict[str, list[pd.DataFrame]] = {t: [] for t in TABLES}
+    quarantine: list[pd.DataFrame] = []
+    for (endpoint, rid, business_day, detail), records in groups.items():
+        business_date = date.fromisoformat(business_day)
+        if endpoint == E_RECORD_METRICS:
+            table, normalized = "recording_daily_metrics", normalize_record_metrics(records, rid, business_date)
+        elif endpoint == E_RECORD_EVENTS:
+            table, normalized = "recording_events", normalize_record_events(records, rid, int(detail), business_date)
+        elif endpoint == E_VIEW_DETAILS:
+            table, normalized = "recording_view_details", normalize_view_details(records, detail, rid, business_date)
+        else:
+            raise ValueError(f"a recording-access page from {endpoint!r} cannot be derived; the archive is not ours")
+        frames[table].append(normalized.frame)
+        quarantine.append(normalized.quarantine)
+    return Derived({table: combine(table, frames[table]) for table in TABLES}, quarantine)
 
 
 def _transcoded(ctx: SyncContext, day: date) -> list[_Recording]:
@@ -136,10 +138,6 @@ def _fetch_with(client: TencentMeetingClient, recording: _Recording, start: date
     fetched.events = {kind: list(client.iter_record_events(rid, kind, start, end)) for kind in (DOWNLOAD, VIEW)}
     fetched.views = {fid: list(client.iter_view_details(fid, start, end)) for fid in recording.record_file_ids}
     return fetched
-
-
-def _records(pages: list[Page]) -> list[Any]:
-    return [record for page in pages for record in page.records]
 
 
 @dg.multi_asset(

@@ -1,6 +1,6 @@
 """Cloud recordings and their files, partitioned by the recording's business date."""
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import date, timedelta
 
 import dagster as dg
@@ -9,12 +9,13 @@ from dagster import AssetExecutionContext
 
 from assets._dagster import API_POOL, API_RETRY, SINGLE_RUN, check, merge, partition_days, partition_label, result, sync_context
 
-from assets._sync import Landed, combine, SyncContext, archive_page, first_page_total, write_quarantine
+from assets._sync import Derived, Landed, PageData, SyncContext, archive_page, combine, first_page_total, land
 from assets._windows import day_window
 from assets.normalize.recordings import normalize_recordings
-from assets.schemas import KEYS, SCHEMAS
+from assets.schemas import KEYS
 from pipelines.partitions import daily_partitions
 from resources.dagster_resources import StorageResource, TencentMeetingResource
+from resources.tencent.scopes import E_CORP_RECORDS
 
 ASSET = "recordings"
 
@@ -27,31 +28,33 @@ def extract_recordings(ctx: SyncContext, day: date) -> tuple[Landed, Landed]:
     """
     start, end = day_window(day, ctx.tz_info)
     end -= timedelta(seconds=1)
-    recordings: list[pd.DataFrame] = []
-    files: list[pd.DataFrame] = []
-    quarantine: list[pd.DataFrame] = []
+    pages: list[PageData] = []
     api_total = 0
     with ctx.raw.writer(ASSET, day) as raw:
         for client in ctx.clients:
             account_level = client.app_type in ("account", "aksk")
-            pages = client.iter_corp_records(start, end) if account_level else client.iter_records(start, end)
-            for page in pages:
-                archive_page(raw, page)
+            fetched = client.iter_corp_records(start, end) if account_level else client.iter_records(start, end)
+            for page in fetched:
+                pages.append(archive_page(raw, page))
                 api_total += first_page_total(page, [("page", 1)]) or 0
-                recs, recfiles = normalize_recordings(page.records, ctx.tz, "corp" if account_level else "user")
-                recordings.append(recs.frame)
-                files.append(recfiles.frame)
-                quarantine.extend([recs.quarantine, recfiles.quarantine])
-    recording_frame = combine("recordings", recordings)
-    file_frame = combine("recording_files", files)
-    ctx.lake.write_partition("recordings", SCHEMAS["recordings"], day, recording_frame)
-    ctx.lake.write_partition("recording_files", SCHEMAS["recording_files"], day, file_frame)
-    landed_recordings = Landed("recordings", api_total=api_total if ctx.account_level else None)
-    landed_recordings.add(day, recording_frame)
-    landed_recordings.quarantined = write_quarantine(ctx, "recordings", day, quarantine)
-    landed_files = Landed("recording_files")
-    landed_files.add(day, file_frame)
-    return landed_recordings, landed_files
+    landed = land(ctx, derive_recordings(pages, ctx.tz), day, ASSET)
+    landed["recordings"].api_total = api_total if ctx.account_level else None
+    return landed["recordings"], landed["recording_files"]
+
+
+def derive_recordings(pages: Iterable[PageData], tz: str) -> Derived:
+    """Pages of either recordings list -> the ``recordings`` and ``recording_files`` partitions."""
+    recordings: list[pd.DataFrame] = []
+    files: list[pd.DataFrame] = []
+    quarantine: list[pd.DataFrame] = []
+    for page in pages:
+        source = "corp" if page.endpoint == E_CORP_RECORDS else "user"
+        recs, recfiles = normalize_recordings(page.records, tz, source)
+        recordings.append(recs.frame)
+        files.append(recfiles.frame)
+        quarantine.extend([recs.quarantine, recfiles.quarantine])
+    frames = {"recordings": combine("recordings", recordings), "recording_files": combine("recording_files", files)}
+    return Derived(frames, quarantine)
 
 
 @dg.multi_asset(

@@ -1,7 +1,7 @@
 """Point-in-time snapshots of upcoming and live meetings, one file per snapshot."""
 
-from collections.abc import Iterator
-from datetime import timedelta
+from collections.abc import Iterable, Iterator
+from datetime import datetime, timedelta
 
 import dagster as dg
 import pandas as pd
@@ -9,13 +9,15 @@ from dagster import AssetExecutionContext
 
 from assets._dagster import API_POOL, result, sync_context
 
-from assets._sync import Landed, SyncContext, archive_page, combine, write_quarantine
+from assets._sync import Derived, Landed, PageData, SyncContext, archive_page, combine, write_quarantine
 from assets.normalize.snapshots import normalize_snapshot
 from assets.schemas import SCHEMAS
 from resources.dagster_resources import StorageResource, TencentMeetingResource
+from resources.tencent.scopes import E_CORP_MEETINGS
 
 ASSET = "meeting_snapshots"
 LIVE, UPCOMING = 2, 3
+TABLES = {"upcoming": "upcoming_meetings", "live": "live_meetings"}
 # How far ahead "upcoming" looks, and how far back a still-running meeting may have been
 # scheduled to start (long webinars and meetings that overrun).
 UPCOMING_HORIZON = timedelta(days=31)
@@ -26,37 +28,57 @@ def snapshot_meetings(ctx: SyncContext) -> dict[str, Landed]:
     """Write one snapshot of ``upcoming_meetings`` and one of ``live_meetings`` taken now."""
     snapshot_at = ctx.now().replace(microsecond=0)
     local = snapshot_at.astimezone(ctx.tz_info)
-    frames: dict[str, list[pd.DataFrame]] = {"upcoming_meetings": [], "live_meetings": []}
-    quarantine: list[pd.DataFrame] = []
+    context = {"snapshot_at": snapshot_at.isoformat()}
+    pages: list[PageData] = []
     with ctx.raw.writer(ASSET, local.date()) as raw:
         for client in ctx.clients:
             if client.app_type in ("account", "aksk"):
-                for state, table, start, end in (
-                    (UPCOMING, "upcoming_meetings", snapshot_at, snapshot_at + UPCOMING_HORIZON),
-                    (LIVE, "live_meetings", snapshot_at - LIVE_LOOKBACK, snapshot_at),
+                for state, start, end in (
+                    (UPCOMING, snapshot_at, snapshot_at + UPCOMING_HORIZON),
+                    (LIVE, snapshot_at - LIVE_LOOKBACK, snapshot_at),
                 ):
-                    for page in client.iter_corp_meetings(state, start, end):
-                        archive_page(raw, page, {"snapshot_at": snapshot_at.isoformat()})
-                        kind = "upcoming" if state == UPCOMING else "live"
-                        normalized = normalize_snapshot(page.records, kind, snapshot_at, "corp", ctx.tz)
-                        frames[table].append(normalized.frame)
-                        quarantine.append(normalized.quarantine)
+                    pages.extend(archive_page(raw, page, context) for page in client.iter_corp_meetings(state, start, end))
             else:
-                # The user's own list mixes upcoming and live meetings; the normalizer splits them.
-                for page in client.iter_user_meetings():
-                    archive_page(raw, page, {"snapshot_at": snapshot_at.isoformat()})
-                    for kind, table in (("upcoming", "upcoming_meetings"), ("live", "live_meetings")):
-                        normalized = normalize_snapshot(page.records, kind, snapshot_at, "user", ctx.tz)
-                        frames[table].append(normalized.frame)
-                        quarantine.append(normalized.quarantine)
-    landed: dict[str, Landed] = {}
+                pages.extend(archive_page(raw, page, context) for page in client.iter_user_meetings())
+    return land_snapshot(ctx, derive_snapshots(pages, ctx.tz), snapshot_at)
+
+
+def derive_snapshots(pages: Iterable[PageData], tz: str) -> Derived:
+    """One snapshot's pages (``snapshot_at`` in their context) -> upcoming and live meetings."""
+    frames: dict[str, list[pd.DataFrame]] = {table: [] for table in TABLES.values()}
+    quarantine: list[pd.DataFrame] = []
+    for page in pages:
+        snapshot_at = datetime.fromisoformat(page.context["snapshot_at"])
+        if page.endpoint == E_CORP_MEETINGS:
+            kind = "upcoming" if int(page.params["meeting_state"]) == UPCOMING else "live"
+            kinds, source = [kind], "corp"
+        else:
+            # The user's own list mixes upcoming and live meetings; the normalizer splits them.
+            kinds, source = list(TABLES), "user"
+        for kind in kinds:
+            normalized = normalize_snapshot(page.records, kind, snapshot_at, source, tz)
+            frames[TABLES[kind]].append(normalized.frame)
+            quarantine.append(normalized.quarantine)
+    return Derived({table: combine(table, parts) for table, parts in frames.items()}, quarantine)
+
+
+def land_snapshot(
+    ctx: SyncContext, derived: Derived, snapshot_at: datetime, tables: Iterable[str] | None = None
+) -> dict[str, Landed]:
+    """Add the snapshot's files, named by its local time, under its local date."""
+    local = snapshot_at.astimezone(ctx.tz_info)
     name = local.strftime("%H%M%S")
-    for table, parts in frames.items():
-        frame = combine(table, parts)
+    chosen = set(TABLES.values()) if tables is None else set(tables)
+    landed: dict[str, Landed] = {}
+    for table, frame in derived.frames.items():
+        if table not in chosen:
+            continue
         ctx.lake.write_snapshot(table, SCHEMAS[table], local.date(), name, frame)
         landed[table] = Landed(table)
         landed[table].add(local.date(), frame)
-    landed["upcoming_meetings"].quarantined = write_quarantine(ctx, "meeting_snapshots", local.date(), quarantine)
+    if landed:
+        first = next(iter(landed.values()))
+        first.quarantined = write_quarantine(ctx, "meeting_snapshots", local.date(), derived.quarantine)
     return landed
 
 

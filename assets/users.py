@@ -1,17 +1,17 @@
 """The directory: users, their departments, and roles — a snapshot of current state."""
 
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import dagster as dg
 from dagster import AssetExecutionContext
 import pandas as pd
 
 from assets._dagster import API_POOL, API_RETRY, check, result, sync_context
-from assets._sync import Landed, SyncContext, archive_page, combine, write_quarantine
+from assets._sync import Derived, Landed, PageData, SyncContext, archive_page, archive_record, combine, land
 from assets.normalize.users import normalize_corp_users, normalize_roles, normalize_user_info
-from assets.schemas import SCHEMAS
 from resources.dagster_resources import StorageResource, TencentMeetingResource
+from resources.tencent.scopes import E_CORP_ROLES, E_CORP_USERS, E_USER_INFO
 
 ASSET = "directory"
 TABLES = ("users", "user_departments", "roles")
@@ -23,38 +23,42 @@ def extract_directory(ctx: SyncContext, *, include_roles: bool = True) -> dict[s
     Account-level apps list the whole account; a user-level app only knows its authorizing
     users (keyed by open_id) and has no access to departments or roles, which stay empty.
     """
-    frames: dict[str, list[pd.DataFrame]] = {t: [] for t in TABLES}
-    quarantine: list[pd.DataFrame] = []
+    pages: list[PageData] = []
     with ctx.raw.writer(ASSET, None) as raw:
         for client in ctx.clients:
             if client.app_type in ("account", "aksk"):
-                for page in client.iter_corp_users():
-                    archive_page(raw, page)
-                    users, departments = normalize_corp_users(page.records, ctx.tz)
-                    frames["users"].append(users.frame)
-                    frames["user_departments"].append(departments.frame)
-                    quarantine.extend([users.quarantine, departments.quarantine])
+                pages.extend(archive_page(raw, page) for page in client.iter_corp_users())
                 if include_roles:
-                    for page in client.iter_roles():
-                        archive_page(raw, page)
-                        roles = normalize_roles(page.records)
-                        frames["roles"].append(roles.frame)
-                        quarantine.append(roles.quarantine)
+                    pages.extend(archive_page(raw, page) for page in client.iter_roles())
             else:
                 assert client.open_id is not None
                 info = client.get_user_info()
-                raw.append({"endpoint": "GET /v1/users/info/basic", "params": {}}, info)
-                user = normalize_user_info(client.open_id, info)
+                pages.append(archive_record(raw, E_USER_INFO, {}, info, {"open_id": client.open_id}))
+    return land(ctx, derive_directory(pages, ctx.tz), None, ASSET)
+
+
+def derive_directory(pages: Iterable[PageData], tz: str) -> Derived:
+    """Account user and role pages, or each authorizing user's own info -> the three directory tables."""
+    frames: dict[str, list[pd.DataFrame]] = {t: [] for t in TABLES}
+    quarantine: list[pd.DataFrame] = []
+    for page in pages:
+        if page.endpoint == E_CORP_USERS:
+            users, departments = normalize_corp_users(page.records, tz)
+            frames["users"].append(users.frame)
+            frames["user_departments"].append(departments.frame)
+            quarantine.extend([users.quarantine, departments.quarantine])
+        elif page.endpoint == E_CORP_ROLES:
+            roles = normalize_roles(page.records)
+            frames["roles"].append(roles.frame)
+            quarantine.append(roles.quarantine)
+        elif page.endpoint == E_USER_INFO:
+            for record in page.records:
+                user = normalize_user_info(page.context["open_id"], record)
                 frames["users"].append(user.frame)
                 quarantine.append(user.quarantine)
-    landed: dict[str, Landed] = {}
-    for table in TABLES:
-        frame = combine(table, frames[table])
-        ctx.lake.write_unpartitioned(table, SCHEMAS[table], frame)
-        landed[table] = Landed(table)
-        landed[table].add(None, frame)
-    landed["users"].quarantined = write_quarantine(ctx, "directory", None, quarantine)
-    return landed
+        else:
+            raise ValueError(f"a directory page from {page.endpoint!r} cannot be derived; the archive is not ours")
+    return Derived({table: combine(table, frames[table]) for table in TABLES}, quarantine)
 
 
 @dg.multi_asset(
