@@ -16,6 +16,7 @@ from resources.tencent.redact import install_log_scrubbing
 # (module, attribute) pairs; each ``register`` adds its sub-commands and sets ``func``.
 COMMAND_MODULES: tuple[str, ...] = (
     "pipelines.sync_cli",
+    "pipelines.rebuild_cli",
     "pipelines.demo_cli",
     "pipelines.dev_cli",
     "pipelines.auth_cli",
