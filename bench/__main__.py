@@ -1,0 +1,64 @@
+"""``python -m bench``: every benchmark section, a table on stdout, and a regenerated BENCHMARKS.md."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+
+from bench import backfill, components, quota, throughput
+from bench.report import Figure, command_line, table, write_markdown
+
+BENCHMARKS_MD = Path(__file__).resolve().parent.parent / "BENCHMARKS.md"
+SECTIONS = ("throughput", "quota", "backfill", "emulator", "webhooks", "demo")
+
+
+def plan(quick: bool) -> dict[str, Callable[[], list[Figure]]]:
+    """Each section with its repetitions; quick mode shrinks the work for iteration, not for the record."""
+    runs = 1 if quick else 3
+    return {
+        "throughput": lambda: throughput.run(runs, scale="demo" if quick else "large"),
+        "quota": lambda: quota.run(1, scale="demo" if quick else "large"),
+        # A 30-day `large` backfill takes minutes: memory and calls are measured once per invocation.
+        "backfill": lambda: backfill.run(runs, scale="demo" if quick else "large",
+                                         days=5 if quick else 30, short_days=2 if quick else 10),
+        "emulator": lambda: components.emulator(1 if quick else 3, seconds=3 if quick else 8),
+        "webhooks": lambda: components.webhooks(runs, events=1000 if quick else 3000),
+        "demo": lambda: components.demo(1),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--only", action="append", choices=SECTIONS,
+                        help="run only this section (repeatable); default: all")
+    parser.add_argument("--quick", action="store_true", help="small scale and one run each, for iteration")
+    parser.add_argument("--no-write", action="store_true", help="print the table but leave BENCHMARKS.md alone")
+    args = parser.parse_args(argv)
+    started = time.monotonic()
+    figures: list[Figure] = []
+    for name, section in plan(args.quick).items():
+        if args.only and name not in args.only:
+            continue
+        print(f"== {name}", flush=True)
+        section_started = time.monotonic()
+        try:
+            figures += section()
+        except Exception as exc:  # one broken section must not hide the others' figures
+            traceback.print_exc()
+            figures.append(Figure(name, "section failed", None, "", "", False, note=f"{type(exc).__name__}: {exc}"))
+        print(f"   {time.monotonic() - section_started:.0f} s", flush=True)
+    elapsed = time.monotonic() - started
+    print(table(figures))
+    print(f"total {elapsed / 60:.1f} min")
+    if not (args.no_write or args.quick or args.only):
+        write_markdown(BENCHMARKS_MD, figures, command_line(), elapsed)
+        print(f"wrote {BENCHMARKS_MD}")
+    return 0 if all(f.passed is not False for f in figures) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,78 @@
+"""Run ``tmeet-etl sync`` in a child process against an emulator; time it, sample its peak RSS."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import psutil
+
+from bench.emulator_process import EmulatorProcess
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+ENTITIES = ("users", "meetings", "participant_sessions", "recordings", "recording_events")
+
+
+@dataclass
+class SyncRun:
+    seconds: float
+    returncode: int
+    peak_rss_mb: float
+    calls: int
+    calls_by_route: dict[str, int]
+    quota_rejections: int
+    targets: list[str] = field(default_factory=list)
+    output: str = ""
+
+
+def warehouse_rows(data_dir: Path, tables: tuple[str, ...] = ENTITIES) -> dict[str, int]:
+    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
+        return {t: int(con.execute(f'select count(*) from "{t}"').fetchone()[0]) for t in tables}  # type: ignore[index]
+
+
+def _sample_peak(process: psutil.Process, stop: threading.Event, peak: list[float]) -> None:
+    while not stop.is_set():
+        try:
+            rss = process.memory_info().rss + sum(c.memory_info().rss for c in process.children(recursive=True))
+        except psutil.Error:
+            break
+        peak[0] = max(peak[0], rss / 2**20)
+        stop.wait(0.1)
+
+
+def run_sync(emu: EmulatorProcess, data_dir: Path, start: date, end: date, *, trace: bool = False,
+             extra_env: dict[str, str] | None = None) -> SyncRun:
+    """One ``tmeet-etl sync --start --end`` against ``emu``; calls counted by the emulator."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, **emu.pipeline_env(data_dir), **(extra_env or {}),
+           "PYTHONPATH": str(PROJECT_ROOT), "COLUMNS": "120"}
+    targets_file = data_dir / "targets.json"
+    if trace:
+        cmd = [sys.executable, "-m", "bench.traced_sync", str(targets_file), "--"]
+    else:
+        cmd = [sys.executable, "-m", "pipelines.cli", "sync"]
+    cmd += ["--start", start.isoformat(), "--end", end.isoformat()]
+    before = emu.stats()
+    started = time.monotonic()
+    process = subprocess.Popen(cmd, cwd=data_dir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    stop, peak = threading.Event(), [0.0]
+    sampler = threading.Thread(target=_sample_peak, args=(psutil.Process(process.pid), stop, peak), daemon=True)
+    sampler.start()
+    output, _ = process.communicate()
+    seconds = time.monotonic() - started
+    stop.set()
+    sampler.join()
+    after = emu.stats()
+    by_route = {k: v - before["calls"].get(k, 0) for k, v in after["calls"].items() if v - before["calls"].get(k, 0)}
+    rejections = sum(after.get("quota_rejections", {}).values()) - sum(before.get("quota_rejections", {}).values())
+    targets = json.loads(targets_file.read_text()) if trace and targets_file.exists() else []
+    return SyncRun(seconds, process.returncode, peak[0], after["total_calls"] - before["total_calls"], by_route,
+                   rejections, targets, output[-4000:])
