@@ -20,10 +20,14 @@ from assets._progress import NullProgress, install_progress
 from assets._windows import parse_day
 from pipelines.definitions import ASSETS
 from resources.dagster_resources import StorageResource, TencentMeetingResource
+from resources.lake import Lake
+from resources.raw_archive import RawArchive
 from resources.settings import ConfigError, Settings
 
 # The CLI shows its own progress and summary; Dagster's per-event debug lines would drown it.
 QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+log = logging.getLogger(__name__)
+
 SYNC_SELECTION = dg.AssetSelection.all() - dg.AssetSelection.assets("upcoming_meetings", "live_meetings")
 
 
@@ -92,6 +96,7 @@ def run_sync(
         raise ConfigError(f"--end {end} is before --start {start}")
     settings = Settings.from_env()
     selection = dg.AssetSelection.all() if include_snapshots else SYNC_SELECTION
+    sweep_debris(settings.data_dir)
     with live_progress(console):
         outcome = dg.materialize(
             ASSETS,
@@ -106,6 +111,13 @@ def run_sync(
             },
         )
     return _summarize(outcome, start, end, settings.data_dir)
+
+
+def sweep_debris(data_dir: Path) -> None:
+    """Clear temp files a killed run left in the lake and the raw archive (live writers' are kept)."""
+    removed = [*Lake.from_data_dir(data_dir).sweep(), *RawArchive.from_data_dir(data_dir).sweep()]
+    if removed:
+        log.info("removed %d temp file(s) left by an interrupted run", len(removed))
 
 
 def _summarize(outcome: dg.ExecuteInProcessResult, start: date, end: date, data_dir: Path) -> SyncSummary:
