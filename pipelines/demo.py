@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from datetime import time as dt_time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -22,13 +23,30 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
+from assets.warehouse import publish
+from assets.webhook_inbox import inbox_path, rebuild_days
+from assets.webhooks import compare_day
 from emulator.apps import load_apps
 from emulator.testing import EmulatorHandle, running_emulator
 from pipelines.auth_cli import login
 from pipelines.sync import SyncSummary, print_summary, run_sync
+from pipelines.webhook_demo import recent_events_summary, run_receiver_in_thread
+from resources.dagster_resources import StorageResource
+from resources.lake import Lake
 from resources.settings import Settings
+from resources.webhooks import Inbox
 
 DEMO_TIMEZONE = "Asia/Shanghai"
+# The live day: the emulator's clock walks from 08:00 to 21:00 in half-hour steps while the
+# webhook receiver stores what the platform pushes.
+LIVE_DAY_START = dt_time(8, 0)
+LIVE_DAY_STEP = timedelta(minutes=30)
+LIVE_DAY_STEPS = 26
+LIVE_DAY_PAUSE_SECONDS = 0.2
+LIVE_DAY_SETTLE_SECONDS = 10.0
+# Demo-only subscription secrets, shared by the emulator's sender and the receiver.
+WEBHOOK_TOKEN = "DemoWebhookToken000000001"
+WEBHOOK_AES_KEY = "DemoAesKey0123456789abcdefghijklmnopqrstuvw"
 # The demo runs under the platform's real limits, with every window shrunk twenty-fold so a
 # month of data syncs in about a minute while the quota limiter still does its job.
 TIME_SCALE = 0.05
@@ -43,27 +61,44 @@ class DemoOptions:
 
 
 def run_demo(options: DemoOptions, console: Console) -> SyncSummary:
+    """History first, then one day live: the pull and the pushed events, side by side."""
     options.data_dir.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     port = free_port()
     apps_file = demo_apps_file(options.data_dir, port)
+    live_day = last_working_day(datetime.now(ZoneInfo(DEMO_TIMEZONE)).date())
+    history = (live_day - timedelta(days=options.days), live_day - timedelta(days=1))
+    morning = datetime.combine(live_day, LIVE_DAY_START, tzinfo=ZoneInfo(DEMO_TIMEZONE))
     console.rule("[bold]Tencent Meeting pipeline demo")
-    with running_emulator(
-        seed=options.seed, scale=options.scale, days=options.days + 1, rate_limit="real",
-        time_scale=TIME_SCALE, apps_path=str(apps_file), tz=DEMO_TIMEZONE,
-    ) as emu:
-        app = emu.default_app
-        console.print(f"Emulator: {emu.base_url}  (scale {options.scale}, seed {options.seed}, real clock)")
-        with environment(demo_env(emu, options.data_dir, port)):
-            settings = Settings.from_env(dotenv_path=None)
-            token = login(settings, open_browser=consent, out=lambda _line: None, timeout=60)
-            console.print(f"Signed in through OAuth as the admin of corp {app.corp_id}: open_id {token.open_id}, "
-                          f"scopes {', '.join(token.scopes)}")
-            start, end = _last_days(options.days)
-            console.print(f"Syncing {start} .. {end} ...")
-            summary = run_sync(start, end, include_snapshots=True, console=console)
-        calls = emu.stats()
-    print_summary(summary, console)
+    receiver_url, stop_receiver = run_receiver_in_thread(options.data_dir, WEBHOOK_TOKEN, WEBHOOK_AES_KEY)
+    try:
+        with running_emulator(
+            seed=options.seed, scale=options.scale, days=options.days + 2, now=morning, rate_limit="real",
+            time_scale=TIME_SCALE, apps_path=str(apps_file), tz=DEMO_TIMEZONE,
+            webhook_url=receiver_url, webhook_token=WEBHOOK_TOKEN, webhook_aes_key=WEBHOOK_AES_KEY,
+        ) as emu:
+            console.print(f"Emulator: {emu.base_url}  (scale {options.scale}, seed {options.seed}); "
+                          f"webhook receiver: {receiver_url}")
+            with environment(demo_env(emu, options.data_dir, port)):
+                settings = Settings.from_env(dotenv_path=None)
+                token = login(settings, open_browser=consent, out=lambda _line: None, timeout=60)
+                console.print(f"Signed in through OAuth as the admin of corp {emu.default_app.corp_id}: "
+                              f"open_id {token.open_id}, scopes {', '.join(token.scopes)}")
+                console.print(f"[bold]1. History[/bold]: pulling {history[0]} .. {history[1]}")
+                summary = run_sync(*history, console=console)
+                print_summary(summary, console)
+                console.print(f"[bold]2. A live day[/bold]: {live_day}, events pushed as the meetings happen")
+                watch_live_day(emu, options.data_dir, console)
+                console.print(f"[bold]3. The pull of {live_day}[/bold], compared with the events")
+                day_summary = run_sync(live_day, live_day, include_snapshots=True, console=console)
+                rebuild_days(Lake.from_data_dir(options.data_dir), inbox_path(options.data_dir), [live_day],
+                             DEMO_TIMEZONE)
+                print_crosscheck(options.data_dir, live_day, console)
+                publish(StorageResource(data_dir=str(options.data_dir)))
+            calls = emu.stats()
+    finally:
+        stop_receiver()
+    summary = merge_summaries(summary, day_summary)
     if summary.success:
         print_usage_report(options.data_dir / "warehouse.duckdb", console)
     console.print(f"Emulator served {_total_calls(calls):,} API calls; the demo took {time.monotonic() - started:.0f} s.")
@@ -71,9 +106,73 @@ def run_demo(options: DemoOptions, console: Console) -> SyncSummary:
         f"Everything is under {options.data_dir.resolve()}:\n"
         f"  lake/      Parquet tables, Hive-partitioned by date (BI tools read these)\n"
         f"  raw/       every API page as received (tmeet-etl rebuild re-derives the lake from it)\n"
-        f"  warehouse.duckdb  all tables plus report_* tables: duckdb {options.data_dir / 'warehouse.duckdb'}"
+        f"  inbox/     the webhook events, stored before they were acknowledged\n"
+        f"  warehouse.duckdb  all tables plus report_* tables: duckdb -readonly {options.data_dir / 'warehouse.duckdb'}"
     )
     return summary
+
+
+def last_working_day(today: date) -> date:
+    """The most recent Monday-to-Friday before today: the day the demo watches live."""
+    day = today - timedelta(days=1)
+    while day.weekday() >= 5:
+        day -= timedelta(days=1)
+    return day
+
+
+def watch_live_day(emu: EmulatorHandle, data_dir: Path, console: Console) -> None:
+    """Move the emulator's clock through the working day and show the events landing in the inbox."""
+    inbox = inbox_path(data_dir)
+    seen = 0
+    for _ in range(LIVE_DAY_STEPS):
+        emu.advance(LIVE_DAY_STEP.total_seconds())
+        time.sleep(LIVE_DAY_PAUSE_SECONDS)
+        total = _settled_count(inbox)
+        local = emu.clock.now().astimezone(ZoneInfo(DEMO_TIMEZONE))
+        console.print(f"  {local:%H:%M}  +{total - seen:4d} events  ({total:,} so far)")
+        seen = total
+    console.print(recent_events_summary(inbox, DEMO_TIMEZONE))
+
+
+def print_crosscheck(data_dir: Path, day: date, console: Console) -> None:
+    comparison = compare_day(StorageResource(data_dir=str(data_dir)), day)
+    verdict = "[green]consistent[/green]" if comparison.consistent else "[yellow]differences found[/yellow]"
+    console.print(
+        f"Sessions on {day}: {comparison.pulled:,} from the pull, {comparison.from_events:,} from the events, "
+        f"{comparison.matched:,} matched over {comparison.meetings_compared} meetings: {verdict}"
+    )
+
+
+def merge_summaries(history: SyncSummary, day: SyncSummary) -> SyncSummary:
+    return SyncSummary(
+        start=history.start,
+        end=day.end,
+        success=history.success and day.success,
+        data_dir=day.data_dir,
+        row_counts=day.row_counts or history.row_counts,
+        api_calls=history.api_calls + day.api_calls,
+        failures=history.failures + day.failures,
+        failed_checks=history.failed_checks + day.failed_checks,
+    )
+
+
+def _settled_count(inbox: Path) -> int:
+    """The inbox count once the sender has caught up with the clock (it pushes in the background)."""
+    count, deadline = -1, time.monotonic() + LIVE_DAY_SETTLE_SECONDS
+    while time.monotonic() < deadline:
+        current = _inbox_count(inbox)
+        if current == count:
+            return current
+        count = current
+        time.sleep(0.3)
+    return max(count, 0)
+
+
+def _inbox_count(inbox: Path) -> int:
+    if not inbox.exists():
+        return 0
+    with Inbox(inbox) as store:
+        return store.count()
 
 
 def print_usage_report(warehouse: Path, console: Console) -> None:
@@ -99,11 +198,6 @@ LIMIT 7
 def consent(url: str) -> None:
     """Play the browser: open the authorize page and follow its redirect to our loopback listener."""
     httpx.get(url, follow_redirects=True, timeout=30, trust_env=False)
-
-
-def _last_days(days: int) -> tuple[date, date]:
-    yesterday = datetime.now(ZoneInfo(DEMO_TIMEZONE)).date() - timedelta(days=1)
-    return yesterday - timedelta(days=days - 1), yesterday
 
 
 def demo_apps_file(data_dir: Path, port: int) -> Path:
