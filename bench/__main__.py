@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import time
 import traceback
@@ -38,6 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small scale and one run each, for iteration")
     parser.add_argument("--no-write", action="store_true", help="print the table but leave BENCHMARKS.md alone")
     args = parser.parse_args(argv)
+    # SIGTERM unwinds like Ctrl-C, so every emulator and sync child started so far is stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     started = time.monotonic()
     figures: list[Figure] = []
     for name, section in plan(args.quick).items():

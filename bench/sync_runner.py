@@ -66,10 +66,16 @@ def run_sync(emu: EmulatorProcess, data_dir: Path, start: date, end: date, *, tr
     stop, peak = threading.Event(), [0.0]
     sampler = threading.Thread(target=_sample_peak, args=(psutil.Process(process.pid), stop, peak), daemon=True)
     sampler.start()
-    output, _ = process.communicate()
-    seconds = time.monotonic() - started
-    stop.set()
-    sampler.join()
+    try:
+        output, _ = process.communicate()
+        seconds = time.monotonic() - started
+    finally:
+        # An interrupted bench must not leave a sync running against a stopped emulator.
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        stop.set()
+        sampler.join()
     after = emu.stats()
     by_route = {k: v - before["calls"].get(k, 0) for k, v in after["calls"].items() if v - before["calls"].get(k, 0)}
     rejections = sum(after.get("quota_rejections", {}).values()) - sum(before.get("quota_rejections", {}).values())

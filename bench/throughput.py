@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -13,7 +15,7 @@ import httpx
 from bench.dlt_baseline import AkSkRequestsAuth, run_dlt
 from bench.emulator_process import EmulatorProcess
 from bench.report import Figure, median
-from bench.sync_runner import run_sync, warehouse_rows
+from bench.sync_runner import PROJECT_ROOT, run_sync, warehouse_rows
 from resources.settings import Secret, Settings
 from resources.tencent.signer import AkSkAuth
 
@@ -50,12 +52,21 @@ def fetch_only(emu: EmulatorProcess, targets: list[str], workers: int) -> float:
     return time.monotonic() - started
 
 
+def startup_seconds() -> float:
+    """Wall time of a child that only imports the sync runner (interpreter, Dagster, pandas, the assets)."""
+    started = time.monotonic()
+    subprocess.run([sys.executable, "-c", "import pipelines.sync"], check=True, cwd=PROJECT_ROOT)
+    return time.monotonic() - started
+
+
 def run(runs: int, scale: str = "large") -> list[Figure]:
     workers = Settings().max_workers
     pipeline_rps: list[float] = []
     fetch_rps: list[float] = []
     dlt_rps: list[float] = []
     pipeline_s: list[float] = []
+    fetch_s: list[float] = []
+    import_s: list[float] = []
     rows_pipeline = rows_dlt = 0
     with EmulatorProcess(scale=scale) as emu, tempfile.TemporaryDirectory(prefix="bench-tp-") as tmp:
         for i in range(runs):
@@ -67,7 +78,9 @@ def run(runs: int, scale: str = "large") -> list[Figure]:
             pipeline_s.append(sync.seconds)
             pipeline_rps.append(rows_pipeline / sync.seconds)
             # Same pages, same concurrency, no processing: the ceiling the pipeline can approach.
-            fetch_rps.append(rows_pipeline / fetch_only(emu, sync.targets, workers))
+            fetch_s.append(fetch_only(emu, sync.targets, workers))
+            fetch_rps.append(rows_pipeline / fetch_s[-1])
+            import_s.append(startup_seconds())
             auth = AkSkRequestsAuth(app_id=emu.app_id, secret_id=emu.secret_id, secret_key=emu.secret_key,
                                     sdk_id=emu.sdk_id)
             started = time.monotonic()
@@ -77,6 +90,13 @@ def run(runs: int, scale: str = "large") -> list[Figure]:
     ratios_fetch = [p / f for p, f in zip(pipeline_rps, fetch_rps)]
     ratios_dlt = [p / d for p, d in zip(pipeline_rps, dlt_rps)]
     r_fetch, r_dlt = median(ratios_fetch), median(ratios_dlt)
+    total, fetch, imports = median(pipeline_s), median(fetch_s), median(import_s)
+    cause = (f"Measured split of the {total:.1f} s sync: {imports:.1f} s start-up (importing Dagster, pandas and "
+             f"the assets), {fetch:.1f} s fetching the same pages (the fetch-only time), and "
+             f"{max(total - imports - fetch, 0):.1f} s for the rest: Dagster's run and step orchestration, "
+             "normalisation, Parquet writes, checks and the warehouse publish. Next step: profile that remainder "
+             "per step (the run's event log has step timings) and cut or overlap the largest part; a longer "
+             "range amortises the fixed part.")
     section = "1 throughput"
     return [
         Figure(section, f"pipeline rows/s ({scale}, 1 day, {rows_pipeline:,} rows)", median(pipeline_rps), "rows/s",
@@ -84,6 +104,11 @@ def run(runs: int, scale: str = "large") -> list[Figure]:
                "interpreter, Dagster start-up and the warehouse publish"),
         Figure(section, "fetch-only rows/s (same pages, same concurrency)", median(fetch_rps), "rows/s", runs=runs),
         Figure(section, f"dlt rest_api rows/s ({rows_dlt:,} rows)", median(dlt_rps), "rows/s", runs=runs),
-        Figure(section, "pipeline ÷ fetch-only", r_fetch, "", ">= 0.8", r_fetch >= 0.8, runs=runs),
-        Figure(section, "pipeline ÷ dlt", r_dlt, "", ">= 5", r_dlt >= 5, runs=runs),
+        Figure(section, "start-up of the sync process (imports only)", imports, "s", runs=runs),
+        Figure(section, "pipeline ÷ fetch-only", r_fetch, "", ">= 0.8", r_fetch >= 0.8, runs=runs,
+               note=cause if r_fetch < 0.8 else ""),
+        Figure(section, "pipeline ÷ dlt", r_dlt, "", ">= 5", r_dlt >= 5, runs=runs,
+               note="" if r_dlt >= 5 else "dlt fetches its child pages one at a time but has no orchestration "
+               "layer; the pipeline's fixed cost above (not the fetching) is what keeps it near dlt on one "
+               "day. The same next step applies."),
     ]
