@@ -24,8 +24,7 @@ from assets._dagster import (
 
 from assets._sync import Derived, Landed, PageData, SyncContext, archive_page, fan_out, first_page_total, land
 from assets.meetings import read_instances
-from assets.normalize._common import empty
-from assets.normalize.participants import InstanceRef, build_attendance, normalize_participants
+from assets.normalize.participants import InstanceRef, build_attendance, normalize_participant_batches
 from assets.schemas import KEYS
 from pipelines.partitions import daily_partitions
 from resources.dagster_resources import StorageResource, TencentMeetingResource
@@ -66,13 +65,9 @@ def derive_participants(pages: Iterable[PageData], tz: str) -> Derived:
         if key not in by_instance:
             by_instance[key] = (instance_from_context(page.context), [])
         by_instance[key][1].extend(page.records)
-    sessions: list[pd.DataFrame] = []
-    quarantine: list[pd.DataFrame] = []
-    for instance, records in by_instance.values():
-        normalized = normalize_participants(records, instance, tz)
-        sessions.append(normalized.frame)
-        quarantine.append(normalized.quarantine)
-    frame = pd.concat(sessions, ignore_index=True) if sessions else empty("participant_sessions")
+    normalized = normalize_participant_batches(list(by_instance.values()), tz)
+    frame = normalized.frame
+    quarantine = [normalized.quarantine]
     return Derived({"participant_sessions": frame, "attendance": build_attendance(frame)}, quarantine)
 
 
