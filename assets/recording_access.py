@@ -17,9 +17,10 @@ from assets._dagster import API_POOL, API_RETRY, SINGLE_RUN, check, merge, parti
 
 from assets._sync import Derived, Landed, PageData, SyncContext, archive_page, combine, fan_out, land
 from assets.normalize.recording_access import (
-    normalize_record_events,
-    normalize_record_metrics,
-    normalize_view_details,
+    AccessRef,
+    normalize_record_events_batches,
+    normalize_record_metrics_batches,
+    normalize_view_details_batches,
 )
 from pipelines.partitions import daily_partitions
 from resources.dagster_resources import StorageResource, TencentMeetingResource
@@ -78,20 +79,24 @@ def derive_recording_access(pages: Iterable[PageData]) -> Derived:
         kind = str(page.params.get("event_type", "")) if page.endpoint == E_RECORD_EVENTS else ""
         key = (page.endpoint, ctx["meeting_record_id"], ctx["business_date"], ctx.get("record_file_id", "") or kind)
         groups.setdefault(key, []).extend(page.records)
-    frames: dict[str, list[pd.DataFrame]] = {t: [] for t in TABLES}
-    quarantine: list[pd.DataFrame] = []
+    batches: dict[str, list[tuple[AccessRef, list[Any]]]] = {t: [] for t in TABLES}
     for (endpoint, rid, business_day, detail), records in groups.items():
         business_date = date.fromisoformat(business_day)
         if endpoint == E_RECORD_METRICS:
-            table, normalized = "recording_daily_metrics", normalize_record_metrics(records, rid, business_date)
+            batches["recording_daily_metrics"].append((AccessRef(rid, business_date), records))
         elif endpoint == E_RECORD_EVENTS:
-            table, normalized = "recording_events", normalize_record_events(records, rid, int(detail), business_date)
+            batches["recording_events"].append((AccessRef(rid, business_date, event_type=int(detail)), records))
         elif endpoint == E_VIEW_DETAILS:
-            table, normalized = "recording_view_details", normalize_view_details(records, detail, rid, business_date)
+            batches["recording_view_details"].append((AccessRef(rid, business_date, record_file_id=detail), records))
         else:
             raise ValueError(f"a recording-access page from {endpoint!r} cannot be derived; the archive is not ours")
-        frames[table].append(normalized.frame)
-        quarantine.append(normalized.quarantine)
+    normalized = {
+        "recording_daily_metrics": normalize_record_metrics_batches(batches["recording_daily_metrics"]),
+        "recording_events": normalize_record_events_batches(batches["recording_events"]),
+        "recording_view_details": normalize_view_details_batches(batches["recording_view_details"]),
+    }
+    frames = {table: [result.frame] for table, result in normalized.items()}
+    quarantine = [result.quarantine for result in normalized.values()]
     return Derived({table: combine(table, frames[table]) for table in TABLES}, quarantine)
 
 

@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from emulator.apps import App, AppRegistry
-from emulator.errors import ApiError, token_invalid
+from emulator.errors import token_invalid
 from emulator.principal import Principal
 from emulator.signing import check_timestamp
 

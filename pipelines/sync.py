@@ -17,7 +17,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from assets._progress import NullProgress, install_progress
-from assets._windows import parse_day
 from pipelines.definitions import ASSETS
 from resources.dagster_resources import StorageResource, TencentMeetingResource
 from resources.lake import Lake

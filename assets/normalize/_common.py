@@ -88,6 +88,33 @@ def split_objects(records: Records) -> tuple[list[dict[str, Any]], list[Any]]:
     return good, bad
 
 
+class Batched(NamedTuple):
+    """Records of several requests flattened into one list, each knowing which request it came from."""
+
+    records: list[dict[str, Any]]
+    non_objects: list[Any]
+    owner: pa.Array  # index of the request each record came from
+
+    def per_row(self, values: Sequence[Any], type_: pa.DataType) -> pa.Array:
+        """One value per request, spread to that request's rows."""
+        return pa.array(list(values), type=type_).take(self.owner)
+
+
+def flatten_batches(batches: Sequence[Sequence[Any]]) -> Batched:
+    """Many small pages as one vectorized pass: per-call pandas overhead would otherwise dominate."""
+    owner: list[int] = []
+    records: list[dict[str, Any]] = []
+    non_objects: list[Any] = []
+    for index, batch in enumerate(batches):
+        for record in batch:
+            if isinstance(record, dict):
+                owner.append(index)
+                records.append(record)
+            else:
+                non_objects.append(record)
+    return Batched(records, non_objects, pa.array(owner, type=pa.int64()))
+
+
 def field(records: Sequence[Mapping[str, Any]], name: str) -> list[Any]:
     """The raw values of one top-level field (None when absent)."""
     return [record.get(name) for record in records]

@@ -22,14 +22,13 @@ from assets.normalize._common import (
     empty,
     epoch,
     fields,
-    fill,
     finish,
     finish_frame,
+    flatten_batches,
     integer,
     person_key,
     person_kind,
     quarantine_issues,
-    split_objects,
     text,
     to_utc_scalar,
 )
@@ -86,18 +85,9 @@ def normalize_participant_batches(
     derived_dates = business_date(start_values, tz).to_pylist() if instances else []
     dates = [i.business_date if i.business_date is not None else d for i, d in zip(instances, derived_dates, strict=True)]
 
-    owner: list[int] = []
-    people: list[dict[str, Any]] = []
-    non_objects: list[Any] = []
-    for index, (_, records) in enumerate(batches):
-        for record in records:
-            if isinstance(record, dict):
-                owner.append(index)
-                people.append(record)
-            else:
-                non_objects.append(record)
+    batched = flatten_batches([records for _, records in batches])
+    people, non_objects = batched.records, batched.non_objects
     n = len(people)
-    owner_index = pa.array(owner, type=pa.int64())
     issues = Issues(n)
     raw = fields(people, _FIELDS)
     userid = text(raw["userid"])
@@ -131,10 +121,10 @@ def normalize_participant_batches(
     issues.add(_null(key), "no person identity (userid, uuid and ms_open_id all empty)")
     issues.add(_fill_false(pc.less(left_time.values, join_time.values)), "left_time before join_time")
 
-    meeting_start = start_values.take(owner_index)
+    meeting_start = batched.per_row(start_values.to_pylist(), TS)
     # The media room starts at the first join (ms), and join times have whole seconds.
     inside = pc.greater_equal(join_time.values, pc.floor_temporal(meeting_start, unit="second"))
-    meeting_end = pa.array([e.value if e is not None else None for e in ends], type=TS).take(owner_index)
+    meeting_end = batched.per_row([e.value if e is not None else None for e in ends], TS)
     inside = pc.and_(inside, pc.fill_null(pc.less_equal(join_time.values, meeting_end), True))
     in_instance = _fill_false(inside) | join_time.missing | join_time.invalid
 
@@ -142,10 +132,10 @@ def normalize_participant_batches(
         pc.subtract(left_time.values.cast(pa.int64()), join_time.values.cast(pa.int64())).cast(pa.float64()),
         1_000_000.0,
     )
-    row_dates = pa.array(dates, type=pa.date32()).take(owner_index)
+    row_dates = batched.per_row(dates, pa.date32())
     columns = {
-        "meeting_id": pa.array([i.meeting_id for i in instances], type=pa.string()).take(owner_index),
-        "sub_meeting_id": pa.array([i.sub_meeting_id or "" for i in instances], type=pa.string()).take(owner_index),
+        "meeting_id": batched.per_row([i.meeting_id for i in instances], pa.string()),
+        "sub_meeting_id": batched.per_row([i.sub_meeting_id or "" for i in instances], pa.string()),
         "meeting_start_time": meeting_start,
         "business_date": row_dates,
         "person_key": key,

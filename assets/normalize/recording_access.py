@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
@@ -17,43 +18,57 @@ from assets.normalize._common import (
     empty_as,
     epoch,
     field,
-    fill,
     finish,
+    flatten_batches,
     integer,
     local_date,
     ms_to_seconds,
     percent,
     quarantine_issues,
-    split_objects,
     text,
 )
 
 EVENT_KINDS: dict[int, str] = {1: "download", 2: "view"}
 
 
+@dataclass(frozen=True)
+class AccessRef:
+    """What one access request was about: the recording (and file), and where its rows are filed."""
+
+    meeting_record_id: str
+    business_date: dt.date
+    record_file_id: str = ""
+    event_type: int = 0
+
+
 def normalize_record_metrics(
     records: Sequence[Any], meeting_record_id: str, business_date: dt.date
 ) -> Normalized:
     """`GET /v1/metrics/records` `summaries[]` → recording_daily_metrics."""
-    rows, non_objects = split_objects(records)
-    n = len(rows)
-    issues = Issues(n)
+    return normalize_record_metrics_batches([(AccessRef(meeting_record_id, business_date), records)])
+
+
+def normalize_record_metrics_batches(batches: Sequence[tuple[AccessRef, Sequence[Any]]]) -> Normalized:
+    refs = [ref for ref, _ in batches]
+    batched = flatten_batches([records for _, records in batches])
+    rows = batched.records
+    issues = Issues(len(rows))
     metric_date = local_date(field(rows, "date"))
     issues.require(metric_date, "date")
     views = integer(field(rows, "view_counts"))
     downloads = integer(field(rows, "download_counts"))
     issues.check(views, "view_counts")
     issues.check(downloads, "download_counts")
-    dates = fill(business_date, n, pa.date32())
+    dates = batched.per_row([r.business_date for r in refs], pa.date32())
     columns = {
-        "meeting_record_id": fill(meeting_record_id, n, pa.string()),
+        "meeting_record_id": batched.per_row([r.meeting_record_id for r in refs], pa.string()),
         "metric_date": metric_date.values,
         "business_date": dates,
         "view_count": views.values,
         "download_count": downloads.values,
     }
     frame = finish("recording_daily_metrics", columns, ~issues.bad)
-    quarantine = quarantine_issues("recording_daily_metrics", rows, issues, dates, non_objects)
+    quarantine = quarantine_issues("recording_daily_metrics", rows, issues, dates, batched.non_objects)
     return Normalized(frame, quarantine)
 
 
@@ -64,11 +79,19 @@ def normalize_record_events(
 
     `userid` is part of the key, so an event without one keeps '' there rather than null.
     """
-    if event_type not in EVENT_KINDS:
-        raise ValueError(f"event_type must be 1 (download) or 2 (view), got {event_type!r}")
-    rows, non_objects = split_objects(records)
-    n = len(rows)
-    issues = Issues(n)
+    return normalize_record_events_batches(
+        [(AccessRef(meeting_record_id, business_date, event_type=event_type), records)]
+    )
+
+
+def normalize_record_events_batches(batches: Sequence[tuple[AccessRef, Sequence[Any]]]) -> Normalized:
+    refs = [ref for ref, _ in batches]
+    for ref in refs:
+        if ref.event_type not in EVENT_KINDS:
+            raise ValueError(f"event_type must be 1 (download) or 2 (view), got {ref.event_type!r}")
+    batched = flatten_batches([records for _, records in batches])
+    rows = batched.records
+    issues = Issues(len(rows))
     operate_time = epoch(field(rows, "operate_time"), "ms")
     issues.require(operate_time, "operate_time")
     userid = text(field(rows, "userid"))
@@ -76,11 +99,11 @@ def normalize_record_events(
     record_name = text(field(rows, "record_name"))
     for name, parsed in (("userid", userid), ("user_name", user_name), ("record_name", record_name)):
         issues.check(parsed, name)
-    dates = fill(business_date, n, pa.date32())
+    dates = batched.per_row([r.business_date for r in refs], pa.date32())
     columns = {
-        "meeting_record_id": fill(meeting_record_id, n, pa.string()),
-        "event_type": fill(event_type, n, pa.int64()),
-        "event_kind": fill(EVENT_KINDS[event_type], n, pa.string()),
+        "meeting_record_id": batched.per_row([r.meeting_record_id for r in refs], pa.string()),
+        "event_type": batched.per_row([r.event_type for r in refs], pa.int64()),
+        "event_kind": batched.per_row([EVENT_KINDS[r.event_type] for r in refs], pa.string()),
         "operate_time": operate_time.values,
         "userid": empty_as(userid.values, ""),
         "user_name": user_name.values,
@@ -88,7 +111,7 @@ def normalize_record_events(
         "business_date": dates,
     }
     frame = finish("recording_events", columns, ~issues.bad)
-    quarantine = quarantine_issues("recording_events", rows, issues, dates, non_objects)
+    quarantine = quarantine_issues("recording_events", rows, issues, dates, batched.non_objects)
     return Normalized(frame, quarantine)
 
 
@@ -99,9 +122,16 @@ def normalize_view_details(
 
     `userid` is part of the key, so a play without one keeps '' there rather than null.
     """
-    rows, non_objects = split_objects(records)
-    n = len(rows)
-    issues = Issues(n)
+    return normalize_view_details_batches(
+        [(AccessRef(meeting_record_id, business_date, record_file_id=record_file_id), records)]
+    )
+
+
+def normalize_view_details_batches(batches: Sequence[tuple[AccessRef, Sequence[Any]]]) -> Normalized:
+    refs = [ref for ref, _ in batches]
+    batched = flatten_batches([records for _, records in batches])
+    rows = batched.records
+    issues = Issues(len(rows))
     view_start = epoch(field(rows, "view_start_time"), "ms")
     issues.require(view_start, "view_start_time")
     view_end = epoch(field(rows, "view_end_time"), "ms")
@@ -119,10 +149,10 @@ def normalize_view_details(
         ("record_file_name", file_name),
     ):
         issues.check(parsed, name)
-    dates = fill(business_date, n, pa.date32())
+    dates = batched.per_row([r.business_date for r in refs], pa.date32())
     columns = {
-        "record_file_id": fill(record_file_id, n, pa.string()),
-        "meeting_record_id": fill(meeting_record_id, n, pa.string()),
+        "record_file_id": batched.per_row([r.record_file_id for r in refs], pa.string()),
+        "meeting_record_id": batched.per_row([r.meeting_record_id for r in refs], pa.string()),
         "userid": empty_as(userid.values, ""),
         "user_name": user_name.values,
         "record_file_name": file_name.values,
@@ -133,5 +163,5 @@ def normalize_view_details(
         "business_date": dates,
     }
     frame = finish("recording_view_details", columns, ~issues.bad)
-    quarantine = quarantine_issues("recording_view_details", rows, issues, dates, non_objects)
+    quarantine = quarantine_issues("recording_view_details", rows, issues, dates, batched.non_objects)
     return Normalized(frame, quarantine)

@@ -13,7 +13,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from emulator.enterprise import ids
-from emulator.enterprise.directory import EMOJI, chinese_name, token
+from emulator.enterprise.directory import EMOJI, token
 from emulator.enterprise.model import AccessEvent, Instance, RecordFile, Recording, Series, Session, User
 
 SUBJECTS = [
