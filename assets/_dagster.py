@@ -91,6 +91,9 @@ def sync_context(
     except PermissionDenied as exc:
         raise dg.Failure(permission_message(exc, settings), allow_retries=False) from None
     finally:
+        for client in clients:
+            key = client.transport.quota_key
+            stats.note_quota(key, client.limiter.daily_used(key), client.limiter.daily_limit)
         write_sync_log(ctx, asset, partition, started, stats)
         for client in clients:
             client.close()
@@ -126,6 +129,12 @@ def api_metadata(stats: CallStats) -> dict[str, dg.MetadataValue]:
     }
     if skipped:
         metadata["skip_reasons"] = dg.MetadataValue.json(skipped[:50])
+    quota = stats.quota()
+    if quota:
+        used = max(used for used, _ in quota.values())
+        limit = min(limit for _, limit in quota.values())
+        metadata["quota_used_today"] = dg.MetadataValue.int(used)
+        metadata["quota_used_today_pct"] = dg.MetadataValue.float(round(100.0 * used / limit, 2))
     return metadata
 
 

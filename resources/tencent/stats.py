@@ -24,6 +24,16 @@ class CallStats:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._by_endpoint: dict[str, EndpointStats] = {}
+        self._quota: dict[str, tuple[int, int]] = {}
+
+    def note_quota(self, quota_key: str, used_today: int, daily_limit: int) -> None:
+        """Record how much of a quota key's daily budget is spent (read from the shared limiter)."""
+        with self._lock:
+            self._quota[quota_key] = (used_today, daily_limit)
+
+    def quota(self) -> dict[str, tuple[int, int]]:
+        with self._lock:
+            return dict(self._quota)
 
     def _entry(self, endpoint: str) -> EndpointStats:
         return self._by_endpoint.setdefault(endpoint, EndpointStats())
