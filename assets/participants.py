@@ -2,8 +2,8 @@
 
 import math
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
-from datetime import date
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
 from typing import Any
 
 import dagster as dg
@@ -33,6 +33,9 @@ from resources.tencent.errors import PermissionDenied
 from resources.tencent.pagination import Page
 
 ASSET = "participant_sessions"
+# How far outside its scheduled slot a meeting's sessions may begin or end. Re-opened rooms of
+# one non-recurring meeting within this slack cannot be told apart by scheduled times alone.
+SCHEDULE_SLACK = timedelta(hours=2)
 
 
 @dataclass
@@ -44,7 +47,7 @@ class _Fetched:
 
 def extract_participants(ctx: SyncContext, day: date) -> tuple[Landed, Landed]:
     """Replace the ``participant_sessions`` and ``attendance`` partitions of ``day``."""
-    instances = [InstanceRef.from_meeting(row) for row in read_instances(ctx, day).to_dict("records")]
+    instances = [instance_of(row) for row in read_instances(ctx, day).to_dict("records")]
     pages: list[PageData] = []
     api_total = 0
     with ctx.raw.writer(ASSET, day) as raw:
@@ -71,12 +74,20 @@ def derive_participants(pages: Iterable[PageData], tz: str) -> Derived:
     return Derived({"participant_sessions": frame, "attendance": build_attendance(frame)}, quarantine)
 
 
+def instance_of(meeting: dict[str, Any]) -> InstanceRef:
+    """The instance of one `meetings` row, with join slack when its times are only scheduled ones."""
+    instance = InstanceRef.from_meeting(meeting)
+    # A user-level list gives scheduled times (and no durations), not the media room's.
+    return replace(instance, join_slack=SCHEDULE_SLACK) if pd.isna(meeting["duration_seconds"]) else instance
+
+
 def _fetch(ctx: SyncContext, instance: InstanceRef) -> _Fetched:
     """Every session of one instance, from the first client allowed to read it."""
     fetched = _Fetched(instance)
-    start = int(math.floor(pd.Timestamp(instance.start_time).timestamp()))
+    slack = pd.Timedelta(instance.join_slack)
+    start = int(math.floor((pd.Timestamp(instance.start_time) - slack).timestamp()))
     end_ts = instance.end_time if instance.end_time is not None else instance.start_time
-    end = int(math.ceil(pd.Timestamp(end_ts).timestamp()))
+    end = int(math.ceil((pd.Timestamp(end_ts) + slack).timestamp()))
     denied: PermissionDenied | None = None
     for client in ctx.clients:
         try:
@@ -109,6 +120,7 @@ def _instance_context(instance: InstanceRef) -> dict[str, Any]:
         "start_time": pd.Timestamp(instance.start_time).isoformat(),
         "end_time": None if instance.end_time is None else pd.Timestamp(instance.end_time).isoformat(),
         "business_date": None if instance.business_date is None else str(instance.business_date),
+        "join_slack_seconds": instance.join_slack.total_seconds(),
     }
 
 
@@ -122,6 +134,7 @@ def instance_from_context(context: dict[str, Any]) -> InstanceRef:
         start_time=pd.Timestamp(context["start_time"]),
         end_time=None if end is None else pd.Timestamp(end),
         business_date=None if business_date is None else date.fromisoformat(business_date),
+        join_slack=timedelta(seconds=float(context.get("join_slack_seconds") or 0)),
     )
 
 
@@ -189,12 +202,14 @@ def session_checks(
 
 def attendance_check(attendance: pd.DataFrame, meetings: pd.DataFrame) -> dg.AssetCheckResult:
     joined = attendance.merge(
-        meetings[["meeting_id", "sub_meeting_id", "start_time", "end_time"]],
+        meetings[["meeting_id", "sub_meeting_id", "start_time", "end_time", "duration_seconds"]],
         left_on=["meeting_id", "sub_meeting_id", "meeting_start_time"],
         right_on=["meeting_id", "sub_meeting_id", "start_time"],
         how="inner",
     )
     span = (joined["end_time"] - joined["start_time"]).dt.total_seconds()
+    # Scheduled times (user-level lists) bound the meeting only up to the join slack on each side.
+    span = span.where(joined["duration_seconds"].notna(), span + 2 * SCHEDULE_SLACK.total_seconds())
     # One second of slack: the platform reports sessions in whole seconds, meetings in milliseconds.
     over = joined[joined["attended_seconds"] > span + 1.0]
     return check("attendance", "attended_within_meeting", over.empty,

@@ -50,6 +50,9 @@ class InstanceRef:
     start_time: dt.datetime | pd.Timestamp
     end_time: dt.datetime | pd.Timestamp | None
     business_date: dt.date | None = None
+    # How far outside [start_time, end_time] a join still belongs here: zero for a media room's
+    # own times, some slack for scheduled times (people join early and stay late).
+    join_slack: dt.timedelta = dt.timedelta(0)
 
     @classmethod
     def from_meeting(cls, row: Mapping[str, Any]) -> InstanceRef:
@@ -122,9 +125,13 @@ def normalize_participant_batches(
     issues.add(_fill_false(pc.less(left_time.values, join_time.values)), "left_time before join_time")
 
     meeting_start = batched.per_row(start_values.to_pylist(), TS)
+    slack_us = [int(i.join_slack / dt.timedelta(microseconds=1)) for i in instances]
+    joins_from = batched.per_row([s.value - us for s, us in zip(starts, slack_us, strict=True)], TS)
     # The media room starts at the first join (ms), and join times have whole seconds.
-    inside = pc.greater_equal(join_time.values, pc.floor_temporal(meeting_start, unit="second"))
-    meeting_end = batched.per_row([e.value if e is not None else None for e in ends], TS)
+    inside = pc.greater_equal(join_time.values, pc.floor_temporal(joins_from, unit="second"))
+    meeting_end = batched.per_row(
+        [e.value + us if e is not None else None for e, us in zip(ends, slack_us, strict=True)], TS
+    )
     inside = pc.and_(inside, pc.fill_null(pc.less_equal(join_time.values, meeting_end), True))
     in_instance = _fill_false(inside) | join_time.missing | join_time.invalid
 
