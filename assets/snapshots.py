@@ -1,7 +1,7 @@
 """Point-in-time snapshots of upcoming and live meetings, one file per snapshot."""
 
 from collections.abc import Iterable, Iterator
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import dagster as dg
 import pandas as pd
@@ -13,6 +13,7 @@ from assets._sync import Derived, Landed, PageData, SyncContext, archive_page, c
 from assets.normalize.snapshots import normalize_snapshot
 from assets.schemas import SCHEMAS
 from resources.dagster_resources import StorageResource, TencentMeetingResource
+from resources.raw_archive import RawArchive, RawWriter
 from resources.tencent.scopes import E_CORP_MEETINGS
 
 ASSET = "meeting_snapshots"
@@ -31,6 +32,7 @@ def snapshot_meetings(ctx: SyncContext) -> dict[str, Landed]:
     context = {"snapshot_at": snapshot_at.isoformat()}
     pages: list[PageData] = []
     with ctx.raw.writer(ASSET, local.date()) as raw:
+        _carry_over(ctx.raw, local.date(), raw)
         for client in ctx.clients:
             if client.app_type in ("account", "aksk"):
                 for state, start, end in (
@@ -41,6 +43,14 @@ def snapshot_meetings(ctx: SyncContext) -> dict[str, Landed]:
             else:
                 pages.extend(archive_page(raw, page, context) for page in client.iter_user_meetings())
     return land_snapshot(ctx, derive_snapshots(pages, ctx.tz), snapshot_at)
+
+
+def _carry_over(archive: RawArchive, day: date, raw: RawWriter) -> None:
+    """Keep the day's earlier snapshots in its archive file: each one must stay replayable."""
+    if not archive.path(ASSET, day).exists():
+        return
+    for page in archive.iter_pages(ASSET, day):
+        raw.append(page.envelope, page.body if isinstance(page.body, (dict, bytes)) else {})
 
 
 def derive_snapshots(pages: Iterable[PageData], tz: str) -> Derived:

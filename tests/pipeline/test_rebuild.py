@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import time
 from datetime import date
 from pathlib import Path
 
@@ -43,10 +44,13 @@ def test_rebuild_without_the_platform_gives_the_same_lake(monkeypatch: pytest.Mo
             monkeypatch.setenv(name, value)
         summary = run_sync(FIRST, LAST, include_snapshots=True)
         assert summary.success, summary.failures
+        # A second snapshot the same day (files are named by the second they were taken).
+        time.sleep(1.1)
+        assert run_sync(LAST, LAST, include_snapshots=True).success
         truth = compute_truth(emu.enterprise, start=FIRST, end=LAST)
     lake_root = data_dir / "lake"
     synced, synced_counts = digests(lake_root), counts(data_dir / "warehouse.duckdb")
-    assert any(name.startswith("upcoming_meetings/") for name in synced)
+    assert len([name for name in synced if name.startswith("upcoming_meetings/")]) == 2
 
     # The emulator is stopped: any API call would fail to connect.
     shutil.rmtree(lake_root)
