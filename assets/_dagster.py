@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from typing import Any
 from datetime import UTC, date, datetime
 
 import dagster as dg
 import pandas as pd
+from dagster import AssetExecutionContext
 
 from assets._sync import Landed, SyncContext, write_sync_log
 from pipelines.partitions import account_timezone
@@ -40,14 +43,14 @@ def partition_label(days: Sequence[date]) -> str:
     return first.isoformat() if first == last else f"{first.isoformat()}..{last.isoformat()}"
 
 
-def partition_days(context: dg.AssetExecutionContext) -> list[date]:
+def partition_days(context: AssetExecutionContext) -> list[date]:
     """The business dates of this run: one for a scheduled run, many for a backfill range."""
     return [date.fromisoformat(key) for key in context.partition_keys]
 
 
 @contextmanager
 def sync_context(
-    context: dg.AssetExecutionContext,
+    context: AssetExecutionContext,
     tencent: TencentMeetingResource,
     storage: StorageResource,
     asset: str,
@@ -110,6 +113,51 @@ def permission_message(exc: PermissionDenied, settings: Settings) -> str:
             "set TMEET_AUTH_MODE=aksk with TMEET_APP_ID, TMEET_SECRET_ID, TMEET_SECRET_KEY and TMEET_OPERATOR_ID."
         )
     return " ".join(parts)
+
+
+def scoped(compute: Callable[..., Iterator[Any]]) -> Callable[..., Iterator[Any]]:
+    """Skip the outputs the granted scopes do not allow, say which scope is missing, and log it.
+
+    The skipped asset is not materialized (its data stays as it was), its checks report why
+    they did not run, and ``sync_log`` records the skip. Put it under the asset decorator.
+    """
+
+    @functools.wraps(compute)
+    def wrapper(
+        context: AssetExecutionContext, tencent: TencentMeetingResource, storage: StorageResource
+    ) -> Iterator[Any]:
+        plan = tencent.plan()
+        selected = {key.to_user_string() for key in context.selected_asset_keys}
+        blocked = {name: plan.skipped[name] for name in selected if name in plan.skipped}
+        if blocked:
+            record_skips(context, storage, blocked)
+            for key in context.selected_asset_check_keys:
+                reason = blocked.get(key.asset_key.to_user_string())
+                if reason is not None:
+                    yield dg.AssetCheckResult(
+                        asset_key=key.asset_key, check_name=key.name, passed=False,
+                        severity=dg.AssetCheckSeverity.WARN, description=f"not run: {reason}",
+                    )
+        if selected <= blocked.keys():
+            return
+        for output in compute(context, tencent, storage):
+            key = getattr(output, "asset_key", None)
+            # A subset run (or a skipped scope) must not report assets it was not asked for.
+            if key is not None and (key.to_user_string() in blocked or key.to_user_string() not in selected):
+                continue
+            yield output
+
+    return wrapper
+
+
+def record_skips(context: AssetExecutionContext, storage: StorageResource, blocked: Mapping[str, str]) -> None:
+    stats = CallStats()
+    for name, reason in sorted(blocked.items()):
+        context.log.warning(f"Skipping {name}: {reason}")
+        stats.skip("(not run: scope)", name, None, reason)
+    ctx = SyncContext(clients=[], lake=storage.lake(), raw=storage.raw(), tz=account_timezone(),
+                      run_id=context.run.run_id)
+    write_sync_log(ctx, "-".join(sorted(blocked)), "", datetime.now(UTC), stats)
 
 
 def api_metadata(stats: CallStats) -> dict[str, dg.MetadataValue]:

@@ -7,7 +7,18 @@ import dagster as dg
 import pandas as pd
 from dagster import AssetExecutionContext
 
-from assets._dagster import API_POOL, API_RETRY, SINGLE_RUN, check, merge, partition_days, partition_label, result, sync_context
+from assets._dagster import (
+    API_POOL,
+    API_RETRY,
+    SINGLE_RUN,
+    check,
+    merge,
+    partition_days,
+    partition_label,
+    result,
+    scoped,
+    sync_context,
+)
 
 from assets._sync import Derived, Landed, PageData, SyncContext, archive_page, combine, first_page_total, land
 from assets._windows import day_window
@@ -77,6 +88,7 @@ def read_instances(ctx: SyncContext, day: date) -> pd.DataFrame:
 
 @dg.asset(
     name="meetings",
+    output_required=False,
     description="Ended meeting instances (one per media room), by the local date they started.",
     group_name="meetings",
     kinds={"api", "pandas", "parquet"},
@@ -90,6 +102,7 @@ def read_instances(ctx: SyncContext, day: date) -> pd.DataFrame:
                           description="Rows landed equal the API's own total_count for the same window."),
     ],
 )
+@scoped
 def meetings_asset(
     context: AssetExecutionContext, tencent: TencentMeetingResource, storage: StorageResource
 ) -> Iterator[dg.MaterializeResult]:

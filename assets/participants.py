@@ -19,6 +19,7 @@ from assets._dagster import (
     partition_days,
     partition_label,
     result,
+    scoped,
     sync_context,
 )
 
@@ -139,11 +140,12 @@ def instance_from_context(context: dict[str, Any]) -> InstanceRef:
 
 
 @dg.multi_asset(
+    can_subset=True,
     specs=[
-        dg.AssetSpec("participant_sessions", deps=["meetings"], group_name="meetings",
+        dg.AssetSpec("participant_sessions", skippable=True, deps=["meetings"], group_name="meetings",
                      kinds={"api", "pandas", "parquet"}, partitions_def=daily_partitions,
                      description="Every join session of every ended meeting instance; a rejoin is its own row."),
-        dg.AssetSpec("attendance", deps=["participant_sessions"], group_name="meetings",
+        dg.AssetSpec("attendance", skippable=True, deps=["participant_sessions"], group_name="meetings",
                      kinds={"pandas", "parquet"}, partitions_def=daily_partitions,
                      description="One row per meeting instance and person: attended time without double counting."),
     ],
@@ -162,6 +164,7 @@ def instance_from_context(context: dict[str, Any]) -> InstanceRef:
     pool=API_POOL,
     retry_policy=API_RETRY,
 )
+@scoped
 def participants(
     context: AssetExecutionContext, tencent: TencentMeetingResource, storage: StorageResource
 ) -> Iterator[dg.MaterializeResult]:

@@ -13,7 +13,18 @@ import dagster as dg
 import pandas as pd
 from dagster import AssetExecutionContext
 
-from assets._dagster import API_POOL, API_RETRY, SINGLE_RUN, check, merge, partition_days, partition_label, result, sync_context
+from assets._dagster import (
+    API_POOL,
+    API_RETRY,
+    SINGLE_RUN,
+    check,
+    merge,
+    partition_days,
+    partition_label,
+    result,
+    scoped,
+    sync_context,
+)
 
 from assets._sync import Derived, Landed, PageData, SyncContext, archive_page, combine, fan_out, land
 from assets.normalize.recording_access import (
@@ -146,14 +157,15 @@ def _fetch_with(client: TencentMeetingClient, recording: _Recording, start: date
 
 
 @dg.multi_asset(
+    can_subset=True,
     specs=[
-        dg.AssetSpec("recording_daily_metrics", deps=["recordings", "recording_files"], group_name="recordings",
+        dg.AssetSpec("recording_daily_metrics", skippable=True, deps=["recordings", "recording_files"], group_name="recordings",
                      kinds={"api", "pandas", "parquet"}, partitions_def=daily_partitions,
                      description="Views and downloads per recording and day, filed under the recording's date."),
-        dg.AssetSpec("recording_events", deps=["recordings", "recording_files"], group_name="recordings",
+        dg.AssetSpec("recording_events", skippable=True, deps=["recordings", "recording_files"], group_name="recordings",
                      kinds={"api", "pandas", "parquet"}, partitions_def=daily_partitions,
                      description="Every view or download of a recording: who and when."),
-        dg.AssetSpec("recording_view_details", deps=["recordings", "recording_files"], group_name="recordings",
+        dg.AssetSpec("recording_view_details", skippable=True, deps=["recordings", "recording_files"], group_name="recordings",
                      kinds={"api", "pandas", "parquet"}, partitions_def=daily_partitions,
                      description="Every play of a recording file: watched time and progress."),
     ],
@@ -165,6 +177,7 @@ def _fetch_with(client: TencentMeetingClient, recording: _Recording, start: date
     pool=API_POOL,
     retry_policy=API_RETRY,
 )
+@scoped
 def recording_access(
     context: AssetExecutionContext, tencent: TencentMeetingResource, storage: StorageResource
 ) -> Iterator[dg.MaterializeResult]:

@@ -7,7 +7,18 @@ import dagster as dg
 import pandas as pd
 from dagster import AssetExecutionContext
 
-from assets._dagster import API_POOL, API_RETRY, SINGLE_RUN, check, merge, partition_days, partition_label, result, sync_context
+from assets._dagster import (
+    API_POOL,
+    API_RETRY,
+    SINGLE_RUN,
+    check,
+    merge,
+    partition_days,
+    partition_label,
+    result,
+    scoped,
+    sync_context,
+)
 
 from assets._sync import Derived, Landed, PageData, SyncContext, archive_page, combine, first_page_total, land
 from assets._windows import day_window
@@ -58,11 +69,12 @@ def derive_recordings(pages: Iterable[PageData], tz: str) -> Derived:
 
 
 @dg.multi_asset(
+    can_subset=True,
     specs=[
-        dg.AssetSpec("recordings", group_name="recordings", kinds={"api", "pandas", "parquet"},
+        dg.AssetSpec("recordings", skippable=True, group_name="recordings", kinds={"api", "pandas", "parquet"},
                      partitions_def=daily_partitions,
                      description="Cloud recordings by the local date their media started, with state and size."),
-        dg.AssetSpec("recording_files", deps=["recordings"], group_name="recordings",
+        dg.AssetSpec("recording_files", skippable=True, deps=["recordings"], group_name="recordings",
                      kinds={"api", "pandas", "parquet"}, partitions_def=daily_partitions,
                      description="The files of each transcoded recording: time span, size and sharing settings."),
     ],
@@ -75,6 +87,7 @@ def derive_recordings(pages: Iterable[PageData], tz: str) -> Derived:
     pool=API_POOL,
     retry_policy=API_RETRY,
 )
+@scoped
 def recordings_assets(
     context: AssetExecutionContext, tencent: TencentMeetingResource, storage: StorageResource
 ) -> Iterator[dg.MaterializeResult]:

@@ -7,7 +7,7 @@ import dagster as dg
 import pandas as pd
 from dagster import AssetExecutionContext
 
-from assets._dagster import API_POOL, result, sync_context
+from assets._dagster import API_POOL, result, scoped, sync_context
 
 from assets._sync import Derived, Landed, PageData, SyncContext, archive_page, combine, write_quarantine
 from assets.normalize.snapshots import normalize_snapshot
@@ -93,14 +93,16 @@ def land_snapshot(
 
 
 @dg.multi_asset(
+    can_subset=True,
     specs=[
-        dg.AssetSpec("upcoming_meetings", group_name="snapshots", kinds={"api", "pandas", "parquet"},
+        dg.AssetSpec("upcoming_meetings", skippable=True, group_name="snapshots", kinds={"api", "pandas", "parquet"},
                      description="Meetings scheduled in the next 31 days, as of each snapshot."),
-        dg.AssetSpec("live_meetings", group_name="snapshots", kinds={"api", "pandas", "parquet"},
+        dg.AssetSpec("live_meetings", skippable=True, group_name="snapshots", kinds={"api", "pandas", "parquet"},
                      description="Meetings in progress at each snapshot, with how many people are in."),
     ],
     pool=API_POOL,
 )
+@scoped
 def meeting_snapshots(
     context: AssetExecutionContext, tencent: TencentMeetingResource, storage: StorageResource
 ) -> Iterator[dg.MaterializeResult]:

@@ -7,7 +7,7 @@ import dagster as dg
 from dagster import AssetExecutionContext
 import pandas as pd
 
-from assets._dagster import API_POOL, API_RETRY, check, result, sync_context
+from assets._dagster import API_POOL, API_RETRY, check, result, scoped, sync_context
 from assets._sync import Derived, Landed, PageData, SyncContext, archive_page, archive_record, combine, land
 from assets.normalize.users import normalize_corp_users, normalize_roles, normalize_user_info
 from resources.dagster_resources import StorageResource, TencentMeetingResource
@@ -62,12 +62,13 @@ def derive_directory(pages: Iterable[PageData], tz: str) -> Derived:
 
 
 @dg.multi_asset(
+    can_subset=True,
     specs=[
-        dg.AssetSpec("users", description="Every user of the account, with status, role and main department.",
+        dg.AssetSpec("users", skippable=True, description="Every user of the account, with status, role and main department.",
                      group_name="directory", kinds={"api", "pandas", "parquet"}),
-        dg.AssetSpec("user_departments", description="Which departments each user belongs to.",
+        dg.AssetSpec("user_departments", skippable=True, description="Which departments each user belongs to.",
                      group_name="directory", kinds={"api", "pandas", "parquet"}),
-        dg.AssetSpec("roles", description="The account's roles and how many members each has.",
+        dg.AssetSpec("roles", skippable=True, description="The account's roles and how many members each has.",
                      group_name="directory", kinds={"api", "pandas", "parquet"}),
     ],
     check_specs=[
@@ -78,6 +79,7 @@ def derive_directory(pages: Iterable[PageData], tz: str) -> Derived:
     pool=API_POOL,
     retry_policy=API_RETRY,
 )
+@scoped
 def directory(
     context: AssetExecutionContext, tencent: TencentMeetingResource, storage: StorageResource
 ) -> Iterator[dg.MaterializeResult]:

@@ -11,7 +11,11 @@ PULL_ASSETS = (
 RECORDING_ASSETS = (
     "recordings", "recording_files", "recording_daily_metrics", "recording_events", "recording_view_details",
 )
-PUBLISH = dg.AssetSelection.assets("warehouse").downstream()
+PUBLISH_ASSETS = (
+    "warehouse", "report_daily_usage", "report_usage_by_department", "report_meeting_attendance",
+    "report_recording_engagement", "report_user_activity",
+)
+PUBLISH = dg.AssetSelection.assets(*PUBLISH_ASSETS)
 
 daily_job = dg.define_asset_job(
     "daily_job",

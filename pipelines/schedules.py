@@ -5,8 +5,9 @@ from datetime import timedelta
 
 import dagster as dg
 
-from pipelines.jobs import daily_job, recordings_lookback_job, snapshot_job
+from pipelines.jobs import PUBLISH_ASSETS, PULL_ASSETS, RECORDING_ASSETS, daily_job, recordings_lookback_job, snapshot_job
 from pipelines.partitions import account_timezone
+from resources.dagster_resources import TencentMeetingResource
 
 DEFAULT_LOOKBACK_DAYS = 14
 
@@ -27,13 +28,26 @@ def lookback_days() -> int:
     return days
 
 
-daily_schedule = dg.build_schedule_from_partitioned_job(
-    daily_job,
+def planned_selection(tencent: TencentMeetingResource, assets: tuple[str, ...]) -> list[dg.AssetKey]:
+    """The job's assets the granted scopes allow, plus the publish: a skipped scope never stops the warehouse."""
+    skipped = tencent.plan().skipped
+    return [dg.AssetKey(name) for name in (*assets, *PUBLISH_ASSETS) if name not in skipped]
+
+
+@dg.schedule(
     name="daily_schedule",
-    hour_of_day=1,
-    minute_of_hour=30,
+    job=daily_job,
+    cron_schedule="30 1 * * *",
+    execution_timezone=account_timezone(),
     description="Every day at 01:30 local time, for yesterday.",
 )
+def daily_schedule(context: dg.ScheduleEvaluationContext, tencent: TencentMeetingResource) -> dg.RunRequest:
+    yesterday = (context.scheduled_execution_time.date() - timedelta(days=1)).isoformat()
+    return dg.RunRequest(
+        run_key=f"daily-{yesterday}",
+        partition_key=yesterday,
+        asset_selection=planned_selection(tencent, PULL_ASSETS),
+    )
 
 
 @dg.schedule(
@@ -43,7 +57,9 @@ daily_schedule = dg.build_schedule_from_partitioned_job(
     execution_timezone=account_timezone(),
     description="Every day at 03:30: recordings of the look-back window before yesterday, in one run.",
 )
-def recordings_lookback_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
+def recordings_lookback_schedule(
+    context: dg.ScheduleEvaluationContext, tencent: TencentMeetingResource
+) -> dg.RunRequest | dg.SkipReason:
     days = lookback_days()
     if days == 0:
         return dg.SkipReason("TMEET_LOOKBACK_DAYS is 0: no look-back")
@@ -51,6 +67,7 @@ def recordings_lookback_schedule(context: dg.ScheduleEvaluationContext) -> dg.Ru
     first, last = yesterday - timedelta(days=days), yesterday - timedelta(days=1)
     return dg.RunRequest(
         run_key=f"lookback-{first.isoformat()}-{last.isoformat()}",
+        asset_selection=planned_selection(tencent, RECORDING_ASSETS),
         tags={
             "dagster/asset_partition_range_start": first.isoformat(),
             "dagster/asset_partition_range_end": last.isoformat(),

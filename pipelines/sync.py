@@ -40,6 +40,7 @@ class SyncSummary:
     api_calls: int = 0
     failures: list[str] = field(default_factory=list)
     failed_checks: list[str] = field(default_factory=list)
+    skipped_assets: dict[str, str] = field(default_factory=dict)
 
 
 class RichProgress:
@@ -94,13 +95,17 @@ def run_sync(
     if end < start:
         raise ConfigError(f"--end {end} is before --start {start}")
     settings = Settings.from_env()
+    tencent = TencentMeetingResource()
+    plan = tencent.plan()
     selection = dg.AssetSelection.all() if include_snapshots else SYNC_SELECTION
+    # Assets the scopes do not allow stay out of the run, so the warehouse still publishes.
+    selection = selection - dg.AssetSelection.assets(*plan.skipped)
     sweep_debris(settings.data_dir)
     with live_progress(console):
         outcome = dg.materialize(
             ASSETS,
             selection=selection,
-            resources={"tencent": TencentMeetingResource(), "storage": StorageResource()},
+            resources={"tencent": tencent, "storage": StorageResource()},
             instance=instance,
             raise_on_error=False,
             run_config=QUIET_RUN_CONFIG,
@@ -109,7 +114,9 @@ def run_sync(
                 "dagster/asset_partition_range_end": end.isoformat(),
             },
         )
-    return _summarize(outcome, start, end, settings.data_dir)
+    summary = _summarize(outcome, start, end, settings.data_dir)
+    summary.skipped_assets = dict(plan.skipped)
+    return summary
 
 
 def sweep_debris(data_dir: Path) -> None:
@@ -153,6 +160,8 @@ def print_summary(summary: SyncSummary, console: Console) -> None:
         for name, rows in sorted(summary.row_counts.items()):
             table.add_row(name, f"{rows:,}")
         console.print(table)
+    for asset, reason in sorted(summary.skipped_assets.items()):
+        console.print(f"[yellow]skipped[/yellow] {asset}: {reason}")
     for failure in summary.failures:
         console.print(f"[red]failed[/red] {failure}")
     for name in summary.failed_checks:

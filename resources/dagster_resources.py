@@ -11,7 +11,9 @@ from resources.lake import Lake
 from resources.raw_archive import RawArchive
 from resources.settings import Settings
 from resources.tencent.client import TencentMeetingClient
+from resources.tencent.scopes import AssetPlan, plan_assets
 from resources.tencent.stats import CallStats
+from resources.tencent.token_store import TokenStore
 from resources.warehouse import Warehouse
 
 # Resource field -> environment variable. Values set on the resource win over the environment.
@@ -73,6 +75,25 @@ class TencentMeetingResource(dg.ConfigurableResource):
                 "(each user of a user-level app signs in once)."
             )
         return clients
+
+
+    def plan(self) -> AssetPlan:
+        """Which assets the granted scopes allow, and for each one left out, the missing scope.
+
+        AK/SK apps report no scopes, so everything is planned and a refusal names the gap. An
+        OAuth app with no stored login plans everything too: its first call says to log in.
+        """
+        settings = self.settings()
+        if settings.auth_mode == "aksk":
+            return plan_assets("aksk", None)
+        store = TokenStore.for_app(settings.state_dir, settings.sdk_id, settings.token_key)
+        tokens = store.read_all().values()
+        if not tokens:
+            return plan_assets(settings.app_type, None)
+        # A user-level app's users may have consented to different scopes: an asset runs when
+        # any of them allows it, and covers the users who do.
+        granted = {scope for token in tokens for scope in token.scopes}
+        return plan_assets(settings.app_type, granted)
 
 
 class StorageResource(dg.ConfigurableResource):
