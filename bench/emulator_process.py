@@ -92,13 +92,20 @@ class EmulatorProcess:
             time.sleep(0.02)
         raise RuntimeError(f"the emulator at {self.base_url} did not become healthy")
 
-    def stats(self) -> dict[str, Any]:
-        response = self._http.get(self.base_url + "/_emulator/stats")
+    def _admin(self, method: str, path: str) -> httpx.Response:
+        # uvicorn drops idle keep-alive connections after 5 s; a request racing that close is resent once.
+        try:
+            response = self._http.request(method, self.base_url + path)
+        except httpx.TransportError:
+            response = self._http.request(method, self.base_url + path)
         response.raise_for_status()
-        return response.json()  # type: ignore[no-any-return]
+        return response
+
+    def stats(self) -> dict[str, Any]:
+        return self._admin("GET", "/_emulator/stats").json()  # type: ignore[no-any-return]
 
     def reset_stats(self) -> None:
-        self._http.post(self.base_url + "/_emulator/stats/reset").raise_for_status()
+        self._admin("POST", "/_emulator/stats/reset")
 
     def rss_mb(self) -> float:
         assert self.process is not None

@@ -26,6 +26,7 @@ class SyncRun:
     seconds: float
     returncode: int
     peak_rss_mb: float
+    peak_at_s: float
     calls: int
     calls_by_route: dict[str, int]
     quota_rejections: int
@@ -39,12 +40,15 @@ def warehouse_rows(data_dir: Path, tables: tuple[str, ...] = ENTITIES) -> dict[s
 
 
 def _sample_peak(process: psutil.Process, stop: threading.Event, peak: list[float]) -> None:
+    """Keep [peak MB, seconds after start when it was reached]; when tells which phase holds the memory."""
+    started = time.monotonic()
     while not stop.is_set():
         try:
             rss = process.memory_info().rss + sum(c.memory_info().rss for c in process.children(recursive=True))
         except psutil.Error:
             break
-        peak[0] = max(peak[0], rss / 2**20)
+        if rss / 2**20 > peak[0]:
+            peak[0], peak[1] = rss / 2**20, time.monotonic() - started
         stop.wait(0.1)
 
 
@@ -63,7 +67,7 @@ def run_sync(emu: EmulatorProcess, data_dir: Path, start: date, end: date, *, tr
     before = emu.stats()
     started = time.monotonic()
     process = subprocess.Popen(cmd, cwd=data_dir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    stop, peak = threading.Event(), [0.0]
+    stop, peak = threading.Event(), [0.0, 0.0]
     sampler = threading.Thread(target=_sample_peak, args=(psutil.Process(process.pid), stop, peak), daemon=True)
     sampler.start()
     try:
@@ -80,5 +84,5 @@ def run_sync(emu: EmulatorProcess, data_dir: Path, start: date, end: date, *, tr
     by_route = {k: v - before["calls"].get(k, 0) for k, v in after["calls"].items() if v - before["calls"].get(k, 0)}
     rejections = sum(after.get("quota_rejections", {}).values()) - sum(before.get("quota_rejections", {}).values())
     targets = json.loads(targets_file.read_text()) if trace and targets_file.exists() else []
-    return SyncRun(seconds, process.returncode, peak[0], after["total_calls"] - before["total_calls"], by_route,
+    return SyncRun(seconds, process.returncode, peak[0], peak[1], after["total_calls"] - before["total_calls"], by_route,
                    rejections, targets, output[-4000:])

@@ -109,6 +109,6 @@ def run(runs: int, scale: str = "large") -> list[Figure]:
                note=cause if r_fetch < 0.8 else ""),
         Figure(section, "pipeline ÷ dlt", r_dlt, "", ">= 5", r_dlt >= 5, runs=runs,
                note="" if r_dlt >= 5 else "dlt fetches its child pages one at a time but has no orchestration "
-               "layer; the pipeline's fixed cost above (not the fetching) is what keeps it near dlt on one "
-               "day. The same next step applies."),
+               "layer; the pipeline's non-fetch remainder measured above (not its fetching, which is "
+               "concurrent) is what keeps it near dlt. The same next step applies."),
     ]
