@@ -147,7 +147,7 @@ def archive_page(writer: RawWriter, page: Page, context: dict[str, Any] | None =
     }
     if context:
         envelope["context"] = context
-    writer.append(envelope, page.body)
+    writer.append(envelope, page.body, raw_json=page.raw or None)
     return PageData(page.endpoint, dict(page.params), list(page.records), dict(context or {}))
 
 

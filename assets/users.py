@@ -1,11 +1,11 @@
 """The directory: users, their departments, and roles — a snapshot of current state."""
 
-
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 import dagster as dg
-from dagster import AssetExecutionContext
 import pandas as pd
+from dagster import AssetExecutionContext
 
 from assets._dagster import API_POOL, API_RETRY, check, result, scoped, sync_context
 from assets._sync import Derived, Landed, PageData, SyncContext, archive_page, archive_record, combine, land
@@ -41,16 +41,14 @@ def derive_directory(pages: Iterable[PageData], tz: str) -> Derived:
     """Account user and role pages, or each authorizing user's own info -> the three directory tables."""
     frames: dict[str, list[pd.DataFrame]] = {t: [] for t in TABLES}
     quarantine: list[pd.DataFrame] = []
+    # Pages are pooled per endpoint and normalized once: a large account has hundreds of pages.
+    user_records: list[Any] = []
+    role_records: list[Any] = []
     for page in pages:
         if page.endpoint == E_CORP_USERS:
-            users, departments = normalize_corp_users(page.records, tz)
-            frames["users"].append(users.frame)
-            frames["user_departments"].append(departments.frame)
-            quarantine.extend([users.quarantine, departments.quarantine])
+            user_records.extend(page.records)
         elif page.endpoint == E_CORP_ROLES:
-            roles = normalize_roles(page.records)
-            frames["roles"].append(roles.frame)
-            quarantine.append(roles.quarantine)
+            role_records.extend(page.records)
         elif page.endpoint == E_USER_INFO:
             for record in page.records:
                 user = normalize_user_info(page.context["open_id"], record)
@@ -58,6 +56,15 @@ def derive_directory(pages: Iterable[PageData], tz: str) -> Derived:
                 quarantine.append(user.quarantine)
         else:
             raise ValueError(f"a directory page from {page.endpoint!r} cannot be derived; the archive is not ours")
+    if user_records:
+        users, departments = normalize_corp_users(user_records, tz)
+        frames["users"].append(users.frame)
+        frames["user_departments"].append(departments.frame)
+        quarantine.extend([users.quarantine, departments.quarantine])
+    if role_records:
+        roles = normalize_roles(role_records)
+        frames["roles"].append(roles.frame)
+        quarantine.append(roles.quarantine)
     return Derived({table: combine(table, frames[table]) for table in TABLES}, quarantine)
 
 

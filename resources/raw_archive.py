@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import gzip
 import json
 import re
@@ -72,6 +73,7 @@ _SECRET_SUFFIXES = ("token", "secret", "password")
 _NOT_SECRET = frozenset({"pagetoken", "nextpagetoken"})
 
 
+@functools.lru_cache(maxsize=4096)
 def _is_secret_key(key: object) -> bool:
     name = str(key).lower().replace("-", "").replace("_", "")
     if name in _NOT_SECRET:
@@ -79,15 +81,38 @@ def _is_secret_key(key: object) -> bool:
     return name in _SECRET_KEYS or name.endswith(_SECRET_SUFFIXES)
 
 
+# Every secret key name, and every suffix that makes a key secret, as it reads once lower-cased
+# with '-' and '_' removed. A body whose text contains none of them cannot hold a secret key.
+_SECRET_TEXT = re.compile(
+    "|".join(sorted({*_SECRET_KEYS, *_SECRET_SUFFIXES}, key=len, reverse=True)).encode("ascii")
+)
+
+
+def _verbatim_safe(raw_json: bytes) -> bool:
+    """True when ``raw_json`` is one JSON object on one line with no secret-named key anywhere."""
+    text = raw_json.strip()
+    if not text.startswith(b"{") or not text.endswith(b"}") or b"\n" in text or b"\r" in text:
+        return False
+    folded = text.lower().replace(b"-", b"").replace(b"_", b"")
+    return _SECRET_TEXT.search(folded) is None
+
+
 def redact(value: Any) -> Any:
     """Copy ``value`` with every secret-named key's value replaced (empty values stay empty)."""
+    # Every archived page passes through here: scalars are copied inline rather than through a
+    # call each, which keeps this walk a small share of a page's cost.
     if isinstance(value, Mapping):
-        return {
-            str(k): (REDACTED if _is_secret_key(k) and v not in (None, "") else redact(v))
-            for k, v in value.items()
-        }
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            if _is_secret_key(k) and v not in (None, ""):
+                out[str(k)] = REDACTED
+            elif isinstance(v, (Mapping, list, tuple)):
+                out[str(k)] = redact(v)
+            else:
+                out[str(k)] = v
+        return out
     if isinstance(value, (list, tuple)):
-        return [redact(v) for v in value]
+        return [redact(v) if isinstance(v, (Mapping, list, tuple)) else v for v in value]
     return value
 
 
@@ -113,8 +138,14 @@ class RawWriter:
         self.path = path
         self.pages_written = 0
 
-    def append(self, envelope: Mapping[str, Any], body: Mapping[str, Any] | bytes) -> None:
-        """Archive one page; secrets in the envelope or a JSON body are redacted first."""
+    def append(
+        self, envelope: Mapping[str, Any], body: Mapping[str, Any] | bytes, raw_json: bytes | None = None
+    ) -> None:
+        """Archive one page; secrets in the envelope or a JSON body are redacted first.
+
+        ``raw_json`` is the body exactly as received. When it cannot hold a secret-named key it is
+        stored verbatim, which spares re-encoding the parsed body; otherwise the body is redacted.
+        """
         missing = [k for k in REQUIRED_ENVELOPE_KEYS if k not in envelope]
         if missing:
             raise ValueError(
@@ -123,6 +154,10 @@ class RawWriter:
             )
         cleaned = redact(envelope)
         cleaned.setdefault("page", self.pages_written)
+        if raw_json is not None and isinstance(body, Mapping) and _verbatim_safe(raw_json):
+            head = json.dumps({"envelope": cleaned}, ensure_ascii=False, separators=(",", ":"), default=_json_default)
+            self._write(head[:-1].encode("utf-8") + b',"body":' + raw_json.strip() + b"}\n")
+            return
         record: dict[str, Any] = {"envelope": cleaned}
         if isinstance(body, (bytes, bytearray, memoryview)):
             record.update(_bytes_body(bytes(body)))
@@ -131,8 +166,11 @@ class RawWriter:
         else:
             raise TypeError(f"page body must be a dict or bytes, got {type(body).__name__}")
         line = json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=_json_default)
+        self._write(line.encode("utf-8") + b"\n")
+
+    def _write(self, line: bytes) -> None:
         try:
-            self._stream.write(line.encode("utf-8") + b"\n")
+            self._stream.write(line)
         except OSError as exc:
             raise StorageWriteError(self.path, exc) from exc
         self.pages_written += 1
@@ -180,7 +218,8 @@ class RawArchive:
         path = self.path(asset, partition)
         with atomic_file(path) as handle:
             # mtime=0 keeps the bytes a function of the pages alone.
-            stream = gzip.GzipFile(filename="", mode="wb", fileobj=handle, mtime=0)
+            # Level 3 compresses JSON pages nearly as well as 9 at a fraction of the CPU.
+            stream = gzip.GzipFile(filename="", mode="wb", fileobj=handle, mtime=0, compresslevel=3)
             try:
                 yield RawWriter(stream, path)
             except BaseException:

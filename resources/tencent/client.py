@@ -281,7 +281,7 @@ class TencentMeetingClient:
                             f"{total} sessions exceed the platform's {PARTICIPANTS_CAP}-row cap and the "
                             "window cannot be split further; later rows are missing")
         page = Page(first.endpoint, dict(first.params), dedup.fresh(first.body.get("participants") or []),
-                    first.body, first.status, first.fetched_at)
+                    first.body, first.status, first.fetched_at, first.raw)
         yield page
         if not first.body.get("has_remaining"):
             return
@@ -344,7 +344,7 @@ class TencentMeetingClient:
                 resp = fetch({**self.operator, "meeting_record_id": meeting_record_id, "start_time": lo,
                               "end_time": hi})
                 yield Page(resp.endpoint, dict(resp.params), dedup.fresh(resp.body.get("summaries") or []),
-                           resp.body, resp.status, resp.fetched_at)
+                           resp.body, resp.status, resp.fetched_at, resp.raw)
 
         return self._counted(ep, self._skipping_gone(ep, f"recording {meeting_record_id}", walk()))
 

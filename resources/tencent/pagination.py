@@ -27,6 +27,7 @@ class Page:
     body: dict[str, Any]
     status: int
     fetched_at: datetime
+    raw: bytes = b""
 
 
 class Deduper:
@@ -38,6 +39,8 @@ class Deduper:
         out = []
         for record in records:
             if not isinstance(record, dict):
+                # Not a record at all: let the normalizer quarantine it with a reason.
+                out.append(record)
                 continue
             k = self._key(record)
             if k not in self._seen:
@@ -47,7 +50,7 @@ class Deduper:
 
 
 def _page(resp: ApiResponse, records: list[dict[str, Any]]) -> Page:
-    return Page(resp.endpoint, dict(resp.params), records, resp.body, resp.status, resp.fetched_at)
+    return Page(resp.endpoint, dict(resp.params), records, resp.body, resp.status, resp.fetched_at, resp.raw)
 
 
 def walk_pages(

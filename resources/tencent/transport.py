@@ -55,6 +55,8 @@ class ApiResponse:
     status: int
     fetched_at: datetime
     date_header: str = ""
+    # The body exactly as received, so the raw archive can keep it without re-encoding.
+    raw: bytes = b""
 
 
 def fingerprint(secret: str) -> str:
@@ -255,6 +257,7 @@ class Transport:
             status=status,
             fetched_at=datetime.now(UTC),
             date_header=headers.get("Date", ""),
+            raw=raw,
         )
 
     def _send(self, request: httpx.Request, auth: httpx.Auth | None, endpoint: str) -> tuple[int, bytes, httpx.Headers]:
