@@ -237,3 +237,37 @@ def check(asset: str, name: str, passed: bool, description: str, *, warn: bool =
         description=description,
         metadata=dict(metadata or {}),
     )
+
+
+def combine_checks(days: Sequence[date], per_day: Sequence[Sequence[dg.AssetCheckResult]]) -> list[dg.AssetCheckResult]:
+    """One result per check for a multi-day run, from checks evaluated one day at a time.
+
+    Evaluating per day keeps a 90-day backfill's memory at one day's worth. A check passes when
+    it passed on every day; its description names the days that failed.
+    """
+    grouped: dict[tuple[str, str], list[tuple[date, dg.AssetCheckResult]]] = {}
+    for day, results in zip(days, per_day, strict=True):
+        for item in results:
+            grouped.setdefault((item.asset_key.to_user_string(), item.check_name or ""), []).append((day, item))
+    combined = []
+    for (asset, name), items in grouped.items():
+        failed = [(day, item) for day, item in items if not item.passed]
+        if len(items) == 1:
+            combined.append(items[0][1])
+            continue
+        if failed:
+            shown = "; ".join(f"{day}: {item.description}" for day, item in failed[:10])
+            more = f" (and {len(failed) - 10} more days)" if len(failed) > 10 else ""
+            description = f"failed on {len(failed)} of {len(items)} days: {shown}{more}"
+        else:
+            description = f"passed on all {len(items)} days"
+        severity = (
+            dg.AssetCheckSeverity.ERROR
+            if any(item.severity == dg.AssetCheckSeverity.ERROR for _, item in failed)
+            else dg.AssetCheckSeverity.WARN if failed else items[0][1].severity
+        )
+        combined.append(dg.AssetCheckResult(
+            asset_key=asset, check_name=name, passed=not failed, severity=severity, description=description,
+            metadata={"days_checked": len(items), "days_failed": len(failed)},
+        ))
+    return combined

@@ -12,6 +12,7 @@ from assets._dagster import (
     API_RETRY,
     SINGLE_RUN,
     check,
+    combine_checks,
     merge,
     partition_days,
     partition_label,
@@ -107,10 +108,18 @@ def meetings_asset(
     context: AssetExecutionContext, tencent: TencentMeetingResource, storage: StorageResource
 ) -> Iterator[dg.MaterializeResult]:
     days = partition_days(context)
+    outcomes: list[Landed] = []
+    per_day: list[list[dg.AssetCheckResult]] = []
     with sync_context(context, tencent, storage, ASSET, partition_label(days)) as ctx:
-        landed = merge([extract_meetings(ctx, day) for day in days])
-    landed_rows = ctx.lake.read("meetings", start=min(days), end=max(days))
-    unique = not landed_rows.duplicated(subset=list(KEYS["meetings"])).any()
+        for day in days:
+            landed = extract_meetings(ctx, day)
+            outcomes.append(landed)
+            per_day.append(meeting_checks(ctx.lake.read("meetings", start=day, end=day), landed))
+    yield result("meetings", merge(outcomes), ctx.stats(), combine_checks(days, per_day))
+
+
+def meeting_checks(meetings: pd.DataFrame, landed: Landed) -> list[dg.AssetCheckResult]:
+    unique = not meetings.duplicated(subset=list(KEYS["meetings"])).any()
     if landed.api_total is None:
         totals = check("meetings", "matches_api_total", True,
                        "not comparable: a user-level app sees each user's own list")
@@ -118,7 +127,4 @@ def meetings_asset(
         totals = check("meetings", "matches_api_total", landed.rows == landed.api_total,
                        f"{landed.rows} rows landed, API total_count {landed.api_total}",
                        metadata={"rows": landed.rows, "api_total_count": landed.api_total})
-    yield result("meetings", landed, ctx.stats(), [
-        check("meetings", "key_unique", unique, "meeting instance key is unique"),
-        totals,
-    ])
+    return [check("meetings", "key_unique", unique, "meeting instance key is unique"), totals]

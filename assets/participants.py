@@ -15,6 +15,7 @@ from assets._dagster import (
     API_RETRY,
     SINGLE_RUN,
     check,
+    combine_checks,
     merge,
     partition_days,
     partition_label,
@@ -170,16 +171,24 @@ def participants(
 ) -> Iterator[dg.MaterializeResult]:
     """Pull the participants of every landed meeting instance and derive attendance."""
     days = partition_days(context)
+    outcomes: list[tuple[Landed, Landed]] = []
+    session_results: list[list[dg.AssetCheckResult]] = []
+    attendance_results: list[list[dg.AssetCheckResult]] = []
     with sync_context(context, tencent, storage, ASSET, partition_label(days)) as ctx:
-        outcomes = [extract_participants(ctx, day) for day in days]
-    first, last = min(days), max(days)
-    sessions = ctx.lake.read("participant_sessions", start=first, end=last)
-    attendance = ctx.lake.read("attendance", start=first, end=last)
-    meetings = ctx.lake.read("meetings", start=first, end=last)
-    landed_sessions = merge([s for s, _ in outcomes])
-    skipped = int(ctx.stats().totals()["skipped"])
-    yield result("participant_sessions", landed_sessions, ctx.stats(), session_checks(sessions, meetings, landed_sessions, skipped))
-    yield result("attendance", merge([a for _, a in outcomes]), None, [attendance_check(attendance, meetings)])
+        for day in days:
+            skipped_before = ctx.stats().totals()["skipped"]
+            outcome = extract_participants(ctx, day)
+            outcomes.append(outcome)
+            # Checked one day at a time, so a long backfill never holds every day in memory.
+            sessions = ctx.lake.read("participant_sessions", start=day, end=day)
+            meetings = ctx.lake.read("meetings", start=day, end=day)
+            skipped = int(ctx.stats().totals()["skipped"] - skipped_before)
+            session_results.append(session_checks(sessions, meetings, outcome[0], skipped))
+            attendance = ctx.lake.read("attendance", start=day, end=day)
+            attendance_results.append([attendance_check(attendance, meetings)])
+    yield result("participant_sessions", merge([s for s, _ in outcomes]), ctx.stats(),
+                 combine_checks(days, session_results))
+    yield result("attendance", merge([a for _, a in outcomes]), None, combine_checks(days, attendance_results))
 
 
 def session_checks(

@@ -18,6 +18,7 @@ from assets._dagster import (
     API_RETRY,
     SINGLE_RUN,
     check,
+    combine_checks,
     merge,
     partition_days,
     partition_label,
@@ -183,16 +184,20 @@ def recording_access(
 ) -> Iterator[dg.MaterializeResult]:
     """Pull who viewed or downloaded each transcoded recording of the run's dates."""
     days = partition_days(context)
+    outcomes: list[dict[str, Landed]] = []
+    per_day: list[list[dg.AssetCheckResult]] = []
     with sync_context(context, tencent, storage, ASSET, partition_label(days)) as ctx:
-        outcomes = [extract_recording_access(ctx, day) for day in days]
-    first, last = min(days), max(days)
-    metrics = ctx.lake.read("recording_daily_metrics", start=first, end=last)
-    events = ctx.lake.read("recording_events", start=first, end=last)
-    mismatches = metrics_mismatches(metrics, events, ctx.tz)
-    yield result("recording_daily_metrics", merge([o["recording_daily_metrics"] for o in outcomes]), ctx.stats(), [
-        check("recording_daily_metrics", "metrics_match_events", mismatches == 0,
-              f"{mismatches} (recording, day) count(s) differ from the events", warn=True),
-    ])
+        for day in days:
+            outcomes.append(extract_recording_access(ctx, day))
+            metrics = ctx.lake.read("recording_daily_metrics", start=day, end=day)
+            events = ctx.lake.read("recording_events", start=day, end=day)
+            mismatches = metrics_mismatches(metrics, events, ctx.tz)
+            per_day.append([
+                check("recording_daily_metrics", "metrics_match_events", mismatches == 0,
+                      f"{mismatches} (recording, day) count(s) differ from the events", warn=True),
+            ])
+    yield result("recording_daily_metrics", merge([o["recording_daily_metrics"] for o in outcomes]), ctx.stats(),
+                 combine_checks(days, per_day))
     yield result("recording_events", merge([o["recording_events"] for o in outcomes]), None)
     yield result("recording_view_details", merge([o["recording_view_details"] for o in outcomes]), None)
 

@@ -12,6 +12,7 @@ from assets._dagster import (
     API_RETRY,
     SINGLE_RUN,
     check,
+    combine_checks,
     merge,
     partition_days,
     partition_label,
@@ -93,24 +94,33 @@ def recordings_assets(
 ) -> Iterator[dg.MaterializeResult]:
     """Pull the recordings whose media started on each business date, with their files."""
     days = partition_days(context)
+    outcomes: list[tuple[Landed, Landed]] = []
+    per_day: list[list[dg.AssetCheckResult]] = []
     with sync_context(context, tencent, storage, ASSET, partition_label(days)) as ctx:
-        outcomes = [extract_recordings(ctx, day) for day in days]
-    first, last = min(days), max(days)
-    recordings = ctx.lake.read("recordings", start=first, end=last)
-    files = ctx.lake.read("recording_files", start=first, end=last)
-    landed = merge([r for r, _ in outcomes])
+        for day in days:
+            outcome = extract_recordings(ctx, day)
+            outcomes.append(outcome)
+            recordings = ctx.lake.read("recordings", start=day, end=day)
+            files = ctx.lake.read("recording_files", start=day, end=day)
+            per_day.append(recording_checks(recordings, files, outcome[0]))
+    checks = combine_checks(days, per_day)
+    yield result("recordings", merge([r for r, _ in outcomes]), ctx.stats(),
+                 [c for c in checks if c.asset_key.to_user_string() == "recordings"])
+    yield result("recording_files", merge([f for _, f in outcomes]), None,
+                 [c for c in checks if c.asset_key.to_user_string() == "recording_files"])
+
+
+def recording_checks(recordings: pd.DataFrame, files: pd.DataFrame, landed: Landed) -> list[dg.AssetCheckResult]:
     if landed.api_total is None:
         totals = check("recordings", "matches_api_total", True, "not comparable under a user-level app")
     else:
         totals = check("recordings", "matches_api_total", landed.rows == landed.api_total,
                        f"{landed.rows} recordings landed, API total_count {landed.api_total}")
     orphan_files = ~files["meeting_record_id"].isin(recordings["meeting_record_id"])
-    yield result("recordings", landed, ctx.stats(), [
+    return [
         check("recordings", "key_unique", not recordings.duplicated(subset=list(KEYS["recordings"])).any(),
               "meeting_record_id is unique"),
         totals,
-    ])
-    yield result("recording_files", merge([f for _, f in outcomes]), None, [
         check("recording_files", "files_belong_to_recordings", not orphan_files.any(),
               f"{int(orphan_files.sum())} file(s) without their recording"),
-    ])
+    ]
