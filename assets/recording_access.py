@@ -4,6 +4,7 @@ Every row is filed under its recording's business date, so a recording's access 
 in one partition however late the views come; the schedule re-runs recent dates.
 """
 
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -203,17 +204,13 @@ def recording_access(
 
 
 def metrics_mismatches(metrics: pd.DataFrame, events: pd.DataFrame, tz: str) -> int:
-    """How many (recording, day, kind) counts the daily metrics and the events disagree on."""
-    if events.empty and metrics.empty:
-        return 0
-    local_day = events["operate_time"].dt.tz_convert(tz).dt.date
-    counted = (
-        events.assign(metric_date=local_day)
-        .pivot_table(index=["meeting_record_id", "metric_date"], columns="event_kind", values="userid",
-                     aggfunc="size", fill_value=0)
-        .reindex(columns=["view", "download"], fill_value=0)
-    )
-    reported = metrics.set_index(["meeting_record_id", "metric_date"])[["view_count", "download_count"]]
-    reported.columns = ["view", "download"]
-    aligned_counted, aligned_reported = counted.align(reported, join="outer", fill_value=0)
-    return int((aligned_counted.astype("int64") != aligned_reported.astype("int64")).any(axis=1).sum())
+    """How many (recording, day) pairs the daily metrics and the events disagree on."""
+    days = events["operate_time"].dt.tz_convert(tz).dt.date
+    counted = Counter(zip(events["meeting_record_id"], days, events["event_kind"], strict=True))
+    reported: dict[tuple[str, date, str], int] = {}
+    for rid, day, views, downloads in metrics[["meeting_record_id", "metric_date", "view_count",
+                                                "download_count"]].itertuples(index=False):
+        reported[(rid, day, "view")] = int(views or 0)
+        reported[(rid, day, "download")] = int(downloads or 0)
+    keys = set(counted) | set(reported)
+    return len({(rid, day) for rid, day, kind in keys if counted.get((rid, day, kind), 0) != reported.get((rid, day, kind), 0)})

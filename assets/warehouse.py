@@ -4,12 +4,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 from dagster import AssetExecutionContext
 
 from assets._dagster import DUCKDB_POOL, check
 from assets.schemas import KEYS, SCHEMAS
 from resources.dagster_resources import StorageResource
-from resources.warehouse import PublishResult, Warehouse, WarehousePublishError
+from resources.warehouse import PublishResult, Warehouse, WarehousePublishError, quote_identifier
 
 SQL_DIR = Path(__file__).parent / "sql"
 REPORTS = ("daily_usage", "usage_by_department", "meeting_attendance", "recording_engagement", "user_activity")
@@ -81,18 +82,20 @@ def warehouse(context: AssetExecutionContext, storage: StorageResource) -> Itera
 
 
 def duplicate_keys(store: Warehouse) -> dict[str, int]:
-    """Rows beyond the first per key, for each keyed table that has any."""
+    """Rows beyond the first per key, for each keyed table that has any (one read-only connection)."""
     found: dict[str, int] = {}
-    for table in LAKE_TABLES:
-        key = KEYS.get(table)
-        if not key:
-            continue
-        columns = ", ".join(f'"{c}"' for c in key)
-        extra = store.query(
-            f'SELECT coalesce(sum(n - 1), 0) AS extra FROM (SELECT count(*) AS n FROM "{table}" GROUP BY {columns})'
-        )["extra"].iloc[0]
-        if int(extra):
-            found[table] = int(extra)
+    with duckdb.connect(str(store.path), read_only=True) as con:
+        for table in LAKE_TABLES:
+            key = KEYS.get(table)
+            if not key:
+                continue
+            columns = ", ".join(quote_identifier(c) for c in key)
+            (extra,) = con.execute(
+                f"SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM {quote_identifier(table)} "
+                f"GROUP BY {columns})"
+            ).fetchone()
+            if int(extra):
+                found[table] = int(extra)
     return found
 
 
