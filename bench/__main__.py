@@ -22,7 +22,7 @@ def plan(quick: bool) -> dict[str, Callable[[], list[Figure]]]:
     runs = 1 if quick else 3
     return {
         "throughput": lambda: throughput.run(runs, scale="demo" if quick else "large"),
-        "quota": lambda: quota.run(1, scale="demo" if quick else "large"),
+        "quota": lambda: quota.run(1 if quick else 3, scale="demo" if quick else "large"),
         # A 30-day `large` backfill takes minutes: memory and calls are measured once per invocation.
         "backfill": lambda: backfill.run(runs, scale="demo" if quick else "large",
                                          days=5 if quick else 30, short_days=2 if quick else 10),
