@@ -85,7 +85,7 @@ def run(runs: int, scale: str = "large", time_scale: float = 0.1, shared_runs: i
                    note=f"windows of {60 * time_scale:.0f} s (--time-scale {time_scale}); binding limit per window "
                    f"= max(corp calls/{CORP_PER_MINUTE}, all calls/{APP_PER_MINUTE}); {outcomes[0][2]:,} calls"),
             Figure(section, f"quota rejections / failed syncs, {label}", f"{rejections} / {0 if ok else 'some'}",
-                   "", "failed syncs = 0", ok, runs=runs,
+                   "", "failed syncs = 0", ok, runs=count,
                    note="rejections answered by the emulator are retried by the client; only a failed sync counts "
                    "as an escaped quota error"),
         ]
