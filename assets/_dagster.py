@@ -7,7 +7,7 @@ import os
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 from datetime import UTC, date, datetime
 
 import dagster as dg
@@ -15,7 +15,7 @@ import pandas as pd
 from dagster import AssetExecutionContext
 
 from assets._sync import Landed, SyncContext, write_sync_log
-from pipelines.partitions import account_timezone
+from pipelines.partitions import account_timezone, daily_partitions
 from resources.dagster_resources import StorageResource, TencentMeetingResource
 from resources.settings import ConfigError, Settings
 from resources.tencent.errors import AuthError, PermissionDenied, QuotaExhausted
@@ -158,6 +158,60 @@ def record_skips(context: AssetExecutionContext, storage: StorageResource, block
     ctx = SyncContext(clients=[], lake=storage.lake(), raw=storage.raw(), tz=account_timezone(),
                       run_id=context.run.run_id)
     write_sync_log(ctx, "-".join(sorted(blocked)), "", datetime.now(UTC), stats)
+
+
+API_KINDS = frozenset({"api", "pandas", "parquet"})
+
+
+def daily_table(
+    name: str, description: str, *, group: str, deps: Sequence[str] = (), kinds: frozenset[str] = API_KINDS
+) -> dg.AssetSpec:
+    """A table partitioned by business date; skippable, because a missing scope skips it."""
+    return dg.AssetSpec(
+        name, skippable=True, deps=list(deps), group_name=group, kinds=set(kinds),
+        partitions_def=daily_partitions, description=description,
+    )
+
+
+def daily_pull(
+    specs: Sequence[dg.AssetSpec], check_specs: Sequence[dg.AssetCheckSpec] = ()
+) -> Callable[[Callable[..., Iterator[Any]]], dg.AssetsDefinition]:
+    """What every daily API asset shares: subsettable, one run per backfill range, one quota pool,
+    step retries, and skipped outputs where the granted scopes do not reach."""
+
+    def decorate(compute: Callable[..., Iterator[Any]]) -> dg.AssetsDefinition:
+        return dg.multi_asset(
+            specs=list(specs), check_specs=list(check_specs), can_subset=True,
+            backfill_policy=SINGLE_RUN, pool=API_POOL, retry_policy=API_RETRY,
+        )(scoped(compute))
+
+    return decorate
+
+
+T = TypeVar("T")
+
+
+def pull_days(
+    context: AssetExecutionContext,
+    tencent: TencentMeetingResource,
+    storage: StorageResource,
+    asset: str,
+    pull_day: Callable[[SyncContext, date], tuple[T, list[dg.AssetCheckResult]]],
+) -> tuple[list[T], list[dg.AssetCheckResult], CallStats]:
+    """Run ``pull_day`` for every business date of the run; its checks are combined across days."""
+    days = partition_days(context)
+    outcomes: list[T] = []
+    per_day: list[list[dg.AssetCheckResult]] = []
+    with sync_context(context, tencent, storage, asset, partition_label(days)) as ctx:
+        for day in days:
+            outcome, checks = pull_day(ctx, day)
+            outcomes.append(outcome)
+            per_day.append(checks)
+    return outcomes, combine_checks(days, per_day), ctx.stats()
+
+
+def for_asset(checks: Sequence[dg.AssetCheckResult], asset: str) -> list[dg.AssetCheckResult]:
+    return [c for c in checks if c.asset_key.to_user_string() == asset]
 
 
 def api_metadata(stats: CallStats) -> dict[str, dg.MetadataValue]:

@@ -8,25 +8,18 @@ import pandas as pd
 from dagster import AssetExecutionContext
 
 from assets._dagster import (
-    API_POOL,
-    API_RETRY,
-    SINGLE_RUN,
     check,
-    combine_checks,
+    daily_pull,
+    daily_table,
     merge,
-    partition_days,
-    partition_label,
+    pull_days,
     result,
-    scoped,
-    sync_context,
 )
-
 from assets._sync import Derived, Landed, PageData, SyncContext, archive_page, combine, first_page_total, land
 from assets._windows import day_window
 from assets.normalize._common import concat_quarantine, quarantine_rows
 from assets.normalize.meetings import normalize_corp_ended_meetings, normalize_user_ended_meetings
 from assets.schemas import KEYS
-from pipelines.partitions import daily_partitions
 from resources.dagster_resources import StorageResource, TencentMeetingResource
 from resources.tencent.scopes import E_CORP_MEETINGS
 
@@ -87,35 +80,26 @@ def read_instances(ctx: SyncContext, day: date) -> pd.DataFrame:
     return ctx.lake.read("meetings", start=day, end=day)
 
 
-@dg.asset(
-    name="meetings",
-    output_required=False,
-    description="Ended meeting instances (one per media room), by the local date they started.",
-    group_name="meetings",
-    kinds={"api", "pandas", "parquet"},
-    partitions_def=daily_partitions,
-    backfill_policy=SINGLE_RUN,
-    pool=API_POOL,
-    retry_policy=API_RETRY,
+@daily_pull(
+    specs=[daily_table("meetings", "Ended meeting instances (one per media room), by the local date they started.",
+                       group="meetings")],
     check_specs=[
         dg.AssetCheckSpec("key_unique", asset="meetings", description="One row per (meeting_id, sub_meeting_id, start_time)."),
         dg.AssetCheckSpec("matches_api_total", asset="meetings",
                           description="Rows landed equal the API's own total_count for the same window."),
     ],
 )
-@scoped
 def meetings_asset(
     context: AssetExecutionContext, tencent: TencentMeetingResource, storage: StorageResource
 ) -> Iterator[dg.MaterializeResult]:
-    days = partition_days(context)
-    outcomes: list[Landed] = []
-    per_day: list[list[dg.AssetCheckResult]] = []
-    with sync_context(context, tencent, storage, ASSET, partition_label(days)) as ctx:
-        for day in days:
-            landed = extract_meetings(ctx, day)
-            outcomes.append(landed)
-            per_day.append(meeting_checks(ctx.lake.read("meetings", start=day, end=day), landed))
-    yield result("meetings", merge(outcomes), ctx.stats(), combine_checks(days, per_day))
+    """Pull the meetings whose media room opened on each business date of the run."""
+    outcomes, checks, stats = pull_days(context, tencent, storage, ASSET, _pull_day)
+    yield result("meetings", merge(outcomes), stats, checks)
+
+
+def _pull_day(ctx: SyncContext, day: date) -> tuple[Landed, list[dg.AssetCheckResult]]:
+    landed = extract_meetings(ctx, day)
+    return landed, meeting_checks(ctx.lake.read("meetings", start=day, end=day), landed)
 
 
 def meeting_checks(meetings: pd.DataFrame, landed: Landed) -> list[dg.AssetCheckResult]:

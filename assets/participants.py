@@ -11,24 +11,18 @@ import pandas as pd
 from dagster import AssetExecutionContext
 
 from assets._dagster import (
-    API_POOL,
-    API_RETRY,
-    SINGLE_RUN,
     check,
-    combine_checks,
+    daily_pull,
+    daily_table,
+    for_asset,
     merge,
-    partition_days,
-    partition_label,
+    pull_days,
     result,
-    scoped,
-    sync_context,
 )
-
 from assets._sync import Derived, Landed, PageData, SyncContext, archive_page, fan_out, first_page_total, land
 from assets.meetings import read_instances
 from assets.normalize.participants import InstanceRef, build_attendance, normalize_participant_batches
 from assets.schemas import KEYS
-from pipelines.partitions import daily_partitions
 from resources.dagster_resources import StorageResource, TencentMeetingResource
 from resources.tencent.client import TencentMeetingClient
 from resources.tencent.errors import PermissionDenied
@@ -140,15 +134,12 @@ def instance_from_context(context: dict[str, Any]) -> InstanceRef:
     )
 
 
-@dg.multi_asset(
-    can_subset=True,
+@daily_pull(
     specs=[
-        dg.AssetSpec("participant_sessions", skippable=True, deps=["meetings"], group_name="meetings",
-                     kinds={"api", "pandas", "parquet"}, partitions_def=daily_partitions,
-                     description="Every join session of every ended meeting instance; a rejoin is its own row."),
-        dg.AssetSpec("attendance", skippable=True, deps=["participant_sessions"], group_name="meetings",
-                     kinds={"pandas", "parquet"}, partitions_def=daily_partitions,
-                     description="One row per meeting instance and person: attended time without double counting."),
+        daily_table("participant_sessions", "Every join session of every ended meeting instance; a rejoin is its own row.",
+                    group="meetings", deps=["meetings"]),
+        daily_table("attendance", "One row per meeting instance and person: attended time without double counting.",
+                    group="meetings", deps=["participant_sessions"], kinds=frozenset({"pandas", "parquet"})),
     ],
     check_specs=[
         dg.AssetCheckSpec("key_unique", asset="participant_sessions"),
@@ -161,34 +152,25 @@ def instance_from_context(context: dict[str, Any]) -> InstanceRef:
         dg.AssetCheckSpec("attended_within_meeting", asset="attendance",
                           description="Nobody attended longer than the meeting lasted."),
     ],
-    backfill_policy=SINGLE_RUN,
-    pool=API_POOL,
-    retry_policy=API_RETRY,
 )
-@scoped
 def participants(
     context: AssetExecutionContext, tencent: TencentMeetingResource, storage: StorageResource
 ) -> Iterator[dg.MaterializeResult]:
     """Pull the participants of every landed meeting instance and derive attendance."""
-    days = partition_days(context)
-    outcomes: list[tuple[Landed, Landed]] = []
-    session_results: list[list[dg.AssetCheckResult]] = []
-    attendance_results: list[list[dg.AssetCheckResult]] = []
-    with sync_context(context, tencent, storage, ASSET, partition_label(days)) as ctx:
-        for day in days:
-            skipped_before = ctx.stats().totals()["skipped"]
-            outcome = extract_participants(ctx, day)
-            outcomes.append(outcome)
-            # Checked one day at a time, so a long backfill never holds every day in memory.
-            sessions = ctx.lake.read("participant_sessions", start=day, end=day)
-            meetings = ctx.lake.read("meetings", start=day, end=day)
-            skipped = int(ctx.stats().totals()["skipped"] - skipped_before)
-            session_results.append(session_checks(sessions, meetings, outcome[0], skipped))
-            attendance = ctx.lake.read("attendance", start=day, end=day)
-            attendance_results.append([attendance_check(attendance, meetings)])
-    yield result("participant_sessions", merge([s for s, _ in outcomes]), ctx.stats(),
-                 combine_checks(days, session_results))
-    yield result("attendance", merge([a for _, a in outcomes]), None, combine_checks(days, attendance_results))
+    outcomes, checks, stats = pull_days(context, tencent, storage, ASSET, _pull_day)
+    yield result("participant_sessions", merge([s for s, _ in outcomes]), stats,
+                 for_asset(checks, "participant_sessions"))
+    yield result("attendance", merge([a for _, a in outcomes]), None, for_asset(checks, "attendance"))
+
+
+def _pull_day(ctx: SyncContext, day: date) -> tuple[tuple[Landed, Landed], list[dg.AssetCheckResult]]:
+    skipped_before = ctx.stats().totals()["skipped"]
+    outcome = extract_participants(ctx, day)
+    sessions = ctx.lake.read("participant_sessions", start=day, end=day)
+    meetings = ctx.lake.read("meetings", start=day, end=day)
+    attendance = ctx.lake.read("attendance", start=day, end=day)
+    skipped = int(ctx.stats().totals()["skipped"] - skipped_before)
+    return outcome, [*session_checks(sessions, meetings, outcome[0], skipped), attendance_check(attendance, meetings)]
 
 
 def session_checks(

@@ -15,19 +15,13 @@ import pandas as pd
 from dagster import AssetExecutionContext
 
 from assets._dagster import (
-    API_POOL,
-    API_RETRY,
-    SINGLE_RUN,
     check,
-    combine_checks,
+    daily_pull,
+    daily_table,
     merge,
-    partition_days,
-    partition_label,
+    pull_days,
     result,
-    scoped,
-    sync_context,
 )
-
 from assets._sync import Derived, Landed, PageData, SyncContext, archive_page, combine, fan_out, land
 from assets.normalize.recording_access import (
     AccessRef,
@@ -35,7 +29,6 @@ from assets.normalize.recording_access import (
     normalize_record_metrics_batches,
     normalize_view_details_batches,
 )
-from pipelines.partitions import daily_partitions
 from resources.dagster_resources import StorageResource, TencentMeetingResource
 from resources.tencent.client import TencentMeetingClient
 from resources.tencent.errors import PermissionDenied
@@ -158,49 +151,39 @@ def _fetch_with(client: TencentMeetingClient, recording: _Recording, start: date
     return fetched
 
 
-@dg.multi_asset(
-    can_subset=True,
+@daily_pull(
     specs=[
-        dg.AssetSpec("recording_daily_metrics", skippable=True, deps=["recordings", "recording_files"], group_name="recordings",
-                     kinds={"api", "pandas", "parquet"}, partitions_def=daily_partitions,
-                     description="Views and downloads per recording and day, filed under the recording's date."),
-        dg.AssetSpec("recording_events", skippable=True, deps=["recordings", "recording_files"], group_name="recordings",
-                     kinds={"api", "pandas", "parquet"}, partitions_def=daily_partitions,
-                     description="Every view or download of a recording: who and when."),
-        dg.AssetSpec("recording_view_details", skippable=True, deps=["recordings", "recording_files"], group_name="recordings",
-                     kinds={"api", "pandas", "parquet"}, partitions_def=daily_partitions,
-                     description="Every play of a recording file: watched time and progress."),
+        daily_table("recording_daily_metrics", "Views and downloads per recording and day, filed under the recording's date.",
+                    group="recordings", deps=["recordings", "recording_files"]),
+        daily_table("recording_events", "Every view or download of a recording: who and when.",
+                    group="recordings", deps=["recordings", "recording_files"]),
+        daily_table("recording_view_details", "Every play of a recording file: watched time and progress.",
+                    group="recordings", deps=["recordings", "recording_files"]),
     ],
     check_specs=[
         dg.AssetCheckSpec("metrics_match_events", asset="recording_daily_metrics",
                           description="Daily view and download counts agree with the events."),
     ],
-    backfill_policy=SINGLE_RUN,
-    pool=API_POOL,
-    retry_policy=API_RETRY,
 )
-@scoped
 def recording_access(
     context: AssetExecutionContext, tencent: TencentMeetingResource, storage: StorageResource
 ) -> Iterator[dg.MaterializeResult]:
     """Pull who viewed or downloaded each transcoded recording of the run's dates."""
-    days = partition_days(context)
-    outcomes: list[dict[str, Landed]] = []
-    per_day: list[list[dg.AssetCheckResult]] = []
-    with sync_context(context, tencent, storage, ASSET, partition_label(days)) as ctx:
-        for day in days:
-            outcomes.append(extract_recording_access(ctx, day))
-            metrics = ctx.lake.read("recording_daily_metrics", start=day, end=day)
-            events = ctx.lake.read("recording_events", start=day, end=day)
-            mismatches = metrics_mismatches(metrics, events, ctx.tz)
-            per_day.append([
-                check("recording_daily_metrics", "metrics_match_events", mismatches == 0,
-                      f"{mismatches} (recording, day) count(s) differ from the events", warn=True),
-            ])
-    yield result("recording_daily_metrics", merge([o["recording_daily_metrics"] for o in outcomes]), ctx.stats(),
-                 combine_checks(days, per_day))
+    outcomes, checks, stats = pull_days(context, tencent, storage, ASSET, _pull_day)
+    yield result("recording_daily_metrics", merge([o["recording_daily_metrics"] for o in outcomes]), stats, checks)
     yield result("recording_events", merge([o["recording_events"] for o in outcomes]), None)
     yield result("recording_view_details", merge([o["recording_view_details"] for o in outcomes]), None)
+
+
+def _pull_day(ctx: SyncContext, day: date) -> tuple[dict[str, Landed], list[dg.AssetCheckResult]]:
+    landed = extract_recording_access(ctx, day)
+    metrics = ctx.lake.read("recording_daily_metrics", start=day, end=day)
+    events = ctx.lake.read("recording_events", start=day, end=day)
+    mismatches = metrics_mismatches(metrics, events, ctx.tz)
+    return landed, [
+        check("recording_daily_metrics", "metrics_match_events", mismatches == 0,
+              f"{mismatches} (recording, day) count(s) differ from the events", warn=True),
+    ]
 
 
 def metrics_mismatches(metrics: pd.DataFrame, events: pd.DataFrame, tz: str) -> int:

@@ -8,24 +8,18 @@ import pandas as pd
 from dagster import AssetExecutionContext
 
 from assets._dagster import (
-    API_POOL,
-    API_RETRY,
-    SINGLE_RUN,
     check,
-    combine_checks,
+    daily_pull,
+    daily_table,
+    for_asset,
     merge,
-    partition_days,
-    partition_label,
+    pull_days,
     result,
-    scoped,
-    sync_context,
 )
-
 from assets._sync import Derived, Landed, PageData, SyncContext, archive_page, combine, first_page_total, land
 from assets._windows import day_window
 from assets.normalize.recordings import normalize_recordings
 from assets.schemas import KEYS
-from pipelines.partitions import daily_partitions
 from resources.dagster_resources import StorageResource, TencentMeetingResource
 from resources.tencent.scopes import E_CORP_RECORDS
 
@@ -69,45 +63,33 @@ def derive_recordings(pages: Iterable[PageData], tz: str) -> Derived:
     return Derived(frames, quarantine)
 
 
-@dg.multi_asset(
-    can_subset=True,
+@daily_pull(
     specs=[
-        dg.AssetSpec("recordings", skippable=True, group_name="recordings", kinds={"api", "pandas", "parquet"},
-                     partitions_def=daily_partitions,
-                     description="Cloud recordings by the local date their media started, with state and size."),
-        dg.AssetSpec("recording_files", skippable=True, deps=["recordings"], group_name="recordings",
-                     kinds={"api", "pandas", "parquet"}, partitions_def=daily_partitions,
-                     description="The files of each transcoded recording: time span, size and sharing settings."),
+        daily_table("recordings", "Cloud recordings by the local date their media started, with state and size.",
+                    group="recordings"),
+        daily_table("recording_files", "The files of each transcoded recording: time span, size and sharing settings.",
+                    group="recordings", deps=["recordings"]),
     ],
     check_specs=[
         dg.AssetCheckSpec("key_unique", asset="recordings"),
         dg.AssetCheckSpec("matches_api_total", asset="recordings"),
         dg.AssetCheckSpec("files_belong_to_recordings", asset="recording_files"),
     ],
-    backfill_policy=SINGLE_RUN,
-    pool=API_POOL,
-    retry_policy=API_RETRY,
 )
-@scoped
 def recordings_assets(
     context: AssetExecutionContext, tencent: TencentMeetingResource, storage: StorageResource
 ) -> Iterator[dg.MaterializeResult]:
     """Pull the recordings whose media started on each business date, with their files."""
-    days = partition_days(context)
-    outcomes: list[tuple[Landed, Landed]] = []
-    per_day: list[list[dg.AssetCheckResult]] = []
-    with sync_context(context, tencent, storage, ASSET, partition_label(days)) as ctx:
-        for day in days:
-            outcome = extract_recordings(ctx, day)
-            outcomes.append(outcome)
-            recordings = ctx.lake.read("recordings", start=day, end=day)
-            files = ctx.lake.read("recording_files", start=day, end=day)
-            per_day.append(recording_checks(recordings, files, outcome[0]))
-    checks = combine_checks(days, per_day)
-    yield result("recordings", merge([r for r, _ in outcomes]), ctx.stats(),
-                 [c for c in checks if c.asset_key.to_user_string() == "recordings"])
-    yield result("recording_files", merge([f for _, f in outcomes]), None,
-                 [c for c in checks if c.asset_key.to_user_string() == "recording_files"])
+    outcomes, checks, stats = pull_days(context, tencent, storage, ASSET, _pull_day)
+    yield result("recordings", merge([r for r, _ in outcomes]), stats, for_asset(checks, "recordings"))
+    yield result("recording_files", merge([f for _, f in outcomes]), None, for_asset(checks, "recording_files"))
+
+
+def _pull_day(ctx: SyncContext, day: date) -> tuple[tuple[Landed, Landed], list[dg.AssetCheckResult]]:
+    outcome = extract_recordings(ctx, day)
+    recordings = ctx.lake.read("recordings", start=day, end=day)
+    files = ctx.lake.read("recording_files", start=day, end=day)
+    return outcome, recording_checks(recordings, files, outcome[0])
 
 
 def recording_checks(recordings: pd.DataFrame, files: pd.DataFrame, landed: Landed) -> list[dg.AssetCheckResult]:
