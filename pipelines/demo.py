@@ -101,7 +101,7 @@ def run_demo(options: DemoOptions, console: Console) -> SyncSummary:
     summary = merge_summaries(summary, day_summary)
     if summary.success:
         print_usage_report(options.data_dir / "warehouse.duckdb", console)
-    console.print(f"Emulator served {_total_calls(calls):,} API calls; the demo took {time.monotonic() - started:.0f} s.")
+    console.print(f"Emulator served {int(calls['total_calls']):,} API calls; the demo took {time.monotonic() - started:.0f} s.")
     console.print(
         f"Everything is under {options.data_dir.resolve()}:\n"
         f"  lake/      Parquet tables, Hive-partitioned by date (BI tools read these)\n"
@@ -253,11 +253,3 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def _total_calls(stats: dict[str, object]) -> int:
-    calls = stats.get("calls")
-    if isinstance(calls, dict):
-        return sum(int(v) for v in calls.values() if isinstance(v, int | float))
-    total = stats.get("total")
-    return int(total) if isinstance(total, int | float) else 0

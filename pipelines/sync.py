@@ -19,8 +19,6 @@ from rich.table import Table
 from assets._progress import NullProgress, install_progress
 from pipelines.definitions import ASSETS
 from resources.dagster_resources import StorageResource, TencentMeetingResource
-from resources.lake import Lake
-from resources.raw_archive import RawArchive
 from resources.settings import ConfigError, Settings
 
 # The CLI shows its own progress and summary; Dagster's per-event debug lines would drown it.
@@ -100,7 +98,6 @@ def run_sync(
     selection = dg.AssetSelection.all() if include_snapshots else SYNC_SELECTION
     # Assets the scopes do not allow stay out of the run, so the warehouse still publishes.
     selection = selection - dg.AssetSelection.assets(*plan.skipped)
-    sweep_debris(settings.data_dir)
     with live_progress(console):
         outcome = dg.materialize(
             ASSETS,
@@ -117,13 +114,6 @@ def run_sync(
     summary = _summarize(outcome, start, end, settings.data_dir)
     summary.skipped_assets = dict(plan.skipped)
     return summary
-
-
-def sweep_debris(data_dir: Path) -> None:
-    """Clear temp files a killed run left in the lake and the raw archive (live writers' are kept)."""
-    removed = [*Lake.from_data_dir(data_dir).sweep(), *RawArchive.from_data_dir(data_dir).sweep()]
-    if removed:
-        log.info("removed %d temp file(s) left by an interrupted run", len(removed))
 
 
 def _summarize(outcome: dg.ExecuteInProcessResult, start: date, end: date, data_dir: Path) -> SyncSummary:

@@ -9,32 +9,15 @@ import dagster as dg
 
 from resources.lake import Lake
 from resources.raw_archive import RawArchive
-from resources.settings import Settings
+from resources.settings import ENV_OF, Settings
 from resources.tencent.client import TencentMeetingClient
 from resources.tencent.scopes import AssetPlan, plan_assets
 from resources.tencent.stats import CallStats
 from resources.tencent.token_store import TokenStore
 from resources.warehouse import Warehouse
 
-# Resource field -> environment variable. Values set on the resource win over the environment.
-API_FIELDS: dict[str, str] = {
-    "api_base_url": "TMEET_API_BASE_URL",
-    "oauth_base_url": "TMEET_OAUTH_BASE_URL",
-    "auth_mode": "TMEET_AUTH_MODE",
-    "app_type": "TMEET_APP_TYPE",
-    "sdk_id": "TMEET_SDK_ID",
-    "secret": "TMEET_SECRET",
-    "corp_id": "TMEET_CORP_ID",
-    "redirect_uri": "TMEET_REDIRECT_URI",
-    "app_id": "TMEET_APP_ID",
-    "secret_id": "TMEET_SECRET_ID",
-    "secret_key": "TMEET_SECRET_KEY",
-    "operator_id": "TMEET_OPERATOR_ID",
-    "token_key": "TMEET_TOKEN_KEY",
-    "data_dir": "TMEET_DATA_DIR",
-    "timezone": "TMEET_TIMEZONE",
-    "max_workers": "TMEET_MAX_WORKERS",
-}
+# Resource field -> environment variable (the settings' own map). Values set on the resource win.
+API_FIELDS = ENV_OF
 
 
 class TencentMeetingResource(dg.ConfigurableResource):

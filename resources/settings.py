@@ -127,7 +127,7 @@ class Settings:
         """Raise one ConfigError listing every named setting that is empty."""
         missing = [n for n in names if not _present(getattr(self, n))]
         if missing:
-            env = ", ".join(_ENV_OF[n] for n in missing)
+            env = ", ".join(ENV_OF[n] for n in missing)
             raise ConfigError(f"missing setting(s) {env}: set them in the environment or in .env")
 
     def require_for_client(self) -> None:
@@ -206,9 +206,12 @@ class Settings:
         )
 
 
-_ENV_OF: dict[str, str] = {
+# Setting -> the environment variable that sets it; error messages and the Dagster resource use it.
+ENV_OF: dict[str, str] = {
     "api_base_url": "TMEET_API_BASE_URL",
     "oauth_base_url": "TMEET_OAUTH_BASE_URL",
+    "auth_mode": "TMEET_AUTH_MODE",
+    "app_type": "TMEET_APP_TYPE",
     "sdk_id": "TMEET_SDK_ID",
     "secret": "TMEET_SECRET",
     "corp_id": "TMEET_CORP_ID",
@@ -218,8 +221,11 @@ _ENV_OF: dict[str, str] = {
     "secret_key": "TMEET_SECRET_KEY",
     "operator_id": "TMEET_OPERATOR_ID",
     "token_key": "TMEET_TOKEN_KEY",
+    "data_dir": "TMEET_DATA_DIR",
+    "timezone": "TMEET_TIMEZONE",
+    "max_workers": "TMEET_MAX_WORKERS",
 }
-assert {f.name for f in fields(Settings)} >= set(_ENV_OF)
+assert {f.name for f in fields(Settings)} >= set(ENV_OF)
 
 
 def _present(value: object) -> bool:
