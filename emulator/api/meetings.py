@@ -32,6 +32,9 @@ STATUS_NAMES = {
     "ended": "MEETING_STATE_ENDED", "cancelled": "MEETING_STATE_CANCELLED", "null": "MEETING_STATE_NULL",
 }
 HOST_ROLES = frozenset({1, 2, 3, 5, 6, 7})
+# Settings the official SDK models only on the detail view (V1MeetingsMeetingIdGet200Response...Settings);
+# the list's model (V1MeetingsGet200ResponseMeetingInfoListInnerSettings) has none of them.
+DETAIL_ONLY_SETTINGS = ("only_user_join_type", "allow_multi_device", "auto_asr")
 Handler = Callable[[Request], Awaitable[Response]]
 
 
@@ -56,7 +59,8 @@ def _current(ent: Enterprise, instances: list[Instance]) -> Instance:
     return instances[-1]
 
 
-def meeting_object(ent: Enterprise, instances: list[Instance]) -> dict[str, object]:
+def meeting_object(ent: Enterprise, instances: list[Instance], *, listing: bool = False) -> dict[str, object]:
+    """The E1 meeting object; ``listing`` gives the shape `GET /v1/meetings` uses (fewer settings)."""
     inst = _current(ent, instances)
     state = ent.state(inst)
     live = state == "live"
@@ -67,7 +71,7 @@ def meeting_object(ent: Enterprise, instances: list[Instance]) -> dict[str, obje
         for i in instances
     ] if recurring else []
     remain = sum(1 for i in instances if not i.cancelled and i.sched_start > ent.now_s()) if recurring else 0
-    return {
+    obj: dict[str, object] = {
         "meeting_id": inst.meeting_id, "meeting_code": inst.meeting_code, "subject": inst.subject,
         "type": 1 if inst.quick else 0, "meeting_type": inst.meeting_type, "status": STATUS_NAMES[state],
         "start_time": str(inst.sched_start), "end_time": str(inst.sched_end),
@@ -88,6 +92,12 @@ def meeting_object(ent: Enterprise, instances: list[Instance]) -> dict[str, obje
                      "participant_join_auto_record": False, "enable_host_pause_auto_record": False,
                      "allow_multi_device": True, "auto_asr": False},
     }
+    if listing:
+        settings = obj["settings"]
+        assert isinstance(settings, dict)
+        for name in DETAIL_ONLY_SETTINGS:
+            del settings[name]
+    return obj
 
 
 def _check_meeting_visible(ent: Enterprise, who: Principal, instances: list[Instance]) -> None:
@@ -115,7 +125,7 @@ def build(ent: Enterprise) -> dict[str, Handler]:
             if not instances:
                 raise errors.meeting_not_exist()
             _check_meeting_visible(ent, who, instances)
-            return respond({"meeting_number": 1, "meeting_info_list": [meeting_object(ent, instances)]})
+            return respond({"meeting_number": 1, "meeting_info_list": [meeting_object(ent, instances, listing=True)]})
         return user_meetings(request, who)
 
     def user_meetings(request: Request, who: Principal) -> Response:
@@ -141,7 +151,7 @@ def build(ent: Enterprise) -> dict[str, Handler]:
         page, rest = rows[:USER_MEETINGS_PAGE], rows[USER_MEETINGS_PAGE:]
         items = []
         for inst, role in page:
-            obj = meeting_object(ent, [inst]) if expand else meeting_object(ent, ent.instances_of(inst.meeting_id))
+            obj = meeting_object(ent, [inst] if expand else ent.instances_of(inst.meeting_id), listing=True)
             obj["join_meeting_role"] = role
             items.append(obj)
         last = page[-1][0] if page else None

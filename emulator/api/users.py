@@ -18,6 +18,28 @@ CORP_USERS_PAGE_SIZE_MAX = 100
 ROLES_PAGE_SIZE_MAX = 20
 # E15 reports status with its own codes: "1" normal, "3" inactive, "4" disabled.
 DETAIL_STATUS = {1: "1", 2: "3", 0: "4"}
+# Each user endpoint has its own field set in the official SDK's models (wemeet-openapi-sdk-python
+# 1.0.10); the full detail (E15, V1UsersUseridGet200Response) is projected onto it.
+BY_UUID_FIELDS = (  # V1UsersGet200Response
+    "userid", "uuid", "username", "area", "phone", "email", "status", "staff_id", "job_title", "entry_time",
+    "update_time", "role_name", "role_code", "department_list", "ai_account_type", "enable_ai_account",
+    "phone_status",
+)
+USERS_LIST_FIELDS = (  # V1UsersListGet200ResponseUsersInner
+    *BY_UUID_FIELDS, "avatar_url", "account_version", "user_account_type",
+)
+ADVANCE_LIST_FIELDS = (  # V1UsersAdvanceListGet200ResponseUsersInner: no uuid, no account_type
+    "userid", "username", "area", "phone", "email", "avatar_url", "status", "staff_id", "job_title",
+    "entry_time", "update_time", "role_name", "role_code", "department_list", "account_version",
+    "user_account_type", "ai_account_type", "enable_ai_account", "add_on_largemeeting", "add_on_webinar",
+    "phone_status", "email_status", "is_voov",
+)
+BASIC_INFO_FIELDS = (  # V1UsersInfoBasicGet200Response, besides open_corp_id/open_corp_name
+    "username", "avatar_url", "status", "account_type", "account_version", "user_account_type", "ai_account_type",
+    "enable_ai_account", "phone_status", "email_status", "is_voov", "add_on_largemeeting", "add_on_webinar",
+)
+# The by-uuid and users/list models give departments only an id and a name.
+SHORT_DEPARTMENT_FIELDS = ("department_id", "department_name")
 
 
 def _avatar(u: User) -> str:
@@ -41,8 +63,20 @@ def detail_user(ent: Enterprise, u: User) -> dict[str, object]:
         "job_title": "", "entry_time": "", "update_time": u.update_time, "role_name": role.role_name,
         "role_code": role.role_code, "department_list": _departments(ent, u), "account_version": 1,
         "account_type": 2, "user_account_type": 1, "ai_account_type": 0, "enable_ai_account": u.enable_ai_account,
-        "add_on_largemeeting": 0, "add_on_webinar": 0, "phone_status": 1, "email_status": 1, "is_voov": False,
+        "add_on_largemeeting": 0, "add_on_webinar": 0, "phone_status": 1, "email_status": 1,
+        # An integer flag (0 no, 1 VooV Meeting account) in every SDK model that has it.
+        "is_voov": 0,
     }
+
+
+def project_user(full: dict[str, object], fields: tuple[str, ...], *, short_departments: bool = False) -> dict[str, object]:
+    """The fields of one endpoint's user model, in that order, taken from the full E15 detail."""
+    out = {name: full[name] for name in fields}
+    if short_departments and "department_list" in out:
+        departments = full["department_list"]
+        assert isinstance(departments, list)
+        out["department_list"] = [{k: d[k] for k in SHORT_DEPARTMENT_FIELDS} for d in departments]
+    return out
 
 
 def corp_user(ent: Enterprise, u: User) -> dict[str, object]:
@@ -80,24 +114,23 @@ def build(ent: Enterprise) -> dict[str, Handler]:
         who = principal(request)
         if not who.account_level and user.userid != who.userid:
             raise errors.no_permission("A user-level app can only read the authorizing user")
-        return respond(detail_user(ent, user))
+        return respond(project_user(detail_user(ent, user), BY_UUID_FIELDS, short_departments=True))
 
     async def basic_info(request: Request) -> Response:
         user = ent.user_by_id.get(principal(request).userid)
         if user is None:
             raise errors.user_not_exist()
-        full = detail_user(ent, user)
-        keys = ("username", "avatar_url", "status", "account_type", "account_version", "user_account_type",
-                "ai_account_type", "enable_ai_account", "phone_status", "email_status", "is_voov",
-                "add_on_largemeeting", "add_on_webinar")
-        return respond({**{k: full[k] for k in keys}, "open_corp_id": f"corp{ent.seed}", "open_corp_name": "星河科技"})
+        basic = project_user(detail_user(ent, user), BASIC_INFO_FIELDS)
+        return respond({**basic, "open_corp_id": f"corp{ent.seed}", "open_corp_name": "星河科技"})
 
     async def users_list(request: Request) -> Response:
         page, size = page_params(request, default_size=USERS_LIST_PAGE_SIZE_MAX, cap=USERS_LIST_PAGE_SIZE_MAX,
                                  required=True)
         chunk, totals = page_slice(ent.users, page, size)
         return respond({"total_count": totals["total_count"], "current_size": totals["current_size"],
-                        "current_page": page, "page_size": size, "users": [detail_user(ent, u) for u in chunk]})
+                        "current_page": page, "page_size": size,
+                        "users": [project_user(detail_user(ent, u), USERS_LIST_FIELDS, short_departments=True)
+                                  for u in chunk]})
 
     async def advance_list(request: Request) -> Response:
         pos = pos_param(request)
@@ -107,7 +140,8 @@ def build(ent: Enterprise) -> dict[str, Handler]:
         users = [u for u in ent.users if (status is None or DETAIL_STATUS[u.status] == status)
                  and (dept is None or any(d == dept for d, _ in u.departments))]
         chunk, more, next_pos = _pos_page(users, pos, size)
-        return respond({"has_remaining": more, "next_pos": next_pos, "users": [detail_user(ent, u) for u in chunk]})
+        return respond({"has_remaining": more, "next_pos": next_pos,
+                        "users": [project_user(detail_user(ent, u), ADVANCE_LIST_FIELDS) for u in chunk]})
 
     def filtered(request: Request, role_code: str | None) -> list[User]:
         name = q_str(request, "user_name")

@@ -1,0 +1,160 @@
+"""The emulator's responses against Tencent's official Python SDK (wemeet-openapi-sdk-python).
+
+The SDK's own client signs (AK/SK ``JWTAuthenticator``) or carries the token (``OAuth2Authenticator``)
+over loopback, so authentication is Tencent's code, not ours. Every body must deserialize into the
+SDK's response model, every JSON value must have the type the model declares, and every field the
+pipeline reads must be one the model declares.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+
+from emulator.apps import DEMO_REDIRECT_URIS
+from emulator.oauth import OAUTH_PREFIX
+from emulator.testing import EmulatorHandle, running_emulator
+from tests.emulator.sdk_calls import (
+    AKSK, CALLS, MODES, OAUTH, UNMODELLED, Caller, Inputs, aksk_caller, choose_inputs, oauth_caller,
+)
+from tests.emulator.sdk_shapes import check, declared_fields, is_model
+
+NOW = datetime(2026, 11, 18, 7, 30, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def emu() -> Iterator[EmulatorHandle]:
+    with running_emulator(scale="small", now=NOW, rate_limit="off") as handle:
+        yield handle
+
+
+@pytest.fixture(scope="module")
+def inputs(emu: EmulatorHandle) -> Inputs:
+    return choose_inputs(emu.enterprise)
+
+
+def _oauth_token(emu: EmulatorHandle) -> dict[str, Any]:
+    """A token from the emulator's own OAuth flow: authorize as the admin, then exchange the code."""
+    app = emu.default_app
+    code = emu.authorize(app.sdk_id, DEMO_REDIRECT_URIS[0], "sdkconformance")
+    response = httpx.post(f"{emu.base_url}{OAUTH_PREFIX}/access_token", trust_env=False, timeout=30,
+                          json={"sdk_id": app.sdk_id, "secret": app.secret, "auth_code": code})
+    assert response.status_code == 200, response.text
+    return response.json()["data"]  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="module")
+def callers(emu: EmulatorHandle) -> dict[str, Caller]:
+    app = emu.default_app
+    assert app.app_id and app.secret_id and app.secret_key
+    token = _oauth_token(emu)
+    return {
+        AKSK: aksk_caller(emu.base_url, app.app_id, app.sdk_id, app.secret_id, app.secret_key,
+                          emu.enterprise.super_admin),
+        OAUTH: oauth_caller(emu.base_url, token["open_id"], token["access_token"]),
+    }
+
+
+PAIRS = [(name, mode) for name, modes in MODES.items() for mode in modes]
+
+
+def test_every_modelled_call_has_a_mode_table_entry() -> None:
+    assert set(MODES) == set(CALLS)
+
+
+@pytest.mark.parametrize(("name", "mode"), PAIRS, ids=[f"{mode}:{name}" for name, mode in PAIRS])
+def test_response_fits_the_sdk_model(name: str, mode: str, callers: dict[str, Caller], inputs: Inputs) -> None:
+    call = CALLS[name]
+    # The SDK raises ServiceException on a refused call (HTTP >= 300): authentication must pass.
+    response = call.invoke(callers[mode], inputs)
+    assert response.status_code == 200
+    assert isinstance(response.data, call.model), f"{name}: the SDK did not build {call.model.__name__}"
+    raw = json.loads(response.raw_body)
+    if call.non_empty is not None:
+        assert raw.get(call.non_empty), f"{name} ({mode}): {call.non_empty} is empty, so the type check proves nothing"
+    report = check(call.model, raw, call.extra_types())
+    assert report.mismatches == [], f"{name} ({mode}): JSON types differ from {call.model.__name__}:\n" + "\n".join(
+        report.mismatches)
+    assert report.undeclared == [], f"{name} ({mode}): {call.model.__name__} declares no {report.undeclared}"
+    absent = [path for path in call.pipeline_reads if not _present(raw, path)]
+    assert absent == [], f"{name} ({mode}): the pipeline reads {absent}, which the emulator did not send"
+
+
+@pytest.mark.parametrize("name", [n for n, c in CALLS.items() if c.pipeline_reads])
+def test_fields_the_pipeline_reads_are_declared_by_the_sdk(name: str) -> None:
+    call = CALLS[name]
+    missing = [path for path in call.pipeline_reads if path not in call.extra and not _declares(call.model, path)]
+    assert missing == [], f"{name}: {call.model.__name__} does not declare {missing}"
+
+
+@pytest.mark.parametrize("name", list(UNMODELLED))
+def test_unmodelled_corp_endpoints_carry_the_documented_fields(
+    name: str, callers: dict[str, Caller], inputs: Inputs
+) -> None:
+    """The SDK has no /v1/corp/* model: hold the emulator to the fields the reference page documents."""
+    page, fields = UNMODELLED[name]
+    assert page.isdigit()
+    path, _, query = name.removeprefix("GET ").partition("?")
+    params = {"operator_id": callers[AKSK].operator[0], "operator_id_type": "1"}
+    if path == "/v1/corp/meetings":
+        state = query.split("=")[1].split("|")[0]
+        params.update(meeting_state=state, page="1", page_size="20")
+        if state == "1":
+            params.update(start_time=str(inputs.now_s - 3 * 86_400), end_time=str(inputs.now_s))
+    elif path == "/v1/corp/records":
+        params.update(start_time=str(inputs.now_s - 7 * 86_400), end_time=str(inputs.now_s), page="1",
+                      page_size="20")
+    elif path == "/v1/corp/users":
+        params.update(page_size="20")
+    response = callers[AKSK].get(path, params)
+    assert response.status_code == 200, response.raw_body
+    body = json.loads(response.raw_body)
+    absent = [f for f in fields if not f.endswith("?") and not _present(body, f)]
+    assert absent == [], f"{name} lacks {absent} (reference page 1095/{page})"
+
+
+def _declares(model: type, path: str) -> bool:
+    hint: Any = model
+    for part in path.split("."):
+        name = part.removesuffix("[]")
+        fields = declared_fields(_unwrap(hint))
+        if name not in fields:
+            return False
+        hint = fields[name]
+        if part.endswith("[]"):
+            hint = _item(hint)
+    return True
+
+
+def _unwrap(hint: Any) -> type:
+    import typing
+
+    while not is_model(hint):
+        args = [a for a in typing.get_args(hint) if a is not type(None)]
+        if not args:
+            raise AssertionError(f"{hint!r} leads to no SDK model")
+        hint = args[0]
+    return hint  # type: ignore[no-any-return]
+
+
+def _item(hint: Any) -> Any:
+    return _unwrap(hint)
+
+
+def _present(body: Any, path: str) -> bool:
+    """Whether every object reached by ``path`` carries its last field, and at least one is reached.
+
+    A list on the way may be absent from some items (a recording still transcoding has no files).
+    """
+    *parents, last = path.split(".")
+    nodes = [body]
+    for part in parents:
+        name = part.removesuffix("[]")
+        values = [node[name] for node in nodes if isinstance(node, dict) and node.get(name) is not None]
+        nodes = [item for value in values for item in value] if part.endswith("[]") else values
+    return bool(nodes) and all(isinstance(node, dict) and last in node for node in nodes)
