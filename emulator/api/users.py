@@ -28,8 +28,10 @@ BY_UUID_FIELDS = (  # V1UsersGet200Response
 USERS_LIST_FIELDS = (  # V1UsersListGet200ResponseUsersInner
     *BY_UUID_FIELDS, "avatar_url", "account_version", "user_account_type",
 )
-ADVANCE_LIST_FIELDS = (  # V1UsersAdvanceListGet200ResponseUsersInner: no uuid, no account_type
-    "userid", "username", "area", "phone", "email", "avatar_url", "status", "staff_id", "job_title",
+# V1UsersAdvanceListGet200ResponseUsersInner has no account_type. It has no uuid either, but the Go
+# SDK's model of the same list (wemeet-openapi-sdk-go 1.0.8) does, so the id is kept.
+ADVANCE_LIST_FIELDS = (
+    "userid", "uuid", "username", "area", "phone", "email", "avatar_url", "status", "staff_id", "job_title",
     "entry_time", "update_time", "role_name", "role_code", "department_list", "account_version",
     "user_account_type", "ai_account_type", "enable_ai_account", "add_on_largemeeting", "add_on_webinar",
     "phone_status", "email_status", "is_voov",

@@ -27,6 +27,7 @@ from wemeet_openapi.service.user_manager import api as users_api
 from wemeet_openapi.service.user_manager import model as users_model
 
 from emulator.enterprise import Enterprise, Instance, Recording
+from emulator.enterprise.ids import KIND_SERIES
 
 AKSK = "aksk"
 OAUTH = "oauth"
@@ -101,6 +102,7 @@ class Inputs:
     user_uuid: str
     upcoming_creator: str
     ended: Instance
+    recurring: Instance
     recording: Recording
     now_s: int
 
@@ -110,7 +112,7 @@ class SdkCall:
     endpoint: str
     model: type
     invoke: Callable[[Caller, Inputs], Any]
-    # Attribute path (dots) of a list that must be non-empty, or None for a single object.
+    # Path of a list that must be non-empty ("a[].b": some item of a has a non-empty b), or None.
     non_empty: str | None
     # Fields the pipeline reads: top-level names, and "list[].name" for items of a list.
     pipeline_reads: tuple[str, ...]
@@ -133,9 +135,10 @@ def choose_inputs(ent: Enterprise) -> Inputs:
     )
     upcoming = ent.upcoming_instances()
     creator = upcoming[0].creator
+    recurring = next(i for i in upcoming if i.meeting_type == KIND_SERIES)
     user = ent.user_by_id[recording.instance.creator]
     return Inputs(user=user.userid, user_uuid=user.uuid, upcoming_creator=creator, ended=recording.instance,
-                  recording=recording, now_s=now_s)
+                  recurring=recurring, recording=recording, now_s=now_s)
 
 
 def _meetings_by_user(c: Caller, i: Inputs) -> Any:
@@ -148,10 +151,14 @@ def _meeting_by_code(c: Caller, i: Inputs) -> Any:
     return c.client.meetings_api.v1_meetings_get(request=req, authenticator_options=c.options())
 
 
-def _meeting_by_id(c: Caller, i: Inputs) -> Any:
-    req = meetings_api.ApiV1MeetingsMeetingIdGetRequest(
-        meeting_id=i.ended.meeting_id, operator_id=c.operator[0], operator_id_type=c.operator[1], instanceid="1")
-    return c.client.meetings_api.v1_meetings_meeting_id_get(request=req, authenticator_options=c.options())
+def _meeting_by_id(pick: Callable[[Inputs], Instance]) -> Callable[[Caller, Inputs], Any]:
+    def call(c: Caller, i: Inputs) -> Any:
+        req = meetings_api.ApiV1MeetingsMeetingIdGetRequest(
+            meeting_id=pick(i).meeting_id, operator_id=c.operator[0], operator_id_type=c.operator[1],
+            instanceid="1")
+        return c.client.meetings_api.v1_meetings_meeting_id_get(request=req, authenticator_options=c.options())
+
+    return call
 
 
 def _participants(c: Caller, i: Inputs) -> Any:
@@ -259,8 +266,11 @@ CALLS: dict[str, SdkCall] = {
     "GET /v1/meetings?meeting_code": SdkCall(
         "GET /v1/meetings", meetings_model.V1MeetingsGet200Response, _meeting_by_code, "meeting_info_list", ()),
     "GET /v1/meetings/{meeting_id}": SdkCall(
-        "GET /v1/meetings/{meeting_id}", meetings_model.V1MeetingsMeetingIdGet200Response, _meeting_by_id,
-        "meeting_info_list", ()),
+        "GET /v1/meetings/{meeting_id}", meetings_model.V1MeetingsMeetingIdGet200Response,
+        _meeting_by_id(lambda i: i.ended), "meeting_info_list", ()),
+    "GET /v1/meetings/{meeting_id} (recurring)": SdkCall(
+        "GET /v1/meetings/{meeting_id}", meetings_model.V1MeetingsMeetingIdGet200Response,
+        _meeting_by_id(lambda i: i.recurring), "meeting_info_list[].sub_meetings", ()),
     "GET /v1/meetings/{meeting_id}/participants": SdkCall(
         "GET /v1/meetings/{meeting_id}/participants", meetings_model.V1MeetingsMeetingIdParticipantsGet200Response,
         _participants, "participants",
@@ -296,7 +306,7 @@ CALLS: dict[str, SdkCall] = {
     "GET /v1/records/events?event_type=1": SdkCall(
         "GET /v1/records/events", records_model.V1RecordsEventsGet200Response, _events("1"), "events",
         ("total_count", "total_page", "events",
-         *(f"events[].{f}" for f in ("operate_time", "userid", "user_name", "record_name")))),
+         *(f"events[].{f}" for f in ("operate_time", "event_type", "userid", "user_name", "record_name")))),
     "GET /v1/records/events?event_type=2": SdkCall(
         "GET /v1/records/events", records_model.V1RecordsEventsGet200Response, _events("2"), "events", ()),
     "GET /v1/records/view-details": SdkCall(
@@ -312,7 +322,8 @@ CALLS: dict[str, SdkCall] = {
     "GET /v1/users/list": SdkCall(
         "GET /v1/users/list", users_model.V1UsersListGet200Response, _users_list, "users", ()),
     "GET /v1/users/advance/list": SdkCall(
-        "GET /v1/users/advance/list", users_model.V1UsersAdvanceListGet200Response, _advance_list, "users", ()),
+        "GET /v1/users/advance/list", users_model.V1UsersAdvanceListGet200Response, _advance_list, "users", (),
+        {"users[].uuid": (str, "Go SDK V1UsersAdvanceListGet200ResponseUsersInner `json:\"uuid\"`")}),
     "GET /v1/users/info/basic": SdkCall(
         "GET /v1/users/info/basic", users_model.V1UsersInfoBasicGet200Response, _basic_info, None,
         ("username", "status", "enable_ai_account")),
@@ -325,6 +336,7 @@ MODES: dict[str, tuple[str, ...]] = {
     "GET /v1/meetings?userid": (AKSK, OAUTH),
     "GET /v1/meetings?meeting_code": (AKSK, OAUTH),
     "GET /v1/meetings/{meeting_id}": (AKSK, OAUTH),
+    "GET /v1/meetings/{meeting_id} (recurring)": (AKSK, OAUTH),
     "GET /v1/meetings/{meeting_id}/participants": (AKSK, OAUTH),
     "GET /v1/history/meetings/{userid}": (AKSK, OAUTH),
     "GET /v1/records": (AKSK, OAUTH),
@@ -342,21 +354,27 @@ MODES: dict[str, tuple[str, ...]] = {
 }
 
 # Endpoints the SDK does not model, with the fields the pipeline reads from each, as documented on
-# the API reference page named (cloud.tencent.com/document/product/1095/<page>). A trailing "?"
+# the API reference page named (cloud.tencent.com/document/product/<page>). A trailing "?"
 # marks a field the page documents as present only sometimes (sub_meeting_id: recurring only).
 UNMODELLED: dict[str, tuple[str, tuple[str, ...]]] = {
-    "GET /v1/corp/meetings?meeting_state=1": ("52492", (
+    "GET /v1/corp/meetings?meeting_state=1": ("1095/52492", (
         "total_count", "total_page", "meeting_info_list[].meeting_id", "meeting_info_list[].sub_meeting_id?",
         "meeting_info_list[].meeting_code", "meeting_info_list[].subject", "meeting_info_list[].meeting_type",
         "meeting_info_list[].start_time", "meeting_info_list[].end_time", "meeting_info_list[].userid",
         "meeting_info_list[].userid_type", "meeting_info_list[].nick_name", "meeting_info_list[].participants_num",
         "meeting_info_list[].meeting_duration", "meeting_info_list[].user_meeting_duration")),
-    "GET /v1/corp/meetings?meeting_state=2|3": ("52490", (
+    "GET /v1/corp/meetings?meeting_state=2": ("1095/52490", (
         "total_count", "total_page", "meeting_info_list[].meeting_id", "meeting_info_list[].meeting_code",
         "meeting_info_list[].subject", "meeting_info_list[].meeting_type", "meeting_info_list[].start_time",
         "meeting_info_list[].end_time", "meeting_info_list[].userid", "meeting_info_list[].nick_name",
         "meeting_info_list[].meeting_state", "meeting_info_list[].online_member_num")),
-    "GET /v1/corp/records": ("53224", (
+    "GET /v1/corp/meetings?meeting_state=3": (
+        "1095/52490 (the live page); the upcoming shape is the older Java SDK's QueryCorpPreStartMeetingsRequest", (
+        "total_count", "total_page", "meeting_info_list[].meeting_id", "meeting_info_list[].meeting_code",
+        "meeting_info_list[].subject", "meeting_info_list[].meeting_type", "meeting_info_list[].start_time",
+        "meeting_info_list[].end_time", "meeting_info_list[].userid", "meeting_info_list[].nick_name",
+        "meeting_info_list[].meeting_state", "meeting_info_list[].online_member_num")),
+    "GET /v1/corp/records": ("1095/53224", (
         "total_count", "total_page", "record_meetings[].meeting_record_id", "record_meetings[].media_start_time",
         "record_meetings[].meeting_id", "record_meetings[].meeting_code", "record_meetings[].subject",
         "record_meetings[].userid", "record_meetings[].state", "record_meetings[].record_type",
@@ -365,12 +383,14 @@ UNMODELLED: dict[str, tuple[str, tuple[str, ...]]] = {
         "record_meetings[].record_files[].sharing_state", "record_meetings[].record_files[].allow_download",
         "record_meetings[].record_files[].required_same_corp",
         "record_meetings[].record_files[].required_participant")),
-    "GET /v1/corp/users": ("52494", (
+    "GET /v1/corp/users": ("1095/52494", (
         "has_remaining", "next_pos", "users[].userid", "users[].user_name", "users[].email", "users[].phone",
         "users[].area", "users[].status", "users[].role_code", "users[].role_name", "users[].update_time",
         "users[].enable_ai_account", "users[].departments[].department_id", "users[].departments[].department_name",
         "users[].departments[].department_full_name", "users[].departments[].is_main")),
-    "GET /v1/corp/user-roles": ("52496", (
+    # 1095/52496 documents the role's users ({users, has_remaining, next_pos}); the role list the
+    # pipeline reads is attested only by the older Java SDK (wemeet-restapi-sdk-java).
+    "GET /v1/corp/user-roles": ("older Java SDK role list (wemeet-restapi-sdk-java); 1095/52496", (
         "total_count", "total_page", "user_role_list[].role_code", "user_role_list[].role_name",
         "user_role_list[].role_desc", "user_role_list[].role_member_nu")),
 }
