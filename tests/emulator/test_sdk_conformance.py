@@ -9,6 +9,7 @@ pipeline reads must be one the model declares.
 from __future__ import annotations
 
 import json
+import typing
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -125,24 +126,17 @@ def _declares(model: type, path: str) -> bool:
         if name not in fields:
             return False
         hint = fields[name]
-        if part.endswith("[]"):
-            hint = _item(hint)
     return True
 
 
 def _unwrap(hint: Any) -> type:
-    import typing
-
+    """The SDK model inside ``Optional[...]`` / ``List[...]``."""
     while not is_model(hint):
         args = [a for a in typing.get_args(hint) if a is not type(None)]
         if not args:
             raise AssertionError(f"{hint!r} leads to no SDK model")
         hint = args[0]
     return hint  # type: ignore[no-any-return]
-
-
-def _item(hint: Any) -> Any:
-    return _unwrap(hint)
 
 
 def _parents(body: Any, path: str) -> tuple[list[Any], str]:
