@@ -16,6 +16,10 @@ from typing import Any
 
 import httpx
 import pytest
+from wemeet_openapi.service.meetings import api as meetings_api
+from wemeet_openapi.service.meetings import model as meetings_model
+from wemeet_openapi.service.records import api as records_api
+from wemeet_openapi.service.records import model as records_model
 
 from emulator.apps import DEMO_REDIRECT_URIS
 from emulator.oauth import OAUTH_PREFIX
@@ -162,3 +166,51 @@ def _present(body: Any, path: str) -> bool:
 def _values_at(body: Any, path: str) -> list[Any]:
     nodes, last = _parents(body, path)
     return [node.get(last) for node in nodes if isinstance(node, dict)]
+
+
+def test_types_hold_across_every_meeting_of_recent_days(callers: dict[str, Caller], emu: EmulatorHandle) -> None:
+    """One sample per endpoint can miss a rarer shape (webinar, PSTN caller, Rooms, recurring, still
+    transcoding): check the detail, participants and recordings of every meeting held in the last days."""
+    caller = callers[AKSK]
+    ent = emu.enterprise
+    now_s = ent.now_s()
+    ended = ent.ended_instances((now_s - 2 * 86_400) * 1000, now_s * 1000)
+    assert ended
+    extra = CALLS["GET /v1/meetings/{meeting_id}/participants"].extra_types()
+    problems: list[str] = []
+    participant_rows = 0
+    for inst in ended:
+        detail = caller.client.meetings_api.v1_meetings_meeting_id_get(
+            request=meetings_api.ApiV1MeetingsMeetingIdGetRequest(
+                meeting_id=inst.meeting_id, operator_id=caller.operator[0], operator_id_type=caller.operator[1],
+                instanceid="1"),
+            authenticator_options=caller.options())
+        problems += check(meetings_model.V1MeetingsMeetingIdGet200Response, json.loads(detail.raw_body)).mismatches
+        pos = "0"
+        while True:
+            page = caller.client.meetings_api.v1_meetings_meeting_id_participants_get(
+                request=meetings_api.ApiV1MeetingsMeetingIdParticipantsGetRequest(
+                    meeting_id=inst.meeting_id, sub_meeting_id=inst.sub_meeting_id or None, userid=inst.creator,
+                    pos=pos, size="100", start_time=str(inst.sched_start - 86_400),
+                    end_time=str(inst.sched_start + 86_400)),
+                authenticator_options=caller.options())
+            raw = json.loads(page.raw_body)
+            participant_rows += len(raw.get("participants") or [])
+            problems += check(meetings_model.V1MeetingsMeetingIdParticipantsGet200Response, raw, extra).mismatches
+            if not raw.get("has_remaining"):
+                break
+            pos = str(raw["next_pos"])
+    recordings = 0
+    for creator in sorted({i.creator for i in ended if i.has_recording}):
+        records = caller.client.records_api.v1_records_get(
+            request=records_api.ApiV1RecordsGetRequest(
+                operator_id=creator, operator_id_type="1", start_time=str(now_s - 3 * 86_400),
+                end_time=str(now_s), page="1", page_size="20"),
+            authenticator_options=caller.options())
+        raw = json.loads(records.raw_body)
+        recordings += len(raw.get("record_meetings") or [])
+        problems += check(records_model.V1RecordsGet200Response, raw).mismatches
+    # The sweep is only worth something if it met the rarer shapes.
+    assert {i.meeting_type for i in ended} >= {0, 1, 6} and any(i.sub_meeting_id for i in ended)
+    assert participant_rows > 0 and recordings > 0
+    assert problems == [], "\n".join(problems)
