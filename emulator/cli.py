@@ -241,7 +241,8 @@ def _check_viewer(args: argparse.Namespace) -> None:
 
 
 def _viewer_label(args: argparse.Namespace) -> str:
-    who = "an AK/SK app" if args.auth_mode == "aksk" else f"an {args.app_type}-level OAuth app"
+    who = {"aksk": "an AK/SK app"}.get(args.auth_mode, f"{'a user' if args.app_type == 'user' else 'an account'}"
+                                                        "-level OAuth app")
     users = f" for {', '.join(sorted(args.userid))}" if args.userid else ""
     return f"{who}{users}, platform {args.platform}"
 
