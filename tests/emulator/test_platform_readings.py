@@ -290,3 +290,17 @@ def test_account_level_oauth_acts_as_its_admin_under_the_api_reference(reference
         i.key for i in _involved(reference.ent, admin) if i.oauth_created}
     # Under the scope table it reads any user's list.
     assert _history(scope_table, "account", owner) == {i.key for i in _involved(scope_table.ent, owner)}
+
+
+def test_the_serve_command_and_the_config_take_the_reading() -> None:
+    import argparse
+
+    from emulator.app import EmulatorConfig, build_emulator
+    from emulator.cli import config_from_args, register
+
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers(dest="command"))
+    assert config_from_args(parser.parse_args(["emulator"])).platform == "api-reference"
+    assert config_from_args(parser.parse_args(["emulator", "--platform", "scope-table"])).platform == "scope-table"
+    with pytest.raises(ValueError, match="api-reference, scope-table"):
+        build_emulator(EmulatorConfig(platform="seed", scale="small", days=1))  # type: ignore[arg-type]
