@@ -17,15 +17,15 @@ BENCHMARKS_MD = Path(__file__).resolve().parent.parent / "BENCHMARKS.md"
 SECTIONS = ("throughput", "quota", "backfill", "emulator", "webhooks", "demo")
 
 
-def plan(quick: bool) -> dict[str, Callable[[], list[Figure]]]:
+def plan(quick: bool, platform: str = "api-reference") -> dict[str, Callable[[], list[Figure]]]:
     """Each section with its repetitions; quick mode shrinks the work for iteration, not for the record."""
     runs = 1 if quick else 3
     return {
-        "throughput": lambda: throughput.run(runs, scale="demo" if quick else "large"),
-        "quota": lambda: quota.run(1 if quick else 3, scale="demo" if quick else "large"),
+        "throughput": lambda: throughput.run(runs, scale="demo" if quick else "large", platform=platform),
+        "quota": lambda: quota.run(1 if quick else 3, scale="demo" if quick else "large", platform=platform),
         # A 30-day `large` backfill takes minutes: memory and calls are measured once per invocation.
         "backfill": lambda: backfill.run(runs, scale="demo" if quick else "large",
-                                         days=5 if quick else 30, short_days=2 if quick else 10),
+                                         days=5 if quick else 30, short_days=2 if quick else 10, platform=platform),
         "emulator": lambda: components.emulator(1 if quick else 3, seconds=3 if quick else 8),
         "webhooks": lambda: components.webhooks(runs, events=1000 if quick else 3000),
         "demo": lambda: components.demo(1),
@@ -38,12 +38,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="run only this section (repeatable); default: all")
     parser.add_argument("--quick", action="store_true", help="small scale and one run each, for iteration")
     parser.add_argument("--no-write", action="store_true", help="print the table but leave BENCHMARKS.md alone")
+    parser.add_argument("--platform", choices=("api-reference", "scope-table"), default="api-reference",
+                        help="the emulator's reading of the platform (the syncs sign with AK/SK, served alike by both)")
     args = parser.parse_args(argv)
     # SIGTERM unwinds like Ctrl-C, so every emulator and sync child started so far is stopped.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     started = time.monotonic()
     figures: list[Figure] = []
-    for name, section in plan(args.quick).items():
+    for name, section in plan(args.quick, args.platform).items():
         if args.only and name not in args.only:
             continue
         print(f"== {name}", flush=True)

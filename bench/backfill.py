@@ -95,11 +95,12 @@ def time_queries(warehouse: Path, runs: int) -> list[Figure]:
     return figures
 
 
-def run(runs: int, scale: str = "large", days: int = 30, short_days: int = 10) -> list[Figure]:
+def run(runs: int, scale: str = "large", days: int = 30, short_days: int = 10,
+        platform: str = "api-reference") -> list[Figure]:
     end = LAST_DAY - timedelta(days=1)
     start, short_start = end - timedelta(days=days - 1), end - timedelta(days=short_days - 1)
     figures: list[Figure] = []
-    with EmulatorProcess(scale=scale, days=days + 1) as emu, tempfile.TemporaryDirectory(prefix="bench-bf-") as tmp:
+    with EmulatorProcess(scale=scale, days=days + 1, platform=platform) as emu, tempfile.TemporaryDirectory(prefix="bench-bf-") as tmp:
         short = run_sync(emu, Path(tmp) / "short", short_start, end)
         full_dir = Path(tmp) / "full"
         full = run_sync(emu, full_dir, start, end)

@@ -36,10 +36,10 @@ def _sample_windows(emu: EmulatorProcess, window_s: float, done: threading.Event
         previous = current
 
 
-def _saturate(processes: int, time_scale: float, scale: str) -> tuple[float, int, int, bool]:
+def _saturate(processes: int, time_scale: float, scale: str, platform: str) -> tuple[float, int, int, bool]:
     """(median utilisation of the full busy windows, quota rejections, calls, all syncs succeeded)."""
     window_s = 60 * time_scale
-    with EmulatorProcess(scale=scale, rate_limit="real", time_scale=time_scale) as emu, \
+    with EmulatorProcess(scale=scale, rate_limit="real", time_scale=time_scale, platform=platform) as emu, \
             tempfile.TemporaryDirectory(prefix="bench-quota-") as tmp:
         shared_state = Path(tmp) / "shared-state"
         shared_state.mkdir()
@@ -68,13 +68,14 @@ def _saturate(processes: int, time_scale: float, scale: str) -> tuple[float, int
             all(r.returncode == 0 for r in results))
 
 
-def run(runs: int, scale: str = "large", time_scale: float = 0.1, shared_runs: int = 1) -> list[Figure]:
+def run(runs: int, scale: str = "large", time_scale: float = 0.1, shared_runs: int = 1,
+        platform: str = "api-reference") -> list[Figure]:
     """``runs`` single-process runs (a one-day slice gives few full windows, so one run is noisy) and
     ``shared_runs`` two-process runs, which take twice as long."""
     figures: list[Figure] = []
     for processes in (1, 2):
         count = runs if processes == 1 else shared_runs
-        outcomes = [_saturate(processes, time_scale, scale) for _ in range(count)]
+        outcomes = [_saturate(processes, time_scale, scale, platform) for _ in range(count)]
         util = median([o[0] for o in outcomes])
         rejections = max(o[1] for o in outcomes)
         ok = all(o[3] for o in outcomes)

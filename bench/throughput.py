@@ -59,7 +59,7 @@ def startup_seconds() -> float:
     return time.monotonic() - started
 
 
-def run(runs: int, scale: str = "large") -> list[Figure]:
+def run(runs: int, scale: str = "large", platform: str = "api-reference") -> list[Figure]:
     workers = Settings().max_workers
     pipeline_rps: list[float] = []
     fetch_rps: list[float] = []
@@ -68,7 +68,7 @@ def run(runs: int, scale: str = "large") -> list[Figure]:
     fetch_s: list[float] = []
     import_s: list[float] = []
     rows_pipeline = rows_dlt = 0
-    with EmulatorProcess(scale=scale) as emu, tempfile.TemporaryDirectory(prefix="bench-tp-") as tmp:
+    with EmulatorProcess(scale=scale, platform=platform) as emu, tempfile.TemporaryDirectory(prefix="bench-tp-") as tmp:
         for i in range(runs):
             data_dir = Path(tmp) / f"pipeline-{i}"
             sync = run_sync(emu, data_dir, SLICE_DAY, SLICE_DAY, trace=True)

@@ -25,6 +25,7 @@ from emulator.errors import ApiError, no_permission, token_invalid
 from emulator.faults import FaultInjector
 from emulator.limits import LimitConfig, RateLimiter
 from emulator.oauth import ACCESS_TTL_SECONDS, REFRESH_TTL_SECONDS, OAuthService
+from emulator.platform import DEFAULT_PLATFORM, Platform, auth_mode_refusal, check_platform, with_reach
 from emulator.principal import Principal
 from emulator.signing import AkSkVerifier
 from emulator.stats import Stats
@@ -67,9 +68,9 @@ class EmulatorConfig:
     refresh_ttl_seconds: float = REFRESH_TTL_SECONDS
     quota_http_status: int = 500
     signature_http_status: int = 400
-    # The seed's scope table lets account-level OAuth apps call /v1/corp/*; the contract says the
-    # real API takes AK/SK only there today. Off reproduces the contract.
-    corp_oauth: bool = True
+    # Which official source's rules to enforce where they disagree (emulator/platform.py):
+    # "api-reference" (the API reference pages) or "scope-table" (the OAuth-apps page).
+    platform: Platform = DEFAULT_PLATFORM
     # Calls before a hostile run revokes an access token; None keeps the profile's default.
     revoke_after: int | None = None
     tz: str = "Asia/Shanghai"
@@ -170,16 +171,17 @@ def _server_secret(seed: int) -> bytes:
     return hashlib.sha256(f"tmeet-emulator-server-secret:{seed}".encode()).digest()
 
 
-def required_scopes(principal: Principal, route: str, family: str | None, *, corp_oauth: bool) -> None:
-    """Raise 9042 unless ``principal`` may call ``route``."""
+def required_scopes(principal: Principal, route: str, family: str | None, *, platform: str) -> None:
+    """Raise 9042 unless ``principal`` may call ``route`` under ``platform``."""
+    refusal = auth_mode_refusal(platform, principal, route)
+    if refusal is not None:
+        raise refusal
     corp = route.startswith("/v1/corp/")
     if not principal.account_level and (corp or route in ACCOUNT_ONLY_ROUTES):
         raise no_permission(
             f"{route} needs an account-level app (AK/SK or account-level OAuth); "
             "a user-level app can only read the authorizing user's own data"
         )
-    if corp and principal.mode == "oauth" and not corp_oauth:
-        raise no_permission(f"{route} accepts AK/SK (enterprise self-built app) credentials only")
     if family is None:
         raise no_permission(f"{route} has no scope family in ROUTE_SCOPES, so no scope grants it")
     table = ACCOUNT_FAMILY_SCOPES if principal.account_level else USER_FAMILY_SCOPES
@@ -252,9 +254,8 @@ class ApiGate:
             headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
             principal = self._authenticate(method, target, headers, body)
             quota_key = principal.quota_key
-            required_scopes(
-                principal, template, em.route_scopes.get(template), corp_oauth=em.config.corp_oauth
-            )
+            required_scopes(principal, template, em.route_scopes.get(template), platform=em.config.platform)
+            principal = with_reach(em.config.platform, principal)
             em.limiter.check(principal.quota_key, principal.sdk_id, template)
             assert child is not None
             inner = {**scope, **child, "state": {**scope.get("state", {}), "principal": principal}}
@@ -355,7 +356,8 @@ def _admin_routes(em: Emulator) -> list[Route]:
     async def health(_: Request) -> Response:
         return JSONResponse(
             {"status": "ok", "now": em.clock.now().isoformat(), "frozen": em.clock.frozen,
-             "seed": em.config.seed, "scale": em.config.scale, "faults": em.config.faults}
+             "seed": em.config.seed, "scale": em.config.scale, "faults": em.config.faults,
+             "platform": em.config.platform}
         )
 
     async def stats(_: Request) -> Response:
@@ -407,6 +409,7 @@ def build_emulator(
     clock: Clock | None = None,
 ) -> Emulator:
     """Every part of the emulator except the HTTP app (the enterprise is built here if not given)."""
+    check_platform(config.platform)
     clock = clock or Clock(config.now)
     if enterprise is None:
         from emulator.enterprise import Enterprise

@@ -17,6 +17,7 @@ from typing import Any
 DEFAULT_PORT = 8766
 SCALES = ("small", "demo", "large")
 FAULT_PROFILES = ("none", "flaky", "hostile")
+PLATFORMS = ("api-reference", "scope-table")
 
 
 class CliError(Exception):
@@ -53,6 +54,13 @@ def register(subparsers: Any) -> None:
     truth.add_argument("--start", metavar="DATE", help="first business date (default: the first generated day)")
     truth.add_argument("--end", metavar="DATE", help="last business date (default: today at --now)")
     truth.add_argument("--out", metavar="DIR", required=True, help="directory for the truth tables")
+    truth.add_argument("--auth-mode", choices=("aksk", "oauth"), default="aksk",
+                       help="whose view: an AK/SK app (the whole truth, default) or an OAuth app")
+    truth.add_argument("--app-type", choices=("account", "user"), default="account",
+                       help="OAuth app type (default account)")
+    truth.add_argument("--userid", action="append", default=[], metavar="USERID",
+                       help="an authorizing user of a user-level app (repeat for several); for an "
+                       "account-level OAuth app, the admin it acts for (default: the super admin)")
     truth.set_defaults(func=truth_command)
 
     sign = commands.add_parser(
@@ -76,6 +84,10 @@ def _add_world_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--days", type=int, default=30, help="days of history (default 30)")
     parser.add_argument("--now", metavar="ISO-8601", help="freeze the data clock here, e.g. 2026-03-01T09:00:00+08:00")
     parser.add_argument("--faults", choices=FAULT_PROFILES, default="none", help="fault profile (default none)")
+    parser.add_argument("--platform", choices=PLATFORMS, default="api-reference",
+                        help="which reading of the platform's rules (default api-reference: /v1/corp/* "
+                        "takes AK/SK only and OAuth reads only OAuth-created meetings; scope-table: "
+                        "account-level OAuth reads everything); see docs/platform.md")
 
 
 def parse_now(value: str | None) -> datetime | None:
@@ -121,6 +133,7 @@ def config_from_args(args: argparse.Namespace) -> Any:
         webhook_url=args.webhook_url,
         webhook_token=args.webhook_token,
         webhook_aes_key=args.webhook_aes_key,
+        platform=args.platform,
     )
 
 
@@ -131,7 +144,7 @@ def banner(base_url: str, emulator: Any) -> str:
     lines.append(
         f"world: seed={config.seed} scale={config.scale} days={config.days} "
         f"now={'real clock' if config.now is None else config.now.isoformat()} faults={config.faults} "
-        f"rate-limit={config.rate_limit}"
+        f"rate-limit={config.rate_limit} platform={config.platform}"
     )
     lines.append("")
     for app in emulator.apps:
@@ -193,22 +206,45 @@ def truth_command(args: argparse.Namespace) -> int:
         end = _parse_date(args.end, "--end")
         if start and end and start > end:
             raise CliError("--start must not be after --end")
+        _check_viewer(args)
     except CliError as exc:
         print(f"tmeet-etl emulator truth: {exc}", file=sys.stderr)
         return 2
     from emulator.clock import Clock
     from emulator.enterprise import Enterprise
-    from emulator.truth import compute_truth, write_truth
+    from emulator.truth import Viewer, compute_viewer_truth, write_truth
 
     clock = Clock(now or datetime.now(UTC))
     data_faults = "hostile" if args.faults == "hostile" else "none"
     enterprise = Enterprise(args.seed, args.scale, args.days, clock, faults=data_faults)
-    tables = compute_truth(enterprise, start=start or enterprise.first_day, end=end or enterprise.anchor)
+    viewer = Viewer(platform=args.platform, auth_mode=args.auth_mode, app_type=args.app_type,
+                    userids=frozenset(args.userid))
+    try:
+        tables = compute_viewer_truth(enterprise, start=start or enterprise.first_day,
+                                      end=end or enterprise.anchor, viewer=viewer)
+    except ValueError as exc:
+        print(f"tmeet-etl emulator truth: {exc}", file=sys.stderr)
+        return 2
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     write_truth(tables, out)
-    print(f"wrote {len(tables)} truth tables to {out}")
+    print(f"wrote {len(tables)} truth tables to {out} (as seen by {_viewer_label(args)})")
     return 0
+
+
+def _check_viewer(args: argparse.Namespace) -> None:
+    if args.auth_mode == "aksk" and (args.app_type != "account" or args.userid):
+        raise CliError("an AK/SK app is account-level and reads everything: drop --app-type and --userid, "
+                       "or add --auth-mode oauth")
+    if args.auth_mode == "oauth" and args.app_type == "user" and not args.userid:
+        raise CliError("a user-level OAuth app sees only its authorizing users' data: name them with --userid")
+
+
+def _viewer_label(args: argparse.Namespace) -> str:
+    who = {"aksk": "an AK/SK app"}.get(args.auth_mode, f"{'a user' if args.app_type == 'user' else 'an account'}"
+                                                        "-level OAuth app")
+    users = f" for {', '.join(sorted(args.userid))}" if args.userid else ""
+    return f"{who}{users}, platform {args.platform}"
 
 
 def sign_command(args: argparse.Namespace) -> int:

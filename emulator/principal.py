@@ -22,8 +22,16 @@ class Principal:
     # Quota is per app for self-built and account-level apps, per authorizing user for
     # user-level apps (contract §4.3).
     quota_key: str
+    # Set under the API reference's reading for OAuth callers: they read only meetings created
+    # through an OAuth app, and only as the user they act for (emulator/platform.py).
+    oauth_created_only: bool = False
 
     @property
     def account_level(self) -> bool:
-        """AK/SK enterprise apps and account-level OAuth apps see every user's data."""
+        """AK/SK enterprise apps and account-level OAuth apps (the scope-table's reach)."""
         return self.mode == "aksk" or self.app_type == "account"
+
+    @property
+    def reads_everyone(self) -> bool:
+        """Whether meeting and recording reads reach every user's data, not only the acting user's."""
+        return self.account_level and not self.oauth_created_only

@@ -49,6 +49,11 @@ class EmulatorHandle:
         return self.emulator.apps.default
 
     @property
+    def platform(self) -> str:
+        """The reading of the platform's rules this emulator enforces (docs/platform.md)."""
+        return self.config.platform
+
+    @property
     def enterprise(self) -> Any:
         return self.emulator.enterprise
 
@@ -104,6 +109,9 @@ class EmulatorHandle:
 @contextmanager
 def running_emulator(**config_overrides: Any) -> Iterator[EmulatorHandle]:
     """Serve a fresh emulator (``EmulatorConfig`` fields as keywords) for the ``with`` block.
+
+    ``platform="scope-table"`` lets account-level OAuth apps reach ``/v1/corp/*``; the default,
+    ``"api-reference"``, serves those to AK/SK alone (docs/platform.md).
 
     ``enterprise=``, ``api_routes=`` and ``route_scopes=`` are passed to :func:`build_app` to
     replace the data model and endpoints with fakes.

@@ -7,15 +7,19 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from emulator.api.meetings import HOST_ROLES
 from emulator.enterprise import STATUS_LABELS, Enterprise, Instance, Session
+from emulator.enterprise.ids import KIND_SERIES
+from emulator.platform import DEFAULT_PLATFORM, Platform, check_platform
 
 S, TS, D, I, F, B = pa.string(), pa.timestamp("us", tz="UTC"), pa.date32(), pa.int64(), pa.float64(), pa.bool_()
 
@@ -309,3 +313,141 @@ def write_truth(tables: dict[str, pd.DataFrame], out_dir: Path) -> None:
     for name, frame in tables.items():
         table = pa.Table.from_pandas(frame, schema=SCHEMAS[name], preserve_index=False)
         pq.write_table(table, out_dir / f"{name}.parquet")
+
+
+# -- truth by viewer ---------------------------------------------------------------------------
+
+AuthMode = Literal["oauth", "aksk"]
+AppType = Literal["account", "user"]
+# Tables filled from the event subscription, not from API reads: every viewer gets them whole.
+PUSHED_TABLES = frozenset({"webhook_events", "live_attendance"})
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who reads the platform: its reading, the auth mode, the app type and the users it acts for.
+
+    ``userids`` are the authorizing users of a user-level app; for an account-level OAuth app they
+    name the admin it acts for (default: the enterprise's super admin). AK/SK ignores them.
+    """
+
+    platform: Platform = DEFAULT_PLATFORM
+    auth_mode: AuthMode = "aksk"
+    app_type: AppType = "account"
+    userids: frozenset[str] = frozenset()
+
+    @property
+    def sees_everything(self) -> bool:
+        return self.auth_mode == "aksk" or (self.app_type == "account" and self.platform == "scope-table")
+
+    @property
+    def oauth_created_only(self) -> bool:
+        return self.auth_mode == "oauth" and self.platform == "api-reference"
+
+
+def compute_viewer_truth(enterprise: Enterprise, *, start: date, end: date, viewer: Viewer) -> dict[str, pd.DataFrame]:
+    """The rows of :func:`compute_truth` that ``viewer`` can reach through the API (docs/platform.md).
+
+    Row values are the whole truth's: a user-level app lands meetings with scheduled rather than
+    actual times, so compare its meetings by key.
+    """
+    check_platform(viewer.platform)
+    whole = compute_truth(enterprise, start=start, end=end)
+    if viewer.sees_everything:
+        return whole
+    reach = _Reach(enterprise, viewer)
+    meetings = reach.ended_meetings(start, end)
+    listable = {key for key in meetings if reach.may_list_participants(key)}
+    recordings = set(whole["recordings"]["meeting_record_id"][
+        [reach.owns_recording(mid, host) for mid, host in
+         whole["recordings"][["meeting_id", "host_userid"]].itertuples(index=False, name=None)]
+    ])
+    snapshot_ids = reach.upcoming_or_live()
+    meeting_key = ["meeting_id", "sub_meeting_id"]
+    keep: dict[str, tuple[list[str], set[Any]]] = {
+        "meetings": (meeting_key, meetings),
+        "participant_sessions": (meeting_key, listable),
+        "attendance": (meeting_key, listable),
+        "recordings": (["meeting_record_id"], recordings),
+        "recording_files": (["meeting_record_id"], recordings),
+        "recording_daily_metrics": (["meeting_record_id"], recordings),
+        "recording_events": (["meeting_record_id"], recordings),
+        "recording_view_details": (["meeting_record_id"], recordings),
+        "upcoming_meetings": (["meeting_id"], snapshot_ids),
+        "live_meetings": (["meeting_id"], snapshot_ids),
+        "users": (["userid"], set(reach.acting) if viewer.app_type == "user" else set(whole["users"]["userid"])),
+        # /v1/users/advance/list still serves an account-level OAuth app its directory, with departments.
+        "user_departments": (["userid"], set() if viewer.app_type == "user" else set(whole["users"]["userid"])),
+        # Only /v1/corp/user-roles lists roles, and it takes AK/SK alone under the API reference.
+        "roles": (["role_code"], set() if viewer.app_type == "user" or viewer.oauth_created_only
+                  else set(whole["roles"]["role_code"])),
+    }
+    out = {}
+    for name, frame in whole.items():
+        if name in PUSHED_TABLES:
+            out[name] = frame
+            continue
+        columns, allowed = keep[name]
+        out[name] = _rows_in(frame, columns, allowed)
+    return out
+
+
+class _Reach:
+    """The emulator's own visibility rules (emulator/api), restated over the model."""
+
+    def __init__(self, ent: Enterprise, viewer: Viewer) -> None:
+        if viewer.userids:
+            acting = frozenset(viewer.userids)
+        elif viewer.app_type == "account":
+            acting = frozenset({ent.super_admin})
+        else:
+            raise ValueError("a user-level viewer needs the authorizing userids (Viewer.userids)")
+        unknown = sorted(acting - ent.user_by_id.keys())
+        if unknown:
+            raise ValueError(f"unknown userids {', '.join(unknown)}: name users of the generated enterprise")
+        self.ent = ent
+        self.acting = acting
+        self.oauth_only = viewer.oauth_created_only
+
+    def hidden(self, inst: Instance) -> bool:
+        return self.oauth_only and not inst.oauth_created
+
+    def involved(self, inst: Instance) -> bool:
+        return inst.creator in self.acting or any(s.userid in self.acting for s in self.ent.visible_sessions(inst))
+
+    def ended_meetings(self, start: date, end: date) -> set[tuple[str, str]]:
+        """What the per-user ended list returns: past their scheduled end, created or attended."""
+        ent, now_s = self.ent, self.ent.now_s()
+        return {
+            inst.key for day in ent.covered_days(start, end) for inst in ent.day(day)
+            if inst.held and ent.state(inst) == "ended" and inst.sched_end <= now_s
+            and not self.hidden(inst) and self.involved(inst)
+        }
+
+    def may_list_participants(self, key: tuple[str, str]) -> bool:
+        """Participants: the creator or a host of the meeting (this occurrence, for a series)."""
+        instances = self.ent.instances_of(key[0])
+        if instances and instances[0].meeting_type == KIND_SERIES:
+            instances = [i for i in instances if i.sub_meeting_id == key[1]]
+        return any(
+            i.creator in self.acting
+            or any(s.userid in self.acting and s.user_role in HOST_ROLES for s in self.ent.visible_sessions(i))
+            for i in instances
+        )
+
+    def owns_recording(self, meeting_id: str, host: str) -> bool:
+        instances = self.ent.instances_of(meeting_id)
+        return host in self.acting and not (instances and all(self.hidden(i) for i in instances))
+
+    def upcoming_or_live(self) -> set[str]:
+        ent = self.ent
+        return {i.meeting_id for i in ent.live_instances() + ent.upcoming_instances()
+                if not self.hidden(i) and self.involved(i)}
+
+
+def _rows_in(frame: pd.DataFrame, columns: list[str], allowed: set[Any]) -> pd.DataFrame:
+    if len(columns) == 1:
+        mask = frame[columns[0]].isin(list(allowed)).to_numpy(dtype=bool)
+    else:
+        mask = [key in allowed for key in frame[columns].itertuples(index=False, name=None)]
+    return frame[mask].reset_index(drop=True)

@@ -50,6 +50,10 @@ WEBHOOK_AES_KEY = "DemoAesKey0123456789abcdefghijklmnopqrstuvw"
 # The demo runs under the platform's real limits, with every window shrunk twenty-fold so a
 # month of data syncs in about a minute while the quota limiter still does its job.
 TIME_SCALE = 0.05
+# The demo signs in as an account-level OAuth app, which reads the whole account only under the
+# OAuth-apps page's scope table; the API reference's reading serves /v1/corp/* to AK/SK alone.
+DEMO_PLATFORM = "scope-table"
+DEMO_MODE = "account-level OAuth app"
 
 
 @dataclass(frozen=True)
@@ -74,11 +78,12 @@ def run_demo(options: DemoOptions, console: Console) -> SyncSummary:
     try:
         with running_emulator(
             seed=options.seed, scale=options.scale, days=options.days + 2, now=morning, rate_limit="real",
-            time_scale=TIME_SCALE, apps_path=str(apps_file), tz=DEMO_TIMEZONE,
+            time_scale=TIME_SCALE, apps_path=str(apps_file), tz=DEMO_TIMEZONE, platform=DEMO_PLATFORM,
             webhook_url=receiver_url, webhook_token=WEBHOOK_TOKEN, webhook_aes_key=WEBHOOK_AES_KEY,
         ) as emu:
             console.print(f"Emulator: {emu.base_url}  (scale {options.scale}, seed {options.seed}); "
                           f"webhook receiver: {receiver_url}")
+            console.print(platform_line())
             with environment(demo_env(emu, options.data_dir, port)):
                 settings = Settings.from_env(dotenv_path=None)
                 token = login(settings, open_browser=consent, out=lambda _line: None, timeout=60)
@@ -110,6 +115,11 @@ def run_demo(options: DemoOptions, console: Console) -> SyncSummary:
         f"  warehouse.duckdb  all tables plus report_* tables: duckdb -readonly {options.data_dir / 'warehouse.duckdb'}"
     )
     return summary
+
+
+def platform_line() -> str:
+    return (f"Platform reading: {DEMO_PLATFORM} (the OAuth-apps page's scope table); "
+            f"mode: {DEMO_MODE} (see docs/platform.md)")
 
 
 def last_working_day(today: date) -> date:

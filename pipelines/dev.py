@@ -12,7 +12,10 @@ from rich.console import Console
 
 from emulator.testing import running_emulator
 from pipelines.auth_cli import login
-from pipelines.demo import DEMO_TIMEZONE, TIME_SCALE, consent, demo_apps_file, demo_env, environment, free_port
+from pipelines.demo import (
+    DEMO_PLATFORM, DEMO_TIMEZONE, TIME_SCALE, consent, demo_apps_file, demo_env, environment, free_port,
+    platform_line,
+)
 from resources.settings import Settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -25,11 +28,12 @@ def run_dev(data_dir: Path, ui_port: int, console: Console) -> int:
     port = free_port()
     apps_file = demo_apps_file(data_dir, port)
     with running_emulator(scale="demo", days=31, rate_limit="real", time_scale=TIME_SCALE,
-                          apps_path=str(apps_file), tz=DEMO_TIMEZONE) as emu:
+                          apps_path=str(apps_file), tz=DEMO_TIMEZONE, platform=DEMO_PLATFORM) as emu:
         env = demo_env(emu, data_dir, port)
         with environment(env):
             token = login(Settings.from_env(dotenv_path=None), open_browser=consent, out=lambda _l: None, timeout=60)
         console.print(f"Emulator at {emu.base_url}; signed in as open_id {token.open_id}.")
+        console.print(platform_line())
         console.print(f"Dagster UI: http://127.0.0.1:{ui_port}  (DAGSTER_HOME={dagster_home}; Ctrl-C stops both)")
         command = [
             sys.executable, "-m", "dagster", "dev", "-m", "pipelines.definitions",

@@ -40,9 +40,21 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 def resolve_userid(who: Principal, value: str) -> str:
     """OAuth callers name themselves by open_id where the platform expects a userid."""
-    if not who.account_level and who.open_id and value == who.open_id:
+    if not who.reads_everyone and who.open_id and value == who.open_id:
         return who.userid
     return value
+
+
+def oauth_hidden(who: Principal, inst: Instance) -> bool:
+    """Whether the API reference's rule hides this meeting from an OAuth caller (1095/42701, 1095/42421)."""
+    return who.oauth_created_only and not inst.oauth_created
+
+
+def require_oauth_created(who: Principal, instances: list[Instance]) -> None:
+    if instances and all(oauth_hidden(who, i) for i in instances):
+        raise errors.no_permission(
+            "An OAuth caller reads only meetings created through an OAuth app; read this one with AK/SK"
+        )
 
 
 def attended(ent: Enterprise, inst: Instance, userid: str) -> bool:
@@ -101,7 +113,8 @@ def meeting_object(ent: Enterprise, instances: list[Instance], *, listing: bool 
 
 
 def _check_meeting_visible(ent: Enterprise, who: Principal, instances: list[Instance]) -> None:
-    if who.account_level:
+    require_oauth_created(who, instances)
+    if who.reads_everyone:
         return
     if any(i.creator == who.userid or attended(ent, i, who.userid) for i in instances):
         return
@@ -130,7 +143,7 @@ def build(ent: Enterprise) -> dict[str, Handler]:
 
     def user_meetings(request: Request, who: Principal) -> Response:
         userid = who.userid
-        if who.account_level:
+        if who.reads_everyone:
             userid = q_str(request, "userid") or q_str(request, "operator_id") or who.userid
         userid = resolve_userid(who, userid)
         if userid not in ent.user_by_id:
@@ -142,7 +155,7 @@ def build(ent: Enterprise) -> dict[str, Handler]:
         seen: set[str] = set()
         for inst in ent.live_instances() + ent.upcoming_instances():
             role = "creator" if inst.creator == userid else ("invitee" if attended(ent, inst, userid) else "")
-            if not role or (not expand and inst.meeting_id in seen):
+            if not role or (not expand and inst.meeting_id in seen) or oauth_hidden(who, inst):
                 continue
             seen.add(inst.meeting_id)
             rows.append((inst, role))
@@ -164,8 +177,10 @@ def build(ent: Enterprise) -> dict[str, Handler]:
     async def history(request: Request) -> Response:
         who = principal(request)
         userid = resolve_userid(who, request.path_params["userid"])
-        if not who.account_level and userid != who.userid:
-            raise errors.no_permission("A user-level app can only list the authorizing user's meetings")
+        if not who.reads_everyone and userid != who.userid:
+            raise errors.no_permission(
+                "This caller can only list its own user's meetings: name that user by its open_id"
+            )
         if userid not in ent.user_by_id:
             raise errors.user_not_exist()
         page, size = page_params(request, default_size=HISTORY_PAGE_SIZE_MAX, cap=HISTORY_PAGE_SIZE_MAX, required=True)
@@ -182,7 +197,7 @@ def build(ent: Enterprise) -> dict[str, Handler]:
                     continue
                 if code is not None and inst.meeting_code != code:
                     continue
-                if ent.state(inst) != "ended":
+                if ent.state(inst) != "ended" or oauth_hidden(who, inst):
                     continue
                 if inst.creator == userid or attended(ent, inst, userid):
                     rows.append(inst)
@@ -215,7 +230,8 @@ def build(ent: Enterprise) -> dict[str, Handler]:
         else:
             bounds = window(request, max_days=PARTICIPANTS_WINDOW_DAYS, default_days=PARTICIPANTS_WINDOW_DAYS,
                             now_s=now_s)
-        if not who.account_level:
+        require_oauth_created(who, instances)
+        if not who.reads_everyone:
             allowed = any(
                 i.creator == who.userid
                 or any(s.userid == who.userid and s.user_role in HOST_ROLES for s in ent.visible_sessions(i))

@@ -9,7 +9,7 @@ from starlette.responses import Response
 
 from emulator import errors
 from emulator.api.common import DAY_S, need_int, page_params, page_slice, principal, q_str, respond, window
-from emulator.api.meetings import Handler, resolve_userid
+from emulator.api.meetings import Handler, oauth_hidden, resolve_userid
 from emulator.enterprise import Enterprise, Recording, RecordFile
 from emulator.principal import Principal
 
@@ -52,7 +52,11 @@ def _recording(ent: Enterprise, rec: Recording, *, corp: bool) -> dict[str, obje
 
 
 def _own(who: Principal, rec: Recording) -> None:
-    if not who.account_level and rec.instance.creator != who.userid:
+    if oauth_hidden(who, rec.instance):
+        raise errors.no_permission(
+            "An OAuth caller reads only recordings of meetings created through an OAuth app; read this one with AK/SK"
+        )
+    if not who.reads_everyone and rec.instance.creator != who.userid:
         raise errors.no_permission("Only recordings of meetings you created are visible to this app")
 
 
@@ -68,7 +72,7 @@ def build(ent: Enterprise) -> dict[str, Handler]:
             need_int(request, "media_set_type", default=0, lo=0, hi=2)
             meeting_id, code = q_str(request, "meeting_id"), q_str(request, "meeting_code")
             operator = who.userid
-            if who.account_level and request.query_params.get("operator_id_type", "1") == "1":
+            if who.reads_everyone and request.query_params.get("operator_id_type", "1") == "1":
                 operator = q_str(request, "operator_id") or who.userid
             operator = resolve_userid(who, operator)
             if meeting_id is not None:
@@ -77,8 +81,9 @@ def build(ent: Enterprise) -> dict[str, Handler]:
                 recs = [r for r in recs if r.instance.meeting_code == code]
             else:
                 recs = [r for r in recs if r.instance.creator == operator]
-            if not who.account_level:
+            if not who.reads_everyone:
                 recs = [r for r in recs if r.instance.creator == who.userid]
+            recs = [r for r in recs if not oauth_hidden(who, r.instance)]
         chunk, totals = page_slice(recs, page, size)
         return respond({**totals, "record_meetings": [_recording(ent, r, corp=corp) for r in chunk]})
 

@@ -14,7 +14,9 @@ from zoneinfo import ZoneInfo
 
 from emulator.enterprise import ids
 from emulator.enterprise.directory import EMOJI, token
-from emulator.enterprise.model import AccessEvent, Instance, RecordFile, Recording, Series, Session, User
+from emulator.enterprise.model import (
+    CREATED_VIA_OAUTH, AccessEvent, Instance, RecordFile, Recording, Series, Session, User,
+)
 
 SUBJECTS = [
     "周例会", "项目评审", "需求讨论", "Weekly sync", "Design review", "Sprint planning", "客户沟通会",
@@ -32,6 +34,8 @@ BIG_MEETINGS: dict[int, tuple[int, int, int]] = {
     4: (ids.KIND_WEBINAR, 15 * 60, 90),
 }
 DURATIONS = (15, 30, 30, 45, 60, 60, 60, 90, 120)
+# Expected share of a day's meetings created through an OAuth app rather than in the clients.
+OAUTH_CREATED_SHARE = 0.05
 PSTN_INSTANCE = 0
 ROOMS_INSTANCES = (20, 21, 22)
 CLIENT_INSTANCES = (1, 1, 1, 2, 2, 3, 4, 5, 6, 10)
@@ -175,8 +179,32 @@ class Generator:
             )
         if working and day.weekday() in BIG_MEETINGS:
             out.append(self._big_instance(day, len(out)))
+        self._mark_oauth_created(day, out)
         self._mark_deleted(day, out)
         return out
+
+    def _mark_oauth_created(self, day: date, instances: list[Instance]) -> None:
+        """Flag a seeded few of the day's one-off meetings and webinars as created through an OAuth app.
+
+        A stream of its own (seeded by the date) leaves every other draw of the day unchanged, so
+        the same seed gives the same enterprise with or without this flag. Recurring series and
+        personal rooms keep being created in the clients, and all-hands stay client meetings too.
+        """
+        candidates = [i for i in instances if i.held and i.meeting_type != ids.KIND_SERIES and not i.is_pmi
+                      and not i.audience]
+        if not candidates:
+            return
+        rng = random.Random(f"{self.seed}:oauth-created:{day.isoformat()}")
+        # Stochastic rounding keeps the expected share on small days too; the big-meeting weekdays
+        # hold at least one, so any three-day window has an OAuth-created meeting, and a recorded
+        # one where the day has any, so OAuth callers always have recordings to read.
+        floor = 1 if day.weekday() in BIG_MEETINGS else 0
+        count = min(len(candidates), max(floor, int(OAUTH_CREATED_SHARE * len(instances) + rng.random())))
+        recorded = [i for i in candidates if i.has_recording]
+        picks = [rng.choice(recorded)] if floor and count and recorded else []
+        rest = [i for i in candidates if i is not (picks[0] if picks else None)]
+        for inst in picks + rng.sample(rest, count - len(picks)):
+            inst.created_via = CREATED_VIA_OAUTH
 
     def _big_instance(self, day: date, seq: int) -> Instance:
         """The day's all-hands or big webinar: always held and recorded, a few hundred sessions."""

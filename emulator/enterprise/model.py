@@ -6,6 +6,10 @@ from dataclasses import dataclass, field
 from datetime import date
 
 STATUS_LABELS = {0: "disabled", 1: "enabled", 2: "inactive"}
+# How a meeting was created: in the Tencent Meeting clients, or through an OAuth app's API call.
+# Under the API reference's reading an OAuth caller sees only the latter (docs/platform.md).
+CREATED_IN_CLIENT = "client"
+CREATED_VIA_OAUTH = "oauth"
 
 
 @dataclass(slots=True)
@@ -129,6 +133,7 @@ class Instance:
     has_recording: bool
     # Sessions aimed at by an all-hands or a big webinar; 0 for an ordinary meeting.
     audience: int = 0
+    created_via: str = CREATED_IN_CLIENT
     # Filled lazily by the enterprise when first needed.
     sessions: list[Session] | None = None
     media_start_ms: int | None = None
@@ -139,6 +144,10 @@ class Instance:
     @property
     def key(self) -> tuple[str, str]:
         return self.meeting_id, self.sub_meeting_id
+
+    @property
+    def oauth_created(self) -> bool:
+        return self.created_via == CREATED_VIA_OAUTH
 
 
 @dataclass(slots=True)

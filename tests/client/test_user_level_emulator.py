@@ -26,8 +26,9 @@ def test_user_level_walks(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> N
     caplog.set_level(logging.DEBUG)
     redirect = f"http://127.0.0.1:{free_port()}/callback"
     apps = write_apps(tmp_path, redirect)
+    # The scope table's reading: a user-level app reads all of its user's meetings, however created.
     with running_emulator(apps_path=str(apps), scale="small", now=NOW, faults="hostile", seed=5,
-                          rate_limit="off", revoke_after=3) as emu:
+                          rate_limit="off", revoke_after=3, platform="scope-table") as emu:
         ent = emu.enterprise
         soon = ent.live_instances() + ent.upcoming_instances()
         user = Counter(i.creator for i in soon).most_common(1)[0][0]

@@ -23,7 +23,8 @@ SECRETS = {app["sdk_id"]: app["secret"] for app in APPS_DOCUMENT["apps"]}
 @pytest.fixture(scope="module")
 def emu(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorHandle]:
     apps = write_apps(tmp_path_factory.mktemp("apps"))
-    with running_emulator(**fake_world(apps_path=apps, rate_limit="off")) as handle:
+    # The scope table's reading: account-level OAuth apps reach /v1/corp/* within their scopes.
+    with running_emulator(**fake_world(apps_path=apps, rate_limit="off", platform="scope-table")) as handle:
         yield handle
 
 
@@ -64,11 +65,11 @@ def test_account_level_app_without_the_scope_gets_9042_naming_it(emu: EmulatorHa
     assert "VIEW_ALL_RECORDS" in message
 
 
-def test_corp_routes_can_be_limited_to_aksk(tmp_path: Path) -> None:
-    with running_emulator(**fake_world(apps_path=write_apps(tmp_path), corp_oauth=False)) as emu:
+def test_the_api_reference_reading_limits_corp_routes_to_aksk(tmp_path: Path) -> None:
+    with running_emulator(**fake_world(apps_path=write_apps(tmp_path), platform="api-reference")) as emu:
         token = _token(emu, ACCOUNT_APP)
         status, code, message = _error(emu.http.get(emu.base_url + "/v1/corp/meetings", headers=oauth_headers(token)))
-        assert (status, code) == (403, 9042) and "AK/SK" in message
+        assert (status, code) == (403, 9042) and "目前暂不支持 OAuth2.0 鉴权访问" in message and "AK/SK" in message
         app = emu.apps.get(ACCOUNT_APP)
         assert app is not None
         signed = emu.http.get(emu.base_url + "/v1/corp/meetings", headers=signed_headers(app, "GET", "/v1/corp/meetings"))
@@ -139,7 +140,8 @@ NOW = datetime(2026, 11, 18, 7, 30, tzinfo=UTC)
 
 
 def test_real_endpoints_behind_the_gate() -> None:
-    with running_emulator(now=NOW, scale="small", days=7) as emu:
+    # The scope table's reading, where the account-level OAuth app below may list corp users.
+    with running_emulator(now=NOW, scale="small", days=7, platform="scope-table") as emu:
         app = emu.default_app
         admin = emu.enterprise.super_admin
         end = int(NOW.timestamp())

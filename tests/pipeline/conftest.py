@@ -1,13 +1,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
 
 from assets.schemas import KEYS
+from emulator.platform import DEFAULT_PLATFORM
 from emulator.testing import EmulatorHandle, running_emulator
 
 # A Wednesday noon in Beijing: the five days before it hold working days and a weekend.
@@ -40,7 +43,17 @@ def aksk_env(emu: EmulatorHandle, data_dir: Path) -> dict[str, str]:
 @pytest.fixture
 def pipeline_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[tuple[EmulatorHandle, Path]]:
     """A frozen-clock emulator and the pipeline's environment pointed at it."""
-    with running_emulator(seed=11, scale="small", days=6, now=NOW, rate_limit="off") as emu:
+    with pipeline_emulator(monkeypatch, tmp_path) as world:
+        yield world
+
+
+@contextmanager
+def pipeline_emulator(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, *, platform: str = DEFAULT_PLATFORM, **config: Any
+) -> Iterator[tuple[EmulatorHandle, Path]]:
+    """:func:`pipeline_env` under a chosen reading of the platform (and other emulator settings)."""
+    with running_emulator(seed=11, scale="small", days=6, now=NOW, rate_limit="off", platform=platform,
+                          **config) as emu:
         data_dir = tmp_path / "data"
         for name, value in aksk_env(emu, data_dir).items():
             monkeypatch.setenv(name, value)

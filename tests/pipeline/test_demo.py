@@ -20,6 +20,7 @@ def test_demo_signs_in_syncs_and_publishes(tmp_path: Path, monkeypatch: pytest.M
     output = console.export_text()
     assert summary.success, summary.failures
     assert "Signed in through OAuth" in output
+    assert "Platform reading: scope-table" in output
     assert ": consistent" in output, "the live day's events should match the pull of that day"
     assert summary.api_calls > 0
     with duckdb.connect(str(tmp_path / "demo" / "warehouse.duckdb"), read_only=True) as con:

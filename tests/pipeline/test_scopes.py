@@ -45,7 +45,9 @@ def no_records_scope(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterato
     """An account-level OAuth app granted meetings and users but not recordings, signed in."""
     port = _free_port()
     apps = _apps_file(tmp_path, port, ["VIEW_ALL_MEETINGS", "VIEW_ALL_USERS"])
-    with running_emulator(seed=11, scale="small", days=6, now=NOW, rate_limit="off", apps_path=str(apps)) as emu:
+    # The scope table's reading: the account-level OAuth app reaches /v1/corp/* within its scopes.
+    with running_emulator(seed=11, scale="small", days=6, now=NOW, rate_limit="off", apps_path=str(apps),
+                          platform="scope-table") as emu:
         data_dir = tmp_path / "data"
         env = {
             "TMEET_API_BASE_URL": emu.base_url, "TMEET_OAUTH_BASE_URL": emu.base_url, "TMEET_AUTH_MODE": "oauth",

@@ -114,8 +114,9 @@ def chosen_users(ent: Any) -> list[str]:
 def user_level(
     request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> Iterator[tuple[EmulatorHandle, Path]]:
+    # The scope table's reading: each user's meetings are visible however they were created.
     with running_emulator(seed=11, scale="small", days=6, now=NOW, rate_limit="off", faults=request.param,
-                          apps_path=str(apps_file(tmp_path))) as emu:
+                          apps_path=str(apps_file(tmp_path)), platform="scope-table") as emu:
         data_dir = tmp_path / "data"
         for name, value in user_env(emu, data_dir).items():
             monkeypatch.setenv(name, value)
