@@ -69,6 +69,8 @@ class Landed:
     quarantined: int = 0
     preview: pd.DataFrame | None = None
     api_total: int | None = None
+    # What the run learned about the source, shown in the asset's metadata (e.g. a response shape).
+    notes: dict[str, str] = field(default_factory=dict)
 
     @property
     def rows(self) -> int:

@@ -70,6 +70,9 @@ class EmulatorConfig:
     # The seed's scope table lets account-level OAuth apps call /v1/corp/*; the contract says the
     # real API takes AK/SK only there today. Off reproduces the contract.
     corp_oauth: bool = True
+    # /v1/corp/user-roles without role_code: "role-list" answers {user_role_list} (older Java SDK),
+    # "reference" answers the users of every role, {users, has_remaining, next_pos} (1095/52496).
+    roles_shape: str = "role-list"
     # Calls before a hostile run revokes an access token; None keeps the profile's default.
     revoke_after: int | None = None
     tz: str = "Asia/Shanghai"
