@@ -15,10 +15,10 @@ from resources.tencent import scopes as sc
 AuthMode = Literal["oauth", "aksk"]
 
 AKSK_FIX = (
-    "use an enterprise self-built app (企业级自建应用) signing with AK/SK: set TMEET_AUTH_MODE=aksk with "
-    "TMEET_APP_ID, TMEET_SECRET_ID, TMEET_SECRET_KEY and TMEET_OPERATOR_ID (README, \"Option B: AK/SK signature\")"
+    "fix: use an enterprise self-built app (企业级自建应用) with AK/SK, TMEET_AUTH_MODE=aksk "
+    "(README, \"Option B: AK/SK signature\")"
 )
-OAUTH_FIX = "this endpoint takes OAuth only: set TMEET_AUTH_MODE=oauth and run `tmeet-etl auth login`"
+OAUTH_FIX = "fix: use an OAuth app, TMEET_AUTH_MODE=oauth, and run `tmeet-etl auth login`"
 
 # endpoint -> (modes the API reference documents, reference page)
 DOCUMENTED: dict[str, tuple[frozenset[AuthMode], str]] = {

@@ -437,7 +437,7 @@ def mode_refusal(exc: PermissionDenied, endpoint: str, mode: str) -> AuthModeUns
     kind = "OAuth" if mode == "oauth" else "AK/SK"
     fix = auth_modes.fix_for(mode)
     return AuthModeUnsupported(
-        f"{endpoint} is not served to {kind} callers{source}; {fix}. The platform said: {exc.platform_message}",
+        f"{endpoint} does not take {kind}{source}; {fix}",
         auth_mode=mode, fix=fix, platform_message=exc.platform_message, endpoint=exc.endpoint or endpoint, code=exc.code,
         http_status=exc.http_status, trace_id=exc.trace_id,
     )
