@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,16 +12,8 @@ from pipelines.cli import main
 from tests.client.conftest import CANARY_SECRET_KEY, settings_for
 from tests.client.test_auth_cli import env_of
 from tests.client.test_oauth_emulator import do_login
-from tests.platform_readings import api_reference_emulator
 
 ACCOUNT_ASSETS = "will run: users, user_departments, roles, meetings, participant_sessions, attendance, recordings"
-
-
-@pytest.fixture
-def reference_emulator(apps_file: Path) -> Iterator[Any]:
-    with api_reference_emulator(apps_path=str(apps_file), scale="small", now=datetime(2026, 3, 1, tzinfo=UTC),
-                                rate_limit="off") as emu:
-        yield emu
 
 
 def _doctor(capsys: pytest.CaptureFixture[str]) -> tuple[int, list[str]]:
