@@ -45,7 +45,8 @@ USER_FAMILY_SCOPES: dict[str, tuple[str, str]] = {
     "records": ("VIEW_VIDEO", "MANAGE_VIDEO"),
     "users": ("VIEW_USER_INFO", "MANAGE_USER_INFO"),
 }
-# Routes only account-level callers may use, besides every /v1/corp/* route (contract §3.2, §8).
+# Routes only account-level callers may use, besides every /v1/corp/* route
+# (docs/platform.md, "Auth rules per endpoint").
 ACCOUNT_ONLY_ROUTES = frozenset({"/v1/users/list", "/v1/users/advance/list", "/v1/users/{userid}"})
 
 

@@ -111,7 +111,7 @@ class TencentMeetingClient:
                 open_id = principals[0]
             self.open_id = open_id
             if settings.app_type == "user":
-                # Third-party quota is per authorizing user (contract §4.3).
+                # Third-party quota is per authorizing user (docs/platform.md, "Limits").
                 self.transport.quota_key = f"user:{settings.sdk_id}:{open_id}"
             self.auth = OAuthAuth(self.tokens, open_id)
             self.operator = {"operator_id": open_id, "operator_id_type": 2}
