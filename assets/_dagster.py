@@ -300,6 +300,8 @@ def merge(landed: Sequence[Landed]) -> Landed:
         for day, rows in item.rows_by_partition.items():
             merged.rows_by_partition[day] = merged.rows_by_partition.get(day, 0) + rows
         merged.quarantined += item.quarantined
+        for name, note in item.notes.items():
+            merged.notes[name] = f"{merged.notes[name]}; {note}" if name in merged.notes else note
         if item.preview is not None and (merged.preview is None or len(merged.preview) < 5):
             merged.preview = item.preview if merged.preview is None else pd.concat([merged.preview, item.preview]).head(5)
     return merged

@@ -84,6 +84,9 @@ def test_a_page_without_its_list_is_quarantined_and_fails_the_shape_check(
     assert json.loads(rows["record_json"].iloc[0]) == drifted, "the page is kept as received"
     log = lake.read("sync_log")
     assert "meeting_info_list" in " ".join(log["skip_reasons"])
+    assert not lake.has_files("meetings"), "an unread day is not landed as an empty partition"
+    event = outcome.get_asset_materialization_events()[0]
+    assert "kept its last good state" in event.step_materialization_data.materialization.metadata["not_replaced"].value
 
 
 def test_a_roles_answer_in_neither_documented_shape_keeps_the_last_roles(
@@ -131,3 +134,17 @@ def test_roles_land_from_either_documented_shape(
         log = Lake.from_data_dir(tmp_path / "data").read("sync_log")
         assert any(ep.startswith("shape of GET /v1/corp/user-roles") and seen.split(" (")[0] in ep
                    for ep in log["endpoint"])
+
+
+def test_a_users_answer_without_its_list_keeps_the_last_directory(
+    drifted_platform: Callable[[str, dict[str, object]], EmulatorHandle], tmp_path: Path,
+) -> None:
+    drifted_platform("corp_users", {"has_remaining": False, "next_pos": "", "user_list": []})
+    outcome = _materialize("users", "user_departments", "roles")
+    assert outcome.success
+    materialized = {e.asset_key.to_user_string() for e in outcome.get_asset_materialization_events()}
+    assert materialized == {"roles"}
+    shape = {ev.asset_key.to_user_string(): ev for ev in _evaluations(outcome)  # type: ignore[attr-defined]
+             if ev.check_name == "response_shape"}  # type: ignore[attr-defined]
+    assert not shape["users"].passed and "'users'" in shape["users"].description
+    assert not Lake.from_data_dir(tmp_path / "data").has_files("users")
