@@ -68,8 +68,9 @@ class EmulatorConfig:
     refresh_ttl_seconds: float = REFRESH_TTL_SECONDS
     quota_http_status: int = 500
     signature_http_status: int = 400
-    # The seed's scope table lets account-level OAuth apps call /v1/corp/*; the contract says the
-    # real API takes AK/SK only there today. Off reproduces the contract.
+    # The OAuth page's scope table lets account-level OAuth apps call /v1/corp/*; the API reference
+    # says the real API takes AK/SK only there today (docs/platform.md, "Auth rules per endpoint").
+    # Off reproduces the API reference.
     corp_oauth: bool = True
     # /v1/corp/user-roles without role_code: "role-list" answers {user_role_list} (older Java SDK),
     # "reference" answers the users of every role, {users, has_remaining, next_pos} (1095/52496).
