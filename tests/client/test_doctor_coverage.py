@@ -45,6 +45,7 @@ def test_doctor_under_aksk_plans_every_asset(emulator: Any, tmp_path: Path, monk
     assert _line(lines, "[ok] assets: ").startswith(f"[ok] assets: {ACCOUNT_ASSETS}")
     assert not [line for line in lines if line.startswith(("[skip]", "[note]"))]
     calls = emulator.stats()["calls"]
+    print(f"doctor API calls: {sum(calls.values())} over {len(calls)} routes")
     assert all(n <= 2 for n in calls.values()), f"one cheap call per family (plus connectivity): {calls}"
     assert CANARY_SECRET_KEY not in "\n".join(lines)
 
