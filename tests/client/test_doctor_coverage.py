@@ -9,7 +9,7 @@ import pytest
 
 from emulator.app import super_admin_of
 from pipelines.cli import main
-from tests.client.conftest import CANARY_SECRET_KEY, settings_for
+from tests.client.conftest import CANARY_SECRET, CANARY_SECRET_KEY, settings_for
 from tests.client.test_auth_cli import env_of
 from tests.client.test_oauth_emulator import do_login
 
@@ -86,4 +86,24 @@ def test_doctor_under_account_oauth_without_refusals(
     assert "corp meetings ok" in _line(lines, "[ok] probes: ")
     assert _line(lines, "[ok] assets: ").startswith(f"[ok] assets: {ACCOUNT_ASSETS}")
     assert not [line for line in lines if line.startswith("[skip]")]
+    assert "created through OAuth apps" in _line(lines, "[note] note: ")
+
+
+def test_doctor_under_a_user_level_app_names_what_the_app_type_cannot_reach(
+    emulator: Any, tmp_path: Path, redirect_uri: str, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    settings = settings_for(emulator.base_url, tmp_path / "data", sdk="300000002", app_type="user",
+                            redirect=redirect_uri)
+    do_login(settings)
+    env_of(settings, monkeypatch, tmp_path, TMEET_SDK_ID="300000002", TMEET_APP_TYPE="user",
+           TMEET_SECRET=CANARY_SECRET + "u")
+    code, lines = _doctor(capsys)
+    assert code == 0
+    probes = _line(lines, "[ok] probes: ")
+    assert "corp" not in probes, "a user-level app has no account-level family to probe"
+    assert "user meeting history ok" in probes and "users/info/basic ok" in probes
+    assert "meetings" in _line(lines, "[ok] assets: ")
+    for asset in ("user_departments", "roles"):
+        assert "user-level apps have no endpoint" in _line(lines, f"[skip] skipped: {asset} — ")
     assert "created through OAuth apps" in _line(lines, "[note] note: ")
