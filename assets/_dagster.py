@@ -106,7 +106,7 @@ def sync_context(
     except AuthModeUnsupported as exc:
         reason = refusal_reason(exc)
         stats.skip(exc.endpoint or asset, asset, exc.code, reason)
-        raise AssetRefused(reason) from None
+        raise AssetRefused(reason, int(stats.totals()["calls"])) from None
     except PermissionDenied as exc:
         raise dg.Failure(permission_message(exc, settings), allow_retries=False) from None
     finally:
@@ -173,7 +173,7 @@ def scoped(compute: Callable[..., Iterator[Any]]) -> Callable[..., Iterator[Any]
             except AssetRefused as refused:
                 refusals = dict.fromkeys(sorted(running), refused.reason)
                 record_skips(context, storage, refusals, label=NOT_RUN_AUTH_MODE)
-                yield from not_run_checks(context, refusals)
+                yield from not_run_checks(context, refusals, refused.api_calls)
                 return
         yield from shape_check_results(context, running, problems)
 

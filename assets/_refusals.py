@@ -31,8 +31,9 @@ NOT_RUN_AUTH_MODE = "(not run: auth mode)"
 class AssetRefused(Exception):
     """The platform refuses this asset's endpoint to the configured auth mode; skip, do not fail."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, api_calls: int = 0) -> None:
         self.reason = reason
+        self.api_calls = api_calls
         super().__init__(reason)
 
 
@@ -102,14 +103,20 @@ def shape_check_results(
         )
 
 
-def not_run_checks(context: dg.AssetExecutionContext, reasons: dict[str, str]) -> Iterator[dg.AssetCheckResult]:
-    """A WARN result on every selected check of a skipped asset, saying why it did not run."""
+def not_run_checks(
+    context: dg.AssetExecutionContext, reasons: dict[str, str], api_calls: int = 0
+) -> Iterator[dg.AssetCheckResult]:
+    """A WARN result on every selected check of a skipped asset, saying why it did not run.
+
+    ``api_calls`` is what the step spent before the refusal, so run summaries count it.
+    """
     for key in context.selected_asset_check_keys:
         reason = reasons.get(key.asset_key.to_user_string())
         if reason is not None:
             yield dg.AssetCheckResult(
                 asset_key=key.asset_key, check_name=key.name, passed=False,
                 severity=dg.AssetCheckSeverity.WARN, description=f"{NOT_RUN}{reason}",
+                metadata={"api_calls": api_calls},
             )
 
 

@@ -132,7 +132,6 @@ def _summarize(outcome: dg.ExecuteInProcessResult, start: date, end: date, data_
         calls = metadata.get("api_calls")
         if calls is not None and event.step_key is not None:
             calls_by_step[event.step_key] = int(calls.value)  # type: ignore[arg-type]
-    summary.api_calls = sum(calls_by_step.values())
     for event in outcome.all_events:
         if event.is_step_failure and event.step_failure_data is not None:
             error = event.step_failure_data.error
@@ -143,10 +142,14 @@ def _summarize(outcome: dg.ExecuteInProcessResult, start: date, end: date, data_
             if reason:
                 # An asset the platform refused at run time: reported like a scope skip.
                 summary.skipped_assets.setdefault(evaluation.asset_key.to_user_string(), reason)
+                calls = evaluation.metadata.get("api_calls")
+                if calls is not None and event.step_key is not None:
+                    calls_by_step.setdefault(event.step_key, int(calls.value))  # type: ignore[arg-type]
             else:
                 summary.failed_checks.append(f"{evaluation.asset_key.to_user_string()}.{evaluation.check_name}")
         if event.event_type_value == "STEP_SKIPPED" and event.step_key is not None:
             summary.not_run_steps.append(event.step_key)
+    summary.api_calls = sum(calls_by_step.values())
     return summary
 
 

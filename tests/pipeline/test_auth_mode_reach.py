@@ -55,7 +55,7 @@ def oauth_on_reference_platform(
 def test_sync_skips_every_refused_asset_and_names_the_fix(
     oauth_on_reference_platform: tuple[EmulatorHandle, Path], capsys: pytest.CaptureFixture[str],
 ) -> None:
-    _, data_dir = oauth_on_reference_platform
+    emu, data_dir = oauth_on_reference_platform
     assert main(["sync", "--start", FIRST.isoformat(), "--end", LAST.isoformat()]) == 0
     printed = " ".join(capsys.readouterr().out.split())  # the console wraps long lines
     for asset in CORP_FED:
@@ -63,8 +63,10 @@ def test_sync_skips_every_refused_asset_and_names_the_fix(
         assert f"skipped {asset}: auth mode not supported" in printed, printed
         assert "TMEET_AUTH_MODE=aksk" in line and "企业级自建应用" in line, line
 
+    emu.reset_stats()
     summary = run_sync(FIRST, LAST)
     assert summary.success, summary.failures
+    assert summary.api_calls == sum(emu.stats()["calls"].values()) > 0, "refused calls are counted too"
     for asset in CORP_FED:
         assert asset in summary.skipped_assets, f"{asset} was neither landed nor named: {summary.skipped_assets}"
         assert "TMEET_AUTH_MODE=aksk" in summary.skipped_assets[asset]
