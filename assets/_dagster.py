@@ -14,11 +14,23 @@ import dagster as dg
 import pandas as pd
 from dagster import AssetExecutionContext
 
+from assets._refusals import (
+    NOT_RUN_AUTH_MODE,
+    AssetRefused,
+    collecting_problems,
+    not_run_checks,
+    note_shape_errors,
+    refusal_reason,
+    shape_check_results,
+    shape_check_spec,
+    shape_quarantine,
+)
 from assets._sync import Landed, SyncContext, write_sync_log
+from assets.schemas import SCHEMAS
 from pipelines.partitions import account_timezone, daily_partitions
 from resources.dagster_resources import StorageResource, TencentMeetingResource
 from resources.settings import ConfigError, Settings
-from resources.tencent.errors import AuthError, PermissionDenied, QuotaExhausted
+from resources.tencent.errors import AuthError, AuthModeUnsupported, PermissionDenied, QuotaExhausted
 from resources.tencent.stats import CallStats
 
 # Single-run backfills are what keeps a 90-day backfill one run (one token refresh, one shared
@@ -91,15 +103,30 @@ def sync_context(
         ) from None
     except AuthError as exc:
         raise dg.Failure(str(exc), allow_retries=False) from None
+    except AuthModeUnsupported as exc:
+        reason = refusal_reason(exc)
+        stats.skip(exc.endpoint or asset, asset, exc.code, reason)
+        raise AssetRefused(reason, int(stats.totals()["calls"])) from None
     except PermissionDenied as exc:
         raise dg.Failure(permission_message(exc, settings), allow_retries=False) from None
     finally:
         for client in clients:
             key = client.transport.quota_key
             stats.note_quota(key, client.limiter.daily_used(key), client.limiter.daily_limit)
+        quarantine_shape_errors(context, ctx, asset)
         write_sync_log(ctx, asset, partition, started, stats)
         for client in clients:
             client.close()
+
+
+def quarantine_shape_errors(context: AssetExecutionContext, ctx: SyncContext, asset: str) -> None:
+    """Land the pages that came without their documented list, as received, and fail the shape check."""
+    errors = [exc for client in ctx.clients for exc in client.shape_errors]
+    if not errors:
+        return
+    frame = shape_quarantine(asset, errors)
+    ctx.lake.write_snapshot("quarantine", SCHEMAS["quarantine"], ctx.now().date(), f"{asset}-shape-{ctx.run_id}", frame)
+    note_shape_errors(context, (f"{exc.endpoint}: {exc.detail}" for exc in errors))
 
 
 def permission_message(exc: PermissionDenied, settings: Settings) -> str:
@@ -131,30 +158,36 @@ def scoped(compute: Callable[..., Iterator[Any]]) -> Callable[..., Iterator[Any]
         blocked = {name: plan.skipped[name] for name in selected if name in plan.skipped}
         if blocked:
             record_skips(context, storage, blocked)
-            for key in context.selected_asset_check_keys:
-                reason = blocked.get(key.asset_key.to_user_string())
-                if reason is not None:
-                    yield dg.AssetCheckResult(
-                        asset_key=key.asset_key, check_name=key.name, passed=False,
-                        severity=dg.AssetCheckSeverity.WARN, description=f"not run: {reason}",
-                    )
+            yield from not_run_checks(context, blocked)
         if selected <= blocked.keys():
             return
-        for output in compute(context, tencent, storage):
-            key = getattr(output, "asset_key", None)
-            # A subset run (or a skipped scope) must not report assets it was not asked for.
-            if key is not None and (key.to_user_string() in blocked or key.to_user_string() not in selected):
-                continue
-            yield output
+        running = selected - blocked.keys()
+        with collecting_problems(context) as problems:
+            try:
+                for output in compute(context, tencent, storage):
+                    key = getattr(output, "asset_key", None)
+                    # A subset run (or a skipped scope) must not report assets it was not asked for.
+                    if key is not None and (key.to_user_string() in blocked or key.to_user_string() not in selected):
+                        continue
+                    yield output
+            except AssetRefused as refused:
+                refusals = dict.fromkeys(sorted(running), refused.reason)
+                record_skips(context, storage, refusals, label=NOT_RUN_AUTH_MODE)
+                yield from not_run_checks(context, refusals, refused.api_calls)
+                return
+        yield from shape_check_results(context, running, problems)
 
     return wrapper
 
 
-def record_skips(context: AssetExecutionContext, storage: StorageResource, blocked: Mapping[str, str]) -> None:
+def record_skips(
+    context: AssetExecutionContext, storage: StorageResource, blocked: Mapping[str, str],
+    label: str = "(not run: scope)",
+) -> None:
     stats = CallStats()
     for name, reason in sorted(blocked.items()):
         context.log.warning(f"Skipping {name}: {reason}")
-        stats.skip("(not run: scope)", name, None, reason)
+        stats.skip(label, name, None, reason)
     ctx = SyncContext(clients=[], lake=storage.lake(), raw=storage.raw(), tz=account_timezone(),
                       run_id=context.run.run_id)
     write_sync_log(ctx, "-".join(sorted(blocked)), "", datetime.now(UTC), stats)
@@ -180,8 +213,9 @@ def daily_pull(
     step retries, and skipped outputs where the granted scopes do not reach."""
 
     def decorate(compute: Callable[..., Iterator[Any]]) -> dg.AssetsDefinition:
+        shape_checks = [shape_check_spec(spec.key.to_user_string()) for spec in specs if "api" in spec.kinds]
         return dg.multi_asset(
-            specs=list(specs), check_specs=list(check_specs), can_subset=True,
+            specs=list(specs), check_specs=[*check_specs, *shape_checks], can_subset=True,
             backfill_policy=SINGLE_RUN, pool=API_POOL, retry_policy=API_RETRY,
         )(scoped(compute))
 
@@ -250,6 +284,8 @@ def table_metadata(landed: Landed) -> dict[str, dg.MetadataValue]:
     }
     if landed.api_total is not None:
         metadata["api_total_count"] = dg.MetadataValue.int(landed.api_total)
+    for name, note in landed.notes.items():
+        metadata[name] = dg.MetadataValue.text(note)
     if landed.preview is not None and len(landed.preview):
         metadata["preview"] = dg.MetadataValue.md(landed.preview.astype(str).to_markdown(index=False))
     return metadata
@@ -264,6 +300,8 @@ def merge(landed: Sequence[Landed]) -> Landed:
         for day, rows in item.rows_by_partition.items():
             merged.rows_by_partition[day] = merged.rows_by_partition.get(day, 0) + rows
         merged.quarantined += item.quarantined
+        for name, note in item.notes.items():
+            merged.notes[name] = f"{merged.notes[name]}; {note}" if name in merged.notes else note
         if item.preview is not None and (merged.preview is None or len(merged.preview) < 5):
             merged.preview = item.preview if merged.preview is None else pd.concat([merged.preview, item.preview]).head(5)
     return merged

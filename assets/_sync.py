@@ -46,6 +46,7 @@ class SyncContext:
     max_workers: int = 8
     progress: Progress = field(default_factory=current_progress)
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
+    shape_errors_landed: int = 0
 
     @property
     def tz_info(self) -> ZoneInfo:
@@ -69,6 +70,8 @@ class Landed:
     quarantined: int = 0
     preview: pd.DataFrame | None = None
     api_total: int | None = None
+    # What the run learned about the source, shown in the asset's metadata (e.g. a response shape).
+    notes: dict[str, str] = field(default_factory=dict)
 
     @property
     def rows(self) -> int:
@@ -94,22 +97,40 @@ def land(
     """Replace the partition ``day`` (or the whole table when None) of each derived table.
 
     ``tables`` limits what is written (a rebuild of chosen tables); quarantine lands with any.
+    Without ``tables``, a pull that met pages without their documented list since the last
+    ``land`` replaces nothing: what it read is incomplete, so the last good state is kept (the
+    pages are quarantined and the asset's ``response_shape`` check fails).
     """
     chosen = set(derived.frames) if tables is None else set(tables) & set(derived.frames)
+    unread = fresh_shape_errors(ctx) if tables is None else 0
     landed: dict[str, Landed] = {}
     for table, frame in derived.frames.items():
         if table not in chosen:
+            continue
+        landed[table] = Landed(table)
+        if unread:
+            where = f"the partition {day}" if day is not None else "the table"
+            landed[table].notes["not_replaced"] = (
+                f"{where} kept its last good state: {unread} page(s) came without their documented list"
+            )
             continue
         if day is None:
             ctx.lake.write_unpartitioned(table, SCHEMAS[table], frame)
         else:
             ctx.lake.write_partition(table, SCHEMAS[table], day, frame)
-        landed[table] = Landed(table)
         landed[table].add(day, frame)
     if landed:
         first = next(iter(landed.values()))
         first.quarantined = write_quarantine(ctx, quarantine_name, day, derived.quarantine)
     return landed
+
+
+def fresh_shape_errors(ctx: SyncContext) -> int:
+    """Pages without their documented list met since the previous call (one call per ``land``)."""
+    total = sum(len(client.shape_errors) for client in ctx.clients)
+    fresh = total - ctx.shape_errors_landed
+    ctx.shape_errors_landed = total
+    return fresh
 
 
 def combine(table: str, frames: Sequence[pd.DataFrame]) -> pd.DataFrame:

@@ -8,6 +8,7 @@ import pandas as pd
 from dagster import AssetExecutionContext
 
 from assets._dagster import API_POOL, result, scoped, sync_context
+from assets._refusals import shape_check_spec
 
 from assets._sync import Derived, Landed, PageData, SyncContext, archive_page, combine, write_quarantine
 from assets.normalize.snapshots import normalize_snapshot
@@ -100,6 +101,7 @@ def land_snapshot(
         dg.AssetSpec("live_meetings", skippable=True, group_name="snapshots", kinds={"api", "pandas", "parquet"},
                      description="Meetings in progress at each snapshot, with how many people are in."),
     ],
+    check_specs=[shape_check_spec("upcoming_meetings"), shape_check_spec("live_meetings")],
     pool=API_POOL,
 )
 @scoped

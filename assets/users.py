@@ -9,12 +9,17 @@ from dagster import AssetExecutionContext
 
 from assets._dagster import API_POOL, API_RETRY, check, result, scoped, sync_context
 from assets._sync import Derived, Landed, PageData, SyncContext, archive_page, archive_record, combine, land
-from assets.normalize.users import normalize_corp_users, normalize_roles, normalize_user_info
+from resources.raw_archive import RawWriter
+from resources.tencent.pagination import Page
+from assets._refusals import shape_check_spec
+from assets.normalize.users import normalize_corp_users, normalize_role_users, normalize_roles, normalize_user_info
 from resources.dagster_resources import StorageResource, TencentMeetingResource
 from resources.tencent.scopes import E_CORP_ROLES, E_CORP_USERS, E_USER_INFO
+from resources.tencent.shapes import ROLE_LIST, ROLE_USERS, SHAPE_SOURCES, roles_shape, shape_note
 
 ASSET = "directory"
 TABLES = ("users", "user_departments", "roles")
+TABLE_ENDPOINT = {"users": E_CORP_USERS, "user_departments": E_CORP_USERS, "roles": E_CORP_ROLES}
 
 
 def extract_directory(ctx: SyncContext, *, include_roles: bool = True) -> dict[str, Landed]:
@@ -29,12 +34,31 @@ def extract_directory(ctx: SyncContext, *, include_roles: bool = True) -> dict[s
             if client.app_type in ("account", "aksk"):
                 pages.extend(archive_page(raw, page) for page in client.iter_corp_users())
                 if include_roles:
-                    pages.extend(archive_page(raw, page) for page in client.iter_roles())
+                    pages.extend(_archive_roles_page(raw, page) for page in client.iter_roles())
             else:
                 assert client.open_id is not None
                 info = client.get_user_info()
                 pages.append(archive_record(raw, E_USER_INFO, {}, info, {"open_id": client.open_id}))
-    return land(ctx, derive_directory(pages, ctx.tz), None, ASSET)
+    # A table whose pages came in an unknown shape keeps its last good state: replacing it
+    # with what little was read would pass an unread answer off as the directory.
+    unread = {ep for client in ctx.clients for ep in (exc.endpoint for exc in client.shape_errors)}
+    tables = [t for t in TABLES if TABLE_ENDPOINT[t] not in unread]
+    landed = land(ctx, derive_directory(pages, ctx.tz), None, ASSET, tables=tables)
+    shapes = roles_shapes_seen(pages)
+    for shape in shapes:
+        ctx.stats().add(shape_note(shape))
+    if "roles" in landed and shapes:
+        landed["roles"].notes["roles_shape"] = ", ".join(SHAPE_SOURCES[s] for s in shapes)
+    return landed
+
+
+def _archive_roles_page(raw: RawWriter, page: Page) -> PageData:
+    # The shape travels with the archived page, so a rebuild reads it the way the pull did.
+    return archive_page(raw, page, {"roles_shape": roles_shape(page.body) or ROLE_LIST})
+
+
+def roles_shapes_seen(pages: Iterable[PageData]) -> list[str]:
+    return sorted({str(p.context.get("roles_shape", ROLE_LIST)) for p in pages if p.endpoint == E_CORP_ROLES})
 
 
 def derive_directory(pages: Iterable[PageData], tz: str) -> Derived:
@@ -43,12 +67,12 @@ def derive_directory(pages: Iterable[PageData], tz: str) -> Derived:
     quarantine: list[pd.DataFrame] = []
     # Pages are pooled per endpoint and normalized once: a large account has hundreds of pages.
     user_records: list[Any] = []
-    role_records: list[Any] = []
+    role_records: dict[str, list[Any]] = {ROLE_LIST: [], ROLE_USERS: []}
     for page in pages:
         if page.endpoint == E_CORP_USERS:
             user_records.extend(page.records)
         elif page.endpoint == E_CORP_ROLES:
-            role_records.extend(page.records)
+            role_records[str(page.context.get("roles_shape", ROLE_LIST))].extend(page.records)
         elif page.endpoint == E_USER_INFO:
             for record in page.records:
                 user = normalize_user_info(page.context["open_id"], record)
@@ -61,10 +85,11 @@ def derive_directory(pages: Iterable[PageData], tz: str) -> Derived:
         frames["users"].append(users.frame)
         frames["user_departments"].append(departments.frame)
         quarantine.extend([users.quarantine, departments.quarantine])
-    if role_records:
-        roles = normalize_roles(role_records)
-        frames["roles"].append(roles.frame)
-        quarantine.append(roles.quarantine)
+    for shape, normalize in ((ROLE_LIST, normalize_roles), (ROLE_USERS, normalize_role_users)):
+        if role_records[shape]:
+            roles = normalize(role_records[shape])
+            frames["roles"].append(roles.frame)
+            quarantine.append(roles.quarantine)
     return Derived({table: combine(table, frames[table]) for table in TABLES}, quarantine)
 
 
@@ -82,6 +107,7 @@ def derive_directory(pages: Iterable[PageData], tz: str) -> Derived:
         dg.AssetCheckSpec("userid_unique", asset="users", description="One row per userid."),
         dg.AssetCheckSpec("one_main_department", asset="user_departments",
                           description="No user has more than one main department."),
+        *(shape_check_spec(table) for table in TABLES),
     ],
     pool=API_POOL,
     retry_policy=API_RETRY,
@@ -93,15 +119,20 @@ def directory(
     """Pull the account's users, departments and roles (current state)."""
     with sync_context(context, tencent, storage, ASSET) as ctx:
         landed = extract_directory(ctx)
-    users = ctx.lake.read("users")
-    departments = ctx.lake.read("user_departments")
-    mains = departments[departments["is_main"].fillna(False)].groupby("userid").size()
     stats = ctx.stats()
-    yield result("users", landed["users"], stats, [
-        check("users", "userid_unique", not users["userid"].duplicated().any(), "userid is unique"),
-    ])
-    yield result("user_departments", landed["user_departments"], None, [
-        check("user_departments", "one_main_department", bool((mains <= 1).all()),
-              "at most one main department per user", warn=True),
-    ])
-    yield result("roles", landed["roles"], None)
+    if "users" in landed:
+        users = ctx.lake.read("users")
+        yield result("users", landed["users"], stats, [
+            check("users", "userid_unique", not users["userid"].duplicated().any(), "userid is unique"),
+        ])
+        stats = None
+    if "user_departments" in landed:
+        departments = ctx.lake.read("user_departments")
+        mains = departments[departments["is_main"].fillna(False)].groupby("userid").size()
+        yield result("user_departments", landed["user_departments"], stats, [
+            check("user_departments", "one_main_department", bool((mains <= 1).all()),
+                  "at most one main department per user", warn=True),
+        ])
+        stats = None
+    if "roles" in landed:
+        yield result("roles", landed["roles"], stats)

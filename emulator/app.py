@@ -46,7 +46,8 @@ USER_FAMILY_SCOPES: dict[str, tuple[str, str]] = {
     "records": ("VIEW_VIDEO", "MANAGE_VIDEO"),
     "users": ("VIEW_USER_INFO", "MANAGE_USER_INFO"),
 }
-# Routes only account-level callers may use, besides every /v1/corp/* route (contract §3.2, §8).
+# Routes only account-level callers may use, besides every /v1/corp/* route
+# (docs/platform.md, "Auth rules per endpoint").
 ACCOUNT_ONLY_ROUTES = frozenset({"/v1/users/list", "/v1/users/advance/list", "/v1/users/{userid}"})
 
 
@@ -71,6 +72,9 @@ class EmulatorConfig:
     # Which official source's rules to enforce where they disagree (emulator/platform.py):
     # "api-reference" (the API reference pages) or "scope-table" (the OAuth-apps page).
     platform: Platform = DEFAULT_PLATFORM
+    # /v1/corp/user-roles without role_code: "role-list" answers {user_role_list} (older Java SDK),
+    # "reference" answers the users of every role, {users, has_remaining, next_pos} (1095/52496).
+    roles_shape: str = "role-list"
     # Calls before a hostile run revokes an access token; None keeps the profile's default.
     revoke_after: int | None = None
     tz: str = "Asia/Shanghai"

@@ -66,7 +66,8 @@ def register(subparsers: Any) -> None:
     sign = commands.add_parser(
         "sign",
         help="Print a ready-to-run curl command for one AK/SK-signed request.",
-        description="Sign one request the way the SDKs do (contract §3.1) and print it as a curl command, "
+        description="Sign one request the way the SDKs do (docs/platform.md, 'AK/SK signing') and print it as a "
+        "curl command, "
         "e.g. eval \"$(python -m emulator sign GET '/v1/corp/users?page_size=2&operator_id=u00000&operator_id_type=1')\"",
     )
     sign.add_argument("method", type=str.upper, help="HTTP method, e.g. GET")

@@ -1,4 +1,4 @@
-"""Call quotas (contract §4.3): fixed windows on monotonic time, per quota key and per corp route."""
+"""Call quotas (docs/platform.md, "Limits"): fixed windows on monotonic time, per quota key and per corp route."""
 
 from __future__ import annotations
 

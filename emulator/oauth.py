@@ -1,4 +1,4 @@
-"""OAuth 2.0 for third-party apps (contract §3.2): authorize, code exchange, rotating refresh."""
+"""OAuth 2.0 for third-party apps (docs/platform.md, "OAuth"): authorize, code exchange, rotating refresh."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ AUTH_CODE_TTL_SECONDS = 300
 OAUTH_PREFIX = "/wemeet-webapi/v2/oauth2/oauth"
 AUTHORIZE_PATH = "/marketplace/authorize.html"
 
-# The real error body of the token endpoints is undocumented (contract §9.1): these codes are the
+# The real error body of the token endpoints is undocumented (docs/platform.md, "OAuth"): these codes are the
 # emulator's own, kept in one table so a client never depends on a scattered magic number.
 OAUTH_ERRORS: dict[str, tuple[int, str]] = {
     "bad_request": (100001, "request body must be a JSON object with the documented fields"),

@@ -20,7 +20,7 @@ class Principal:
     open_id: str | None
     scopes: frozenset[str]
     # Quota is per app for self-built and account-level apps, per authorizing user for
-    # user-level apps (contract §4.3).
+    # user-level apps (docs/platform.md, "Limits").
     quota_key: str
     # Set under the API reference's reading for OAuth callers: they read only meetings created
     # through an OAuth app, and only as the user they act for (emulator/platform.py).

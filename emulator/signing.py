@@ -1,4 +1,4 @@
-"""AK/SK request signing (contract §3.1): the signature itself and the server-side check."""
+"""AK/SK request signing (docs/platform.md, "AK/SK signing"): the signature itself and the server-side check."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Webhook sender (contract §7): signature, AES-256-CBC payloads, URL check and event delivery."""
+"""Webhook sender (docs/platform.md, "Webhooks"): signature, AES-256-CBC payloads, URL check and event delivery."""
 
 from __future__ import annotations
 

@@ -221,11 +221,16 @@ def doctor_report(settings: Settings) -> list[tuple[str, bool, str]]:
             continue
         plan = sc.plan_assets(client.app_type, granted)
         rows.append(("scopes", True, ", ".join(granted) if granted is not None else "not reported for AK/SK apps"))
-        rows.append(("assets", True, "will run: " + ", ".join(plan.run)))
-        for asset, why in plan.skipped.items():
-            rows.append(("skipped", False, f"{asset}: {why}"))
+        rows.extend(coverage_plan(client, plan))
         client.close()
     return rows
+
+
+def coverage_plan(client: Any, plan: sc.AssetPlan) -> list[tuple[str, bool, str]]:
+    """Probe each endpoint family once and say which assets will run, which are refused and why."""
+    from pipelines.coverage import coverage_rows, probe_families
+
+    return coverage_rows(client, plan, probe_families(client))
 
 
 def _skew_row(date_header: str) -> tuple[str, bool, str]:
@@ -245,5 +250,11 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         return 1
     rows = doctor_report(settings)
     for check, ok, detail in rows:
-        print(f"[{'ok' if ok else 'FAIL' if check != 'skipped' else 'skip'}] {check}: {detail}")
+        print(f"[{_status(check, ok)}] {check}: {detail}")
     return 0 if all(ok or check == "skipped" for check, ok, _ in rows) else 1
+
+
+def _status(check: str, ok: bool) -> str:
+    if check in ("skipped", "note"):
+        return check[:4]
+    return "ok" if ok else "FAIL"

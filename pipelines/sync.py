@@ -17,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from assets._progress import NullProgress, install_progress
+from assets._refusals import NOT_RUN
 from pipelines.definitions import ASSETS
 from resources.dagster_resources import StorageResource, TencentMeetingResource
 from resources.settings import ConfigError, Settings
@@ -39,6 +40,8 @@ class SyncSummary:
     failures: list[str] = field(default_factory=list)
     failed_checks: list[str] = field(default_factory=list)
     skipped_assets: dict[str, str] = field(default_factory=dict)
+    # Steps Dagster did not start because an upstream asset was skipped or refused.
+    not_run_steps: list[str] = field(default_factory=list)
 
 
 class RichProgress:
@@ -112,7 +115,7 @@ def run_sync(
             },
         )
     summary = _summarize(outcome, start, end, settings.data_dir)
-    summary.skipped_assets = dict(plan.skipped)
+    summary.skipped_assets = {**summary.skipped_assets, **plan.skipped}
     return summary
 
 
@@ -129,15 +132,30 @@ def _summarize(outcome: dg.ExecuteInProcessResult, start: date, end: date, data_
         calls = metadata.get("api_calls")
         if calls is not None and event.step_key is not None:
             calls_by_step[event.step_key] = int(calls.value)  # type: ignore[arg-type]
-    summary.api_calls = sum(calls_by_step.values())
     for event in outcome.all_events:
         if event.is_step_failure and event.step_failure_data is not None:
             error = event.step_failure_data.error
             summary.failures.append(f"{event.step_key}: {error.message.strip() if error else 'failed'}")
         evaluation = event.event_specific_data
         if event.event_type_value == "ASSET_CHECK_EVALUATION" and not getattr(evaluation, "passed", True):
-            summary.failed_checks.append(f"{evaluation.asset_key.to_user_string()}.{evaluation.check_name}")
+            reason = refused_reason(evaluation.description or "")
+            if reason:
+                # An asset the platform refused at run time: reported like a scope skip.
+                summary.skipped_assets.setdefault(evaluation.asset_key.to_user_string(), reason)
+                calls = evaluation.metadata.get("api_calls")
+                if calls is not None and event.step_key is not None:
+                    calls_by_step.setdefault(event.step_key, int(calls.value))  # type: ignore[arg-type]
+            else:
+                summary.failed_checks.append(f"{evaluation.asset_key.to_user_string()}.{evaluation.check_name}")
+        if event.event_type_value == "STEP_SKIPPED" and event.step_key is not None:
+            summary.not_run_steps.append(event.step_key)
+    summary.api_calls = sum(calls_by_step.values())
     return summary
+
+
+def refused_reason(check_description: str) -> str:
+    """The reason in a "not run: ..." check result, else empty."""
+    return check_description[len(NOT_RUN):] if check_description.startswith(NOT_RUN) else ""
 
 
 def print_summary(summary: SyncSummary, console: Console) -> None:
@@ -152,6 +170,8 @@ def print_summary(summary: SyncSummary, console: Console) -> None:
         console.print(table)
     for asset, reason in sorted(summary.skipped_assets.items()):
         console.print(f"[yellow]skipped[/yellow] {asset}: {reason}")
+    for step in summary.not_run_steps:
+        console.print(f"[yellow]not run[/yellow] {step}: an asset it depends on was skipped")
     for failure in summary.failures:
         console.print(f"[red]failed[/red] {failure}")
     for name in summary.failed_checks:

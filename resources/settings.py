@@ -19,7 +19,7 @@ AppType = Literal["account", "user"]
 DEFAULT_API_BASE_URL = "https://api.meeting.qq.com"
 DEFAULT_OAUTH_BASE_URL = "https://meeting.tencent.com"
 
-# Documented per-route limits stricter than the corp-wide 100/min (contract §4.3).
+# Documented per-route limits stricter than the corp-wide 100/min (docs/platform.md, "Limits").
 DEFAULT_ROUTE_LIMITS: dict[str, int] = {"/v1/corp/records": 10, "/v1/corp/user-roles": 10}
 
 

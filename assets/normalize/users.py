@@ -1,4 +1,4 @@
-"""Users, their departments and roles (E15c, E18, E19)."""
+"""Users, their departments and roles (E15c, E18, E19, E20)."""
 
 from __future__ import annotations
 
@@ -180,3 +180,31 @@ def normalize_roles(records: Sequence[Any]) -> Normalized:
     }
     frame = finish("roles", columns, ~issues.bad)
     return Normalized(frame, concat_quarantine(quarantine_issues("roles", roles, issues, non_objects=non_objects)))
+
+
+def normalize_role_users(records: Sequence[Any]) -> Normalized:
+    """`GET /v1/corp/user-roles` users of roles (`users[]`, API reference 1095/52496) → roles.
+
+    This shape lists members, not roles: a role is known through its members, its member count
+    is theirs, and it has no description.
+    """
+    users, non_objects = split_objects(records)
+    issues = Issues(len(users))
+    role_code = text(field(users, "role_code"))
+    issues.require(role_code, "role_code")
+    userid = text(field(users, "userid"))
+    issues.require(userid, "userid")
+    names = text(field(users, "role_name"))
+    roles: dict[str, dict[str, Any]] = {}
+    members: dict[str, set[str]] = {}
+    rows = zip(role_code.values.to_pylist(), names.values.to_pylist(), userid.values.to_pylist(), issues.bad)
+    for code, name, user, bad in rows:
+        if bad:
+            continue
+        role = roles.setdefault(code, {"role_code": code, "role_name": name, "role_desc": None})
+        role["role_name"] = role["role_name"] or name
+        members.setdefault(code, set()).add(user)
+    derived = [{**role, "role_member_nu": len(members[code])} for code, role in sorted(roles.items())]
+    result = normalize_roles(derived)
+    rejected = quarantine_issues("roles", users, issues, non_objects=non_objects)
+    return Normalized(result.frame, concat_quarantine(result.quarantine, rejected))

@@ -1,4 +1,4 @@
-"""Webhook events (§7.5) as rows, and live attendance sessions paired from join/leave events."""
+"""Webhook events (docs/platform.md, "Webhooks") as rows, and live attendance sessions paired from join/leave events."""
 
 from __future__ import annotations
 
@@ -70,7 +70,7 @@ def _operate_time(values: Sequence[Any], tz: str) -> tuple[pa.Array, np.ndarray]
 
 
 def _enterprise(flag: pa.Array, userid: pa.Array) -> pa.Array:
-    """The operator's enterprise flag; events carry none, but only a same-enterprise operator has a userid (§7.5)."""
+    """The operator's enterprise flag; events carry none, but only a same-enterprise operator has a userid."""
     return pc.coalesce(flag, pc.invert(pc.is_null(userid)))
 
 

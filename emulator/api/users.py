@@ -175,9 +175,9 @@ def build(ent: Enterprise) -> dict[str, Handler]:
 
     async def user_roles(request: Request) -> Response:
         role_code = q_str(request, "role_code")
-        if role_code is not None:
-            if role_code not in ent.role_by_code:
-                raise errors.invalid_param(f"unknown role_code {role_code!r}")
+        if role_code is not None and role_code not in ent.role_by_code:
+            raise errors.invalid_param(f"unknown role_code {role_code!r}")
+        if role_code is not None or _roles_shape(request) == "reference":
             body = corp_page(request, filtered(request, role_code))
             return respond({k: body[k] for k in ("users", "has_remaining", "next_pos")})
         page, size = page_params(request, default_size=ROLES_PAGE_SIZE_MAX, cap=ROLES_PAGE_SIZE_MAX)
@@ -195,3 +195,8 @@ def build(ent: Enterprise) -> dict[str, Handler]:
         "users_list": users_list, "advance_list": advance_list, "corp_users": corp_users,
         "user_roles": user_roles,
     }
+
+
+def _roles_shape(request: Request) -> str:
+    emulator = getattr(request.app.state, "emulator", None)
+    return str(getattr(getattr(emulator, "config", None), "roles_shape", "role-list"))

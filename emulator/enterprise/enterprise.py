@@ -340,6 +340,6 @@ class PushedEvent:
 
 def _operator(userid: str, uuid: str, ms_open_id: str, user_name: str, instanceid: int,
               pstn_number: str = "") -> dict[str, str]:
-    """The §7.5 operator. ``instance_id`` (the device kind) tells one person's devices apart."""
+    """The webhook event's operator (docs/platform.md, "Webhooks"). ``instance_id`` (the device kind) tells one person's devices apart."""
     return {"userid": userid, "open_id": "", "uuid": uuid, "ms_open_id": ms_open_id, "user_name": user_name,
             "pstn_number": pstn_number, "instance_id": str(instanceid)}

@@ -10,17 +10,22 @@ from typing import Any
 import httpx
 
 from resources.settings import ConfigError, Settings
+from resources.tencent import auth_modes
 from resources.tencent import scopes as sc
 from resources.tencent.errors import (
     REAUTHORIZE_HINT,
     AuthError,
+    AuthModeUnsupported,
+    PermissionDenied,
     ReauthorizeRequired,
     ResourceGone,
+    ResponseShapeError,
     TencentError,
 )
 from resources.tencent.oauth import OAuthAuth, TokenManager
-from resources.tencent.pagination import Deduper, KeyFn, Page, walk_cursory, walk_pages, walk_pos
+from resources.tencent.pagination import Deduper, KeyFn, Page, records_of, walk_cursory, walk_pages, walk_pos
 from resources.tencent.quota import QuotaLimiter
+from resources.tencent.shapes import ROLE_LIST, roles_shape
 from resources.tencent.signer import AkSkAuth
 from resources.tencent.stats import CallStats
 from resources.tencent.token_store import TokenStore
@@ -74,6 +79,8 @@ class TencentMeetingClient:
         settings.require_for_client()
         self.settings = settings
         self.stats = stats or CallStats()
+        # Pages that came without their documented list: the asset quarantines them.
+        self.shape_errors: list[ResponseShapeError] = []
         self.limiter = limiter or QuotaLimiter(
             settings.state_dir / "quota.sqlite", settings.daily_limit, tz=_platform_tz()
         )
@@ -104,7 +111,7 @@ class TencentMeetingClient:
                 open_id = principals[0]
             self.open_id = open_id
             if settings.app_type == "user":
-                # Third-party quota is per authorizing user (contract §4.3).
+                # Third-party quota is per authorizing user (docs/platform.md, "Limits").
                 self.transport.quota_key = f"user:{settings.sdk_id}:{open_id}"
             self.auth = OAuthAuth(self.tokens, open_id)
             self.operator = {"operator_id": open_id, "operator_id_type": 2}
@@ -152,6 +159,12 @@ class TencentMeetingClient:
                 f"the access token was refused again right after a refresh; {REAUTHORIZE_HINT}",
                 endpoint=exc.endpoint, code=exc.code, http_status=exc.http_status,
             ) from None
+        except PermissionDenied as exc:
+            if isinstance(exc, AuthModeUnsupported) or not auth_modes.is_mode_refusal(
+                endpoint, self.mode, exc.platform_message
+            ):
+                raise
+            raise mode_refusal(exc, endpoint, self.mode) from None
 
     def _reauthenticate(self, exc: TencentError, stale: str) -> bool:
         if self.tokens is None or self.open_id is None:
@@ -171,9 +184,15 @@ class TencentMeetingClient:
         return fetch
 
     def _counted(self, endpoint: str, pages: Iterator[Page]) -> Iterator[Page]:
-        for page in pages:
-            self.stats.add(endpoint, pages=1, rows=len(page.records))
-            yield page
+        try:
+            for page in pages:
+                self.stats.add(endpoint, pages=1, rows=len(page.records))
+                yield page
+        except ResponseShapeError as exc:
+            # The walk cannot go on without the page's cursor; the rest of the run can.
+            self.shape_errors.append(exc)
+            self.stats.skip(endpoint, "page", None, f"response shape: {exc.detail}")
+            log.warning("quarantined a page of %s: %s", endpoint, exc.detail)
 
     def _skipping_gone(self, endpoint: str, resource: str, pages: Iterator[Page]) -> Iterator[Page]:
         try:
@@ -196,9 +215,35 @@ class TencentMeetingClient:
         return self._counted(ep, pages)
 
     def iter_roles(self) -> Iterator[Page]:
+        """Either documented shape (see ``shapes.roles_shape``), told apart on the first page.
+
+        The role list pages by ``page``; the users of roles page by ``pos``. Anything else is a
+        shape error, never an empty role table.
+        """
         ep = sc.E_CORP_ROLES
-        dedup = Deduper(lambda r: r.get("role_code"))
-        return self._counted(ep, self._paged(ep, "/v1/corp/user-roles", dict(self.operator), "user_role_list", dedup))
+        fetch = self._call(ep, "/v1/corp/user-roles")
+        size = PAGE_SIZE[ep]
+        base = dict(self.operator)
+
+        def walk() -> Iterator[Page]:
+            first = fetch({**base, "page": 1, "page_size": size})
+            shape = roles_shape(first.body)
+            if shape == ROLE_LIST:
+                yield from walk_pages(fetch, base, size, "user_role_list", Deduper(lambda r: r.get("role_code")),
+                                      first=first)
+                return
+            if shape is None:
+                records_of(first, "user_role_list", "users")  # raises: neither documented list is there
+                raise ResponseShapeError("a roles response in neither documented shape", endpoint=ep,
+                                         http_status=first.status, raw=first.raw)
+            dedup = Deduper(lambda r: r.get("userid"))
+            yield Page(first.endpoint, dict(first.params), dedup.fresh(records_of(first, "users")),
+                       first.body, first.status, first.fetched_at, first.raw)
+            if first.body.get("has_remaining") in (True, 1, "1", "true"):
+                yield from walk_pos(fetch, base, "page_size", size, "users", dedup,
+                                    first_pos=first.body.get("next_pos"))
+
+        return self._counted(ep, walk())
 
     # -- meetings ------------------------------------------------------------------------------
     def iter_corp_meetings(self, state: int, start: datetime | int, end: datetime | int) -> Iterator[Page]:
@@ -280,7 +325,7 @@ class TencentMeetingClient:
             self.stats.skip(ep, resource, None,
                             f"{total} sessions exceed the platform's {PARTICIPANTS_CAP}-row cap and the "
                             "window cannot be split further; later rows are missing")
-        page = Page(first.endpoint, dict(first.params), dedup.fresh(first.body.get("participants") or []),
+        page = Page(first.endpoint, dict(first.params), dedup.fresh(records_of(first, "participants")),
                     first.body, first.status, first.fetched_at, first.raw)
         yield page
         if not first.body.get("has_remaining"):
@@ -343,7 +388,7 @@ class TencentMeetingClient:
             for lo, hi in split_days(start, end, RECORDS_MAX_DAYS):
                 resp = fetch({**self.operator, "meeting_record_id": meeting_record_id, "start_time": lo,
                               "end_time": hi})
-                yield Page(resp.endpoint, dict(resp.params), dedup.fresh(resp.body.get("summaries") or []),
+                yield Page(resp.endpoint, dict(resp.params), dedup.fresh(records_of(resp, "summaries")),
                            resp.body, resp.status, resp.fetched_at, resp.raw)
 
         return self._counted(ep, self._skipping_gone(ep, f"recording {meeting_record_id}", walk()))
@@ -383,6 +428,19 @@ class TencentMeetingClient:
         if self.open_id is None:
             raise ConfigError("this endpoint needs an OAuth user (TMEET_AUTH_MODE=oauth and a stored login)")
         return self.open_id
+
+
+def mode_refusal(exc: PermissionDenied, endpoint: str, mode: str) -> AuthModeUnsupported:
+    """A permission refusal re-read as "this auth mode cannot reach this endpoint", with the fix."""
+    page = auth_modes.reference_page(endpoint)
+    source = f" (API reference {page})" if page else ""
+    kind = "OAuth" if mode == "oauth" else "AK/SK"
+    fix = auth_modes.fix_for(mode)
+    return AuthModeUnsupported(
+        f"{endpoint} does not take {kind}{source}; {fix}",
+        auth_mode=mode, fix=fix, platform_message=exc.platform_message, endpoint=exc.endpoint or endpoint, code=exc.code,
+        http_status=exc.http_status, trace_id=exc.trace_id,
+    )
 
 
 def _segment(value: str) -> str:

@@ -78,8 +78,36 @@ class ReauthorizeRequired(AuthError):
 class PermissionDenied(TencentError):
     """The app lacks a scope (or the operator a console role) for this resource."""
 
-    def __init__(self, message: str, *, missing_scope: str = "", **kwargs: Any) -> None:
+    def __init__(self, message: str, *, missing_scope: str = "", platform_message: str = "", **kwargs: Any) -> None:
         self.missing_scope = missing_scope
+        self.platform_message = platform_message or message
+        super().__init__(message, **kwargs)
+
+
+class AuthModeUnsupported(PermissionDenied):
+    """The platform refuses this auth mode on this endpoint (the API reference documents it).
+
+    Not a missing scope and not a bug: the asset is skipped with ``fix``, which names the
+    credentials that reach the endpoint.
+    """
+
+    def __init__(
+        self, message: str, *, auth_mode: str, fix: str, platform_message: str = "", **kwargs: Any
+    ) -> None:
+        self.auth_mode = auth_mode
+        self.fix = fix
+        super().__init__(message, platform_message=platform_message, **kwargs)
+
+
+class ResponseShapeError(TencentError):
+    """A 200 whose body lacks every list the endpoint is documented to return.
+
+    Never read as an empty page: the page is quarantined as received and the asset's
+    ``response_shape`` check fails. ``raw`` is the body as received (bodies carry no credentials).
+    """
+
+    def __init__(self, message: str, *, raw: bytes = b"", **kwargs: Any) -> None:
+        self.raw = raw
         super().__init__(message, **kwargs)
 
 
@@ -178,7 +206,8 @@ def error_for_code(
         return AuthError(f"signature refused, check TMEET_SECRET_ID/TMEET_SECRET_KEY: {msg}", **kw)
     if code in PERMISSION_CODES:
         need = f"; grant the scope {missing_scope!r}" if missing_scope else ""
-        return PermissionDenied(f"permission denied: {msg}{need}", missing_scope=missing_scope, **kw)
+        return PermissionDenied(f"permission denied: {msg}{need}", missing_scope=missing_scope,
+                                platform_message=msg, **kw)
     if code in NOT_READY_CODES:
         return ResourceNotReady(f"resource not ready: {msg}", **kw)
     if code in GONE_CODES:

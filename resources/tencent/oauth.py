@@ -1,4 +1,4 @@
-"""OAuth 2.0 for third-party apps (contract §3.2): login, code exchange and single-flight refresh."""
+"""OAuth 2.0 for third-party apps (docs/platform.md, "OAuth"): login, code exchange and single-flight refresh."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from resources.tencent.errors import PaginationError
+from resources.tencent.errors import PaginationError, ResponseShapeError
 from resources.tencent.transport import ApiResponse
 
 Fetch = Callable[[dict[str, Any]], ApiResponse]
@@ -49,6 +49,27 @@ class Deduper:
         return out
 
 
+def records_of(resp: ApiResponse, *keys: str) -> list[Any]:
+    """The page's list under the first of ``keys`` present; a 200 with none of them is a shape error.
+
+    A present-but-null list is an empty page; an absent one is never read as empty.
+    """
+    for key in keys:
+        if key in resp.body:
+            value = resp.body[key]
+            if value is None:
+                return []
+            if isinstance(value, list):
+                return value
+            raise ResponseShapeError(f"{key!r} is a {type(value).__name__}, not a list", endpoint=resp.endpoint,
+                                     http_status=resp.status, raw=resp.raw)
+    present = ", ".join(sorted(str(k) for k in resp.body)[:12]) or "none"
+    raise ResponseShapeError(
+        f"the response has no {' or '.join(repr(k) for k in keys)} list (keys present: {present})",
+        endpoint=resp.endpoint, http_status=resp.status, raw=resp.raw,
+    )
+
+
 def _page(resp: ApiResponse, records: list[dict[str, Any]]) -> Page:
     return Page(resp.endpoint, dict(resp.params), records, resp.body, resp.status, resp.fetched_at, resp.raw)
 
@@ -71,7 +92,7 @@ def walk_pages(
             resp, first = first, None
         else:
             resp = fetch({**params, "page": page, "page_size": page_size})
-        raw = resp.body.get(records_key) or []
+        raw = records_of(resp, records_key)
         yield _page(resp, dedup.fresh(raw))
         total_page = _int(resp.body.get("total_page"))
         if total_page is None:
@@ -102,7 +123,7 @@ def walk_pos(
     while True:
         resp = fetch({**params, "pos": pos, size_param: page_size})
         body = resp.body
-        yield _page(resp, dedup.fresh(body.get(records_key) or []))
+        yield _page(resp, dedup.fresh(records_of(resp, records_key)))
         if not _truthy(body.get("has_remaining")):
             return
         next_pos = body.get("next_pos")
@@ -130,7 +151,7 @@ def walk_cursory(
     while True:
         resp = fetch({**params, "pos": cursor[0], "cursory": cursor[1]})
         body = resp.body
-        yield _page(resp, dedup.fresh(body.get(records_key) or []))
+        yield _page(resp, dedup.fresh(records_of(resp, records_key)))
         if not _int(body.get("remaining")):
             return
         nxt = (body.get("next_pos"), body.get("next_cursory"))

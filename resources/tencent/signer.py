@@ -1,4 +1,4 @@
-"""AK/SK request signing (contract §3.1) as an ``httpx.Auth``: every attempt is signed afresh."""
+"""AK/SK request signing (docs/platform.md, "AK/SK signing") as an ``httpx.Auth``: every attempt is signed afresh."""
 
 from __future__ import annotations
 

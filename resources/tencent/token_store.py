@@ -76,7 +76,7 @@ class StoredToken:
                 "expires": int(data["expires"]),
                 "scopes": list(data.get("scopes") or []),
                 "open_corp_id": data.get("open_corp_id") or "",
-                # Each exchange or refresh extends the refresh token by 30 days (contract §3.2).
+                # Each exchange or refresh extends the refresh token by 30 days (docs/platform.md, "OAuth").
                 "refresh_expires": at + REFRESH_TOKEN_LIFETIME,
                 "obtained_at": at,
             }

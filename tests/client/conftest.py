@@ -80,3 +80,15 @@ def emulator(apps_file: Path) -> Iterator[Any]:
     with running_emulator(apps_path=str(apps_file), scale="small", now=datetime(2026, 3, 1, tzinfo=UTC),
                           rate_limit="off") as emu:
         yield emu
+
+
+@pytest.fixture
+def reference_emulator(apps_file: Path) -> Iterator[Any]:
+    """The same world, refusing OAuth on /v1/corp/* as the API reference says."""
+    from datetime import UTC, datetime
+
+    from tests.platform_readings import api_reference_emulator
+
+    with api_reference_emulator(apps_path=str(apps_file), scale="small", now=datetime(2026, 3, 1, tzinfo=UTC),
+                                rate_limit="off") as emu:
+        yield emu

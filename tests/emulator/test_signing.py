@@ -1,4 +1,4 @@
-"""AK/SK signatures: the contract's test vectors, and the server's checks over real HTTP."""
+"""AK/SK signatures: the documented test vectors (docs/platform.md, "AK/SK signing") and the server's checks over HTTP."""
 
 from __future__ import annotations
 

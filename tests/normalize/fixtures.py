@@ -1,4 +1,4 @@
-"""Raw API records in the contract's shapes (tencent-meeting-api.md §6.2, §7.5), extended with the quirks."""
+"""Raw API records in the documented shapes (docs/platform.md, "Shapes and quirks", "Webhooks"), extended with the quirks."""
 
 from __future__ import annotations
 

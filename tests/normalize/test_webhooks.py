@@ -1,4 +1,4 @@
-"""webhook_events from decoded §7.5 events, and live_attendance paired from join/leave events."""
+"""webhook_events from decoded webhook events, and live_attendance paired from join/leave events."""
 
 from __future__ import annotations
 

@@ -33,7 +33,7 @@ DOC_DATA = (
 )
 DOC_SIGNATURE = "b11e507817336a91d7df0c8536ee2aca18bbbae8"
 
-# DOC-54658 scheme, contract §7.4 vector.
+# DOC-54658 scheme, docs/platform.md, "Webhooks" (encryption vector).
 DOC_AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 DOC_AES_PLAINTEXT = b"hello-check"
 DOC_AES_CIPHERTEXT = "YnHy14NsKhY55Rz1BYrElA=="

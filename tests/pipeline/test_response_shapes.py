@@ -1,0 +1,150 @@
+"""Pages that come without their documented list, and the two documented shapes of the roles list."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import dagster as dg
+import pytest
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from emulator.api import ROUTE_SCOPES, build_api_routes
+from emulator.clock import Clock
+from emulator.enterprise import Enterprise
+from emulator.testing import EmulatorHandle, running_emulator
+from pipelines.definitions import ASSETS
+from resources.dagster_resources import StorageResource, TencentMeetingResource
+from resources.lake import Lake
+from tests.pipeline.conftest import LAST, NOW, aksk_env
+
+WORLD = {"seed": 11, "scale": "small", "days": 6, "now": NOW, "rate_limit": "off"}
+
+
+def _evaluations(outcome: dg.ExecuteInProcessResult) -> list[object]:
+    return [e.event_specific_data for e in outcome.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"]
+
+
+def _materialize(*assets: str, partition: str | None = None) -> dg.ExecuteInProcessResult:
+    return dg.materialize(
+        ASSETS, selection=dg.AssetSelection.assets(*assets),
+        resources={"tencent": TencentMeetingResource(), "storage": StorageResource()},
+        partition_key=partition, raise_on_error=False,
+    )
+
+
+@pytest.fixture
+def drifted_platform(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Callable[[str, dict[str, object]], EmulatorHandle]]:
+    """Start an emulator whose ``route_name`` answers 200 with ``body`` (every other route is real)."""
+    stack: list[object] = []
+
+    def start(route_name: str, body: dict[str, object]) -> EmulatorHandle:
+        enterprise = Enterprise(WORLD["seed"], WORLD["scale"], WORLD["days"], Clock(NOW), tz="Asia/Shanghai")
+
+        async def drifted(_: Request) -> Response:
+            return JSONResponse(body)
+
+        routes = [Route(r.path, drifted, methods=["GET"], name=r.name) if r.name == route_name else r
+                  for r in build_api_routes(enterprise)]
+        manager = running_emulator(**WORLD, enterprise=enterprise, api_routes=routes, route_scopes=ROUTE_SCOPES)
+        emu = manager.__enter__()
+        stack.append(manager)
+        for name, value in aksk_env(emu, tmp_path / "data").items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.chdir(tmp_path)
+        return emu
+
+    yield start
+    for manager in reversed(stack):
+        manager.__exit__(None, None, None)  # type: ignore[attr-defined]
+
+
+def test_a_page_without_its_list_is_quarantined_and_fails_the_shape_check(
+    drifted_platform: Callable[[str, dict[str, object]], EmulatorHandle], tmp_path: Path,
+) -> None:
+    # The list renamed: a 200 that a lenient reader would take for "no meetings that day".
+    drifted = {"total_count": 3, "current_page": 1, "meetings": [{"meeting_id": "1"}]}
+    drifted_platform("corp_meetings", drifted)
+    outcome = _materialize("meetings", partition=LAST.isoformat())
+    assert outcome.success
+    shape = [ev for ev in _evaluations(outcome) if ev.check_name == "response_shape"]  # type: ignore[attr-defined]
+    assert len(shape) == 1 and not shape[0].passed  # type: ignore[attr-defined]
+    assert shape[0].severity == dg.AssetCheckSeverity.ERROR  # type: ignore[attr-defined]
+    assert "meeting_info_list" in shape[0].description  # type: ignore[attr-defined]
+
+    lake = Lake.from_data_dir(tmp_path / "data")
+    quarantine = lake.read("quarantine")
+    rows = quarantine[quarantine["reason"].str.startswith("response shape")]
+    assert len(rows) == 1 and rows["table_name"].iloc[0] == "meetings"
+    assert json.loads(rows["record_json"].iloc[0]) == drifted, "the page is kept as received"
+    log = lake.read("sync_log")
+    assert "meeting_info_list" in " ".join(log["skip_reasons"])
+    assert not lake.has_files("meetings"), "an unread day is not landed as an empty partition"
+    event = outcome.get_asset_materialization_events()[0]
+    assert "kept its last good state" in event.step_materialization_data.materialization.metadata["not_replaced"].value
+
+
+def test_a_roles_answer_in_neither_documented_shape_keeps_the_last_roles(
+    drifted_platform: Callable[[str, dict[str, object]], EmulatorHandle], tmp_path: Path,
+) -> None:
+    drifted_platform("user_roles", {"total_count": 4, "roles": []})
+    outcome = _materialize("users", "user_departments", "roles")
+    assert outcome.success
+    materialized = {e.asset_key.to_user_string() for e in outcome.get_asset_materialization_events()}
+    assert materialized == {"users", "user_departments"}, "roles must not be replaced by an unread answer"
+    shape = {ev.asset_key.to_user_string(): ev for ev in _evaluations(outcome)  # type: ignore[attr-defined]
+             if ev.check_name == "response_shape"}  # type: ignore[attr-defined]
+    assert not shape["roles"].passed and shape["users"].passed is False  # one step, one verdict
+    lake = Lake.from_data_dir(tmp_path / "data")
+    assert not lake.has_files("roles")
+    assert len(lake.read("users")) > 0
+
+
+@pytest.mark.parametrize("roles_shape", ["role-list", "reference"])
+def test_roles_land_from_either_documented_shape(
+    roles_shape: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with running_emulator(**WORLD, roles_shape=roles_shape) as emu:
+        for name, value in aksk_env(emu, tmp_path / "data").items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.chdir(tmp_path)
+        outcome = _materialize("users", "user_departments", "roles")
+        assert outcome.success
+        roles = Lake.from_data_dir(tmp_path / "data").read("roles")
+        ent = emu.enterprise
+        members = {r.role_code: 0 for r in ent.roles}
+        for user in ent.users:
+            members[user.role_code] += 1
+        # The users-of-roles shape knows only roles that have members.
+        want = {code: n for code, n in members.items() if n or roles_shape == "role-list"}
+        assert dict(zip(roles["role_code"], roles["member_count"].astype(int), strict=True)) == want
+        names = {r.role_code: r.role_name for r in ent.roles}
+        assert all(names[code] == name for code, name in zip(roles["role_code"], roles["role_name"], strict=True))
+
+        event = next(e for e in outcome.get_asset_materialization_events()
+                     if e.asset_key.to_user_string() == "roles")
+        seen = event.step_materialization_data.materialization.metadata["roles_shape"].value
+        assert ("user_role_list" in seen) == (roles_shape == "role-list")
+        assert ("1095/52496" in seen) == (roles_shape == "reference")
+        log = Lake.from_data_dir(tmp_path / "data").read("sync_log")
+        assert any(ep.startswith("shape of GET /v1/corp/user-roles") and seen.split(" (")[0] in ep
+                   for ep in log["endpoint"])
+
+
+def test_a_users_answer_without_its_list_keeps_the_last_directory(
+    drifted_platform: Callable[[str, dict[str, object]], EmulatorHandle], tmp_path: Path,
+) -> None:
+    drifted_platform("corp_users", {"has_remaining": False, "next_pos": "", "user_list": []})
+    outcome = _materialize("users", "user_departments", "roles")
+    assert outcome.success
+    materialized = {e.asset_key.to_user_string() for e in outcome.get_asset_materialization_events()}
+    assert materialized == {"roles"}
+    shape = {ev.asset_key.to_user_string(): ev for ev in _evaluations(outcome)  # type: ignore[attr-defined]
+             if ev.check_name == "response_shape"}  # type: ignore[attr-defined]
+    assert not shape["users"].passed and "'users'" in shape["users"].description
+    assert not Lake.from_data_dir(tmp_path / "data").has_files("users")
