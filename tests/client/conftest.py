@@ -83,6 +83,18 @@ def emulator(apps_file: Path) -> Iterator[Any]:
 
 
 @pytest.fixture
+def scope_table_emulator(apps_file: Path) -> Iterator[Any]:
+    """The same world under the OAuth page's reading: account-level OAuth reaches /v1/corp/*."""
+    from datetime import UTC, datetime
+
+    from emulator.testing import running_emulator
+
+    with running_emulator(apps_path=str(apps_file), scale="small", now=datetime(2026, 3, 1, tzinfo=UTC),
+                          rate_limit="off", platform="scope-table") as emu:
+        yield emu
+
+
+@pytest.fixture
 def reference_emulator(apps_file: Path) -> Iterator[Any]:
     """The same world, refusing OAuth on /v1/corp/* as the API reference says."""
     from datetime import UTC, datetime

@@ -75,10 +75,10 @@ def test_doctor_under_account_oauth_names_refusals_and_the_fix(
 
 
 def test_doctor_under_account_oauth_without_refusals(
-    emulator: Any, tmp_path: Path, redirect_uri: str, monkeypatch: pytest.MonkeyPatch,
+    scope_table_emulator: Any, tmp_path: Path, redirect_uri: str, monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    settings = settings_for(emulator.base_url, tmp_path / "data", redirect=redirect_uri)
+    settings = settings_for(scope_table_emulator.base_url, tmp_path / "data", redirect=redirect_uri)
     do_login(settings)
     env_of(settings, monkeypatch, tmp_path)
     code, lines = _doctor(capsys)
