@@ -7,8 +7,28 @@ import dagster as dg
 import pandas as pd
 from dagster import AssetExecutionContext
 
-from assets._dagster import API_POOL, API_RETRY, check, result, scoped, sync_context
-from assets._sync import Derived, Landed, PageData, SyncContext, archive_page, archive_record, combine, land
+from assets._dagster import (
+    API_POOL,
+    API_RETRY,
+    check,
+    conservation_check,
+    conservation_spec,
+    result,
+    scoped,
+    sync_context,
+)
+from assets._sync import (
+    Derived,
+    Landed,
+    PageData,
+    SyncContext,
+    Tally,
+    archive_page,
+    archive_record,
+    combine_counted,
+    land,
+    tally_of,
+)
 from assets.normalize.users import normalize_corp_users, normalize_roles, normalize_user_info
 from resources.dagster_resources import StorageResource, TencentMeetingResource
 from resources.tencent.scopes import E_CORP_ROLES, E_CORP_USERS, E_USER_INFO
@@ -41,6 +61,8 @@ def derive_directory(pages: Iterable[PageData], tz: str) -> Derived:
     """Account user and role pages, or each authorizing user's own info -> the three directory tables."""
     frames: dict[str, list[pd.DataFrame]] = {t: [] for t in TABLES}
     quarantine: list[pd.DataFrame] = []
+    received = {"users": 0, "roles": 0}
+    repeats = {"users": 0, "roles": 0}
     # Pages are pooled per endpoint and normalized once: a large account has hundreds of pages.
     user_records: list[Any] = []
     role_records: list[Any] = []
@@ -54,6 +76,8 @@ def derive_directory(pages: Iterable[PageData], tz: str) -> Derived:
                 user = normalize_user_info(page.context["open_id"], record)
                 frames["users"].append(user.frame)
                 quarantine.append(user.quarantine)
+                received["users"] += 1
+                repeats["users"] += user.deduplicated
         else:
             raise ValueError(f"a directory page from {page.endpoint!r} cannot be derived; the archive is not ours")
     if user_records:
@@ -61,11 +85,21 @@ def derive_directory(pages: Iterable[PageData], tz: str) -> Derived:
         frames["users"].append(users.frame)
         frames["user_departments"].append(departments.frame)
         quarantine.extend([users.quarantine, departments.quarantine])
+        received["users"] += len(user_records)
+        repeats["users"] += users.deduplicated
     if role_records:
         roles = normalize_roles(role_records)
         frames["roles"].append(roles.frame)
         quarantine.append(roles.quarantine)
-    return Derived({table: combine(table, frames[table]) for table in TABLES}, quarantine)
+        received["roles"] += len(role_records)
+        repeats["roles"] += roles.deduplicated
+    combined: dict[str, pd.DataFrame] = {}
+    tallies: dict[str, Tally] = {}
+    for table in TABLES:
+        combined[table], across = combine_counted(table, frames[table])
+        if table in received:
+            tallies[table] = tally_of(table, received[table], combined[table], quarantine, repeats[table] + across)
+    return Derived(combined, quarantine, tallies)
 
 
 @dg.multi_asset(
@@ -82,6 +116,8 @@ def derive_directory(pages: Iterable[PageData], tz: str) -> Derived:
         dg.AssetCheckSpec("userid_unique", asset="users", description="One row per userid."),
         dg.AssetCheckSpec("one_main_department", asset="user_departments",
                           description="No user has more than one main department."),
+        conservation_spec("users"),
+        conservation_spec("roles"),
     ],
     pool=API_POOL,
     retry_policy=API_RETRY,
@@ -99,9 +135,10 @@ def directory(
     stats = ctx.stats()
     yield result("users", landed["users"], stats, [
         check("users", "userid_unique", not users["userid"].duplicated().any(), "userid is unique"),
+        conservation_check("users", landed["users"].tally),
     ])
     yield result("user_departments", landed["user_departments"], None, [
         check("user_departments", "one_main_department", bool((mains <= 1).all()),
               "at most one main department per user", warn=True),
     ])
-    yield result("roles", landed["roles"], None)
+    yield result("roles", landed["roles"], None, [conservation_check("roles", landed["roles"].tally)])
