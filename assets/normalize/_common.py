@@ -484,6 +484,11 @@ def quarantine_issues(
     return quarantine_rows(table_name, rows, reasons, bad_dates + [None] * len(non_objects))
 
 
+def quarantine_repeats(issues: Issues, quarantine: pd.DataFrame, non_objects: Sequence[Any] = ()) -> int:
+    """Rejected records that repeat another exactly (same record, same reason) share its quarantine row."""
+    return int(issues.bad.sum()) + len(non_objects) - len(quarantine)
+
+
 def concat_quarantine(*frames: pd.DataFrame) -> pd.DataFrame:
     """One sorted quarantine frame from several."""
     non_empty = [f for f in frames if len(f)]

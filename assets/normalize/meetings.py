@@ -23,6 +23,7 @@ from assets.normalize._common import (
     integer,
     ms_to_seconds,
     quarantine_issues,
+    quarantine_repeats,
     split_objects,
     text,
 )
@@ -58,7 +59,7 @@ def normalize_corp_ended_meetings(records: Sequence[Any], tz: str = DEFAULT_TZ) 
     )
     frame, repeats = finish_counted("meetings", columns, ~issues.bad)
     quarantine = quarantine_issues("meetings", meetings, issues, columns["business_date"], non_objects)
-    return Normalized(frame, quarantine, repeats)
+    return Normalized(frame, quarantine, repeats + quarantine_repeats(issues, quarantine, non_objects))
 
 
 def normalize_user_ended_meetings(records: Sequence[Any], tz: str = DEFAULT_TZ) -> Normalized:
@@ -80,7 +81,7 @@ def normalize_user_ended_meetings(records: Sequence[Any], tz: str = DEFAULT_TZ) 
     )
     frame, repeats = finish_counted("meetings", columns, ~issues.bad)
     quarantine = quarantine_issues("meetings", meetings, issues, columns["business_date"], non_objects)
-    return Normalized(frame, quarantine, repeats)
+    return Normalized(frame, quarantine, repeats + quarantine_repeats(issues, quarantine, non_objects))
 
 
 def _common_columns(

@@ -29,6 +29,7 @@ from assets.normalize._common import (
     person_key,
     person_kind,
     quarantine_issues,
+    quarantine_repeats,
     text,
     to_utc_scalar,
 )
@@ -165,7 +166,7 @@ def normalize_participant_batches(
     elsewhere = _outside_instance(columns, in_instance, issues, batched.owner, instances)
     frame, repeats = finish_counted("participant_sessions", columns, in_instance & ~issues.bad)
     quarantine = quarantine_issues("participant_sessions", people, issues, row_dates, non_objects)
-    return Normalized(frame, quarantine, repeats + elsewhere)
+    return Normalized(frame, quarantine, repeats + elsewhere + quarantine_repeats(issues, quarantine, non_objects))
 
 
 def _outside_instance(

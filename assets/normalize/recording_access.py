@@ -25,6 +25,7 @@ from assets.normalize._common import (
     ms_to_seconds,
     percent,
     quarantine_issues,
+    quarantine_repeats,
     text,
 )
 
@@ -69,7 +70,7 @@ def normalize_record_metrics_batches(batches: Sequence[tuple[AccessRef, Sequence
     }
     frame, repeats = finish_counted("recording_daily_metrics", columns, ~issues.bad)
     quarantine = quarantine_issues("recording_daily_metrics", rows, issues, dates, batched.non_objects)
-    return Normalized(frame, quarantine, repeats)
+    return Normalized(frame, quarantine, repeats + quarantine_repeats(issues, quarantine, batched.non_objects))
 
 
 def normalize_record_events(
@@ -112,7 +113,7 @@ def normalize_record_events_batches(batches: Sequence[tuple[AccessRef, Sequence[
     }
     frame, repeats = finish_counted("recording_events", columns, ~issues.bad)
     quarantine = quarantine_issues("recording_events", rows, issues, dates, batched.non_objects)
-    return Normalized(frame, quarantine, repeats)
+    return Normalized(frame, quarantine, repeats + quarantine_repeats(issues, quarantine, batched.non_objects))
 
 
 def normalize_view_details(
@@ -164,4 +165,4 @@ def normalize_view_details_batches(batches: Sequence[tuple[AccessRef, Sequence[A
     }
     frame, repeats = finish_counted("recording_view_details", columns, ~issues.bad)
     quarantine = quarantine_issues("recording_view_details", rows, issues, dates, batched.non_objects)
-    return Normalized(frame, quarantine, repeats)
+    return Normalized(frame, quarantine, repeats + quarantine_repeats(issues, quarantine, batched.non_objects))

@@ -21,6 +21,7 @@ from assets.normalize._common import (
     finish_counted,
     integer,
     quarantine_issues,
+    quarantine_repeats,
     split_objects,
     text,
 )
@@ -87,7 +88,8 @@ def normalize_recordings(
     recordings_quarantine = quarantine_issues("recordings", recordings, issues, dates, non_objects)
     files_frame, file_repeats = finish_counted("recording_files", files_result, keep[owner] if len(owner) else np.zeros(0, dtype=bool))
     return (
-        Normalized(recordings_frame, recordings_quarantine, recording_repeats),
+        Normalized(recordings_frame, recordings_quarantine,
+                   recording_repeats + quarantine_repeats(issues, recordings_quarantine, non_objects)),
         Normalized(files_frame, empty("quarantine"), file_repeats),
     )
 

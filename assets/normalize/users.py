@@ -23,6 +23,7 @@ from assets.normalize._common import (
     integer,
     local_datetime,
     quarantine_issues,
+    quarantine_repeats,
     quarantine_rows,
     split_objects,
     text,
@@ -82,7 +83,8 @@ def normalize_corp_users(records: Sequence[Any], tz: str = DEFAULT_TZ) -> tuple[
     kept_users = [u for u, k in zip(users, keep, strict=True) if k]
     kept_ids = [u for u, k in zip(userid.values.to_pylist(), keep, strict=True) if k]
     departments_result = _departments(kept_users, kept_ids)
-    return Normalized(users_frame, users_quarantine, user_repeats), departments_result
+    repeats = user_repeats + quarantine_repeats(issues, users_quarantine, non_objects)
+    return Normalized(users_frame, users_quarantine, repeats), departments_result
 
 
 def _departments(users: Sequence[Mapping[str, Any]], userids: Sequence[str]) -> Normalized:
@@ -179,4 +181,5 @@ def normalize_roles(records: Sequence[Any]) -> Normalized:
         "member_count": member_count.values,
     }
     frame, repeats = finish_counted("roles", columns, ~issues.bad)
-    return Normalized(frame, concat_quarantine(quarantine_issues("roles", roles, issues, non_objects=non_objects)), repeats)
+    quarantine = concat_quarantine(quarantine_issues("roles", roles, issues, non_objects=non_objects))
+    return Normalized(frame, quarantine, repeats + quarantine_repeats(issues, quarantine, non_objects))
