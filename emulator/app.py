@@ -422,6 +422,17 @@ def _admin_routes(em: Emulator) -> list[Route]:
         # ASCII escapes: the mutated records hold lone surrogates, which UTF-8 cannot carry.
         return Response(json.dumps(body, ensure_ascii=True), media_type="application/json")
 
+    async def plan_mutation(request: Request) -> Response:
+        corrupter = em.faults.corrupter
+        if corrupter is None:
+            return _admin_error("planned mutations need the corrupt fault profile: start with --faults corrupt")
+        try:
+            body = await request.json()
+            corrupter.plan(str(body["route"]), dict(body["match"]), str(body["mutation"]))
+        except (ValueError, KeyError, TypeError) as exc:
+            return _admin_error(f'send {{"route": ..., "match": {{field: value}}, "mutation": ...}}: {exc}')
+        return JSONResponse({"planned": True})
+
     return [
         Route("/_emulator/health", health, methods=["GET"]),
         Route("/_emulator/stats", stats, methods=["GET"]),
@@ -429,6 +440,7 @@ def _admin_routes(em: Emulator) -> list[Route]:
         Route("/_emulator/clock", clock, methods=["POST"]),
         Route("/_emulator/oauth/expire", expire, methods=["POST"]),
         Route("/_emulator/mutations", mutations, methods=["GET"]),
+        Route("/_emulator/mutations", plan_mutation, methods=["POST"]),
     ]
 
 

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-Expect = Literal["quarantine", "land"]
+Expect = Literal["quarantine", "land", "missing"]
 Record = dict[str, Any]
 # A mutation returns the changed record, or None when it does not apply to this record.
 Mutate = Callable[[Record, random.Random], Record | None]
@@ -80,6 +80,9 @@ def _text_as_int(name: str) -> Mutate:
             return None
         return {**record, name: int(value)}
     return apply
+
+
+VANISH = "vanish"  # a planned mutation only: the record is left out of the list, the totals still count it
 
 
 def _no_identity(record: Record, _: random.Random) -> Record | None:
@@ -162,11 +165,36 @@ MUTATIONS: dict[str, tuple[str, tuple[Mutation, ...]]] = {
     )),
 }
 ROUTES = frozenset(MUTATIONS)
+_VANISHED: Record = {}  # sentinel: the record is left out of the list
 
 
 def canonical(record: Any) -> str:
     """One text per record: sorted keys, ASCII escapes (lone surrogates survive the round trip)."""
     return json.dumps(record, sort_keys=True, ensure_ascii=True)
+
+
+@dataclass(frozen=True)
+class Planned:
+    """A mutation for every record of ``route`` whose fields equal ``match`` (seeded choice bypassed)."""
+
+    route: str
+    match: tuple[tuple[str, Any], ...]
+    mutation: str
+
+    def matches(self, route: str, record: Record) -> bool:
+        return route == self.route and all(record.get(k) == v for k, v in self.match)
+
+
+def mutation_named(route: str, name: str) -> Mutation:
+    if route not in MUTATIONS:
+        raise ValueError(f"records of {route!r} are not corrupted; use one of {sorted(MUTATIONS)}")
+    if name == VANISH:
+        return Mutation(VANISH, "missing", lambda record, _: record)
+    for mutation in MUTATIONS[route][1]:
+        if mutation.name == name:
+            return mutation
+    names = sorted({m.name for m in MUTATIONS[route][1]} | {VANISH})
+    raise ValueError(f"no mutation {name!r} for {route}; use one of {names}")
 
 
 class RecordCorrupter:
@@ -177,6 +205,15 @@ class RecordCorrupter:
         self._rate = rate
         self._lock = threading.Lock()
         self._log: dict[tuple[str, str], dict[str, Any]] = {}
+        self._plans: list[Planned] = []
+
+    def plan(self, route: str, match: dict[str, Any], mutation: str) -> None:
+        """Mutate every record of ``route`` whose fields equal ``match`` with ``mutation`` from now on."""
+        mutation_named(route, mutation)
+        if not match:
+            raise ValueError("a planned mutation needs fields to match, e.g. {\"userid\": \"alice\"}")
+        with self._lock:
+            self._plans.append(Planned(route, tuple(sorted(match.items())), mutation))
 
     def corrupt(self, route: str, target: str, body: bytes) -> bytes:
         """``body`` with some records of the route's list mutated (unchanged when nothing applies)."""
@@ -192,24 +229,32 @@ class RecordCorrupter:
         if not isinstance(records, list) or not records:
             return body
         changed = False
-        for index, record in enumerate(records):
-            if not isinstance(record, dict):
-                continue
-            mutated = self._mutate(route, target, record, mutations)
-            if mutated is not None:
-                records[index] = mutated
-                changed = True
+        kept: list[Any] = []
+        for record in records:
+            mutated = self._mutate(route, target, record, mutations) if isinstance(record, dict) else None
+            changed = changed or mutated is not None
+            if mutated is None:
+                kept.append(record)
+            elif mutated is not _VANISHED:
+                kept.append(mutated)
         if not changed:
             return body
+        payload[key] = kept
         return json.dumps(payload, ensure_ascii=True, separators=(",", ":")).encode()
 
     def _mutate(self, route: str, target: str, record: Record, mutations: tuple[Mutation, ...]) -> Record | None:
         original = canonical(record)
         rnd = random.Random(hashlib.sha256(f"{self._seed}\x00{route}\x00{original}".encode()).digest())
-        if rnd.random() >= self._rate:
+        with self._lock:
+            planned = [mutation_named(route, p.mutation) for p in self._plans if p.matches(route, record)]
+        if planned:
+            candidates = planned[:1]
+        elif rnd.random() < self._rate:
+            # The first mutation (in a seeded order) that applies to this record.
+            candidates = rnd.sample(mutations, len(mutations))
+        else:
             return None
-        # The first mutation (in a seeded order) that applies to this record.
-        for mutation in rnd.sample(mutations, len(mutations)):
+        for mutation in candidates:
             mutated = mutation.apply(copy.deepcopy(record), rnd)
             if mutated is None:
                 continue
@@ -219,7 +264,7 @@ class RecordCorrupter:
                     "expect": mutation.expect, "original": record, "mutated": mutated, "served": 0,
                 })
                 entry["served"] += 1
-            return mutated
+            return _VANISHED if mutation.name == VANISH else mutated
         return None
 
     def mutations(self) -> list[dict[str, Any]]:
