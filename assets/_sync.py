@@ -296,7 +296,7 @@ def write_sync_log(
     rows.extend(
         {
             "run_id": ctx.run_id, "asset": asset, "partition": partition, "endpoint": f"{TALLY_ENDPOINT} {table}",
-            "calls": 0, "pages": 0, "rows": tally.landed, "retries": 0, "quota_waits": 0, "quota_wait_seconds": 0.0,
+            "calls": 0, "pages": 0, "rows": 0, "retries": 0, "quota_waits": 0, "quota_wait_seconds": 0.0,
             "skipped": 0, "skip_reasons": "[]", "started_at": started_at, "finished_at": finished_at,
             **{f"rows_{name}": value for name, value in tally.as_dict().items() if name != "unaccounted"},
         }
