@@ -49,8 +49,8 @@ class SyncContext:
     max_workers: int = 8
     progress: Progress = field(default_factory=current_progress)
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
-    # Per table, over every partition this run landed: written to sync_log as "(rows) <table>".
-    tallies: dict[str, Tally] = field(default_factory=dict)
+    # Per table and business date landed: written to sync_log as "(rows) <table>" under that date.
+    tallies: dict[tuple[str, date | None], Tally] = field(default_factory=dict)
 
     @property
     def tz_info(self) -> ZoneInfo:
@@ -152,7 +152,7 @@ def land(
         tally = derived.tally.get(table)
         if tally is not None:
             landed[table].tally = tally
-            ctx.tallies[table] = ctx.tallies.get(table, Tally()) + tally
+            ctx.tallies[(table, day)] = ctx.tallies.get((table, day), Tally()) + tally
     if landed:
         first = next(iter(landed.values()))
         first.quarantined = write_quarantine(ctx, quarantine_name, day, derived.quarantine)
@@ -295,12 +295,13 @@ def write_sync_log(
     ]
     rows.extend(
         {
-            "run_id": ctx.run_id, "asset": asset, "partition": partition, "endpoint": f"{TALLY_ENDPOINT} {table}",
+            "run_id": ctx.run_id, "asset": asset, "partition": day.isoformat() if day else partition,
+            "endpoint": f"{TALLY_ENDPOINT} {table}",
             "calls": 0, "pages": 0, "rows": 0, "retries": 0, "quota_waits": 0, "quota_wait_seconds": 0.0,
             "skipped": 0, "skip_reasons": "[]", "started_at": started_at, "finished_at": finished_at,
             **{f"rows_{name}": value for name, value in tally.as_dict().items() if name != "unaccounted"},
         }
-        for table, tally in sorted(ctx.tallies.items())
+        for (table, day), tally in sorted(ctx.tallies.items(), key=lambda item: (item[0][0], str(item[0][1])))
     )
     frame = pd.DataFrame(rows, columns=SCHEMAS["sync_log"].names)
     for column in ("rows_received", "rows_landed", "rows_quarantined", "rows_deduplicated"):
