@@ -25,7 +25,7 @@ from assets._refusals import (
     shape_check_spec,
     shape_quarantine,
 )
-from assets._sync import Landed, SyncContext, write_sync_log
+from assets._sync import Landed, SyncContext, Tally, write_sync_log
 from assets.schemas import SCHEMAS
 from pipelines.partitions import account_timezone, daily_partitions
 from resources.dagster_resources import StorageResource, TencentMeetingResource
@@ -282,6 +282,9 @@ def table_metadata(landed: Landed) -> dict[str, dg.MetadataValue]:
         ),
         "quarantined": dg.MetadataValue.int(landed.quarantined),
     }
+    if landed.tally is not None:
+        for name, value in landed.tally.as_dict().items():
+            metadata[f"records_{name}"] = dg.MetadataValue.int(value)
     if landed.api_total is not None:
         metadata["api_total_count"] = dg.MetadataValue.int(landed.api_total)
     for name, note in landed.notes.items():
@@ -302,6 +305,8 @@ def merge(landed: Sequence[Landed]) -> Landed:
         merged.quarantined += item.quarantined
         for name, note in item.notes.items():
             merged.notes[name] = f"{merged.notes[name]}; {note}" if name in merged.notes else note
+        if item.tally is not None:
+            merged.tally = item.tally if merged.tally is None else merged.tally + item.tally
         if item.preview is not None and (merged.preview is None or len(merged.preview) < 5):
             merged.preview = item.preview if merged.preview is None else pd.concat([merged.preview, item.preview]).head(5)
     return merged
@@ -329,6 +334,34 @@ def check(asset: str, name: str, passed: bool, description: str, *, warn: bool =
         description=description,
         metadata=dict(metadata or {}),
     )
+
+
+CONSERVATION = "conservation"
+
+
+def matches_api_total(landed: Landed) -> tuple[bool, str]:
+    """Whether the API's total_count was received: no fewer records than it announced, and no more
+    distinct ones (repeats of a cursor refetch or of a sibling instance are received twice)."""
+    total = landed.api_total or 0
+    tally = landed.tally or Tally(landed.rows, landed.rows, 0, 0)
+    distinct = tally.landed + tally.quarantined
+    passed = tally.received >= total >= distinct
+    return passed, (f"API total_count {total}; received {tally.received}, of which {tally.landed} landed, "
+                    f"{tally.quarantined} quarantined, {tally.deduplicated} repeats")
+
+
+def conservation_spec(asset: str) -> dg.AssetCheckSpec:
+    return dg.AssetCheckSpec(
+        CONSERVATION, asset=asset,
+        description="Every record received is landed, quarantined with a reason, or counted as a repeat of a key.",
+    )
+
+
+def conservation_check(asset: str, tally: Tally | None) -> dg.AssetCheckResult:
+    """ERROR when a record vanished: received must equal landed + quarantined + deduplicated."""
+    if tally is None:
+        return check(asset, CONSERVATION, False, "no tally was kept for this table; its records cannot be accounted for")
+    return check(asset, CONSERVATION, tally.unaccounted == 0, tally.describe(), metadata=tally.as_dict())
 
 
 def combine_checks(days: Sequence[date], per_day: Sequence[Sequence[dg.AssetCheckResult]]) -> list[dg.AssetCheckResult]:

@@ -31,6 +31,9 @@ from resources.tencent.stats import CallStats
 T = TypeVar("T")
 R = TypeVar("R")
 
+# sync_log rows whose endpoint starts with this hold one table's record tally, not API calls.
+TALLY_ENDPOINT = "(rows)"
+
 log = logging.getLogger(__name__)
 
 
@@ -47,6 +50,8 @@ class SyncContext:
     progress: Progress = field(default_factory=current_progress)
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
     shape_errors_landed: int = 0
+    # Per table and business date landed: written to sync_log as "(rows) <table>" under that date.
+    tallies: dict[tuple[str, date | None], Tally] = field(default_factory=dict)
 
     @property
     def tz_info(self) -> ZoneInfo:
@@ -62,8 +67,43 @@ class SyncContext:
 
 
 @dataclass
+class Tally:
+    """Where the records one table received went: each is landed, quarantined or a counted repeat."""
+
+    received: int = 0
+    landed: int = 0
+    quarantined: int = 0
+    deduplicated: int = 0
+
+    @property
+    def unaccounted(self) -> int:
+        return self.received - self.landed - self.quarantined - self.deduplicated
+
+    def __add__(self, other: Tally) -> Tally:
+        return Tally(self.received + other.received, self.landed + other.landed,
+                     self.quarantined + other.quarantined, self.deduplicated + other.deduplicated)
+
+    def describe(self) -> str:
+        text = (f"received {self.received} = landed {self.landed} + quarantined {self.quarantined} "
+                f"+ deduplicated {self.deduplicated}")
+        if self.unaccounted:
+            text += f"; {self.unaccounted} record(s) unaccounted for (lost without a quarantine row)"
+        return text
+
+    def as_dict(self) -> dict[str, int]:
+        return {"received": self.received, "landed": self.landed, "quarantined": self.quarantined,
+                "deduplicated": self.deduplicated, "unaccounted": self.unaccounted}
+
+
+def tally_of(table: str, received: int, frame: pd.DataFrame, quarantine: Sequence[pd.DataFrame], repeats: int) -> Tally:
+    """The tally of ``table`` from what its records became; its quarantine rows carry its name."""
+    quarantined = sum(int((q["table_name"] == table).sum()) for q in quarantine if len(q))
+    return Tally(received, len(frame), quarantined, repeats)
+
+
+@dataclass
 class Landed:
-    """What one table received in one run: rows per partition and a preview."""
+    """What one table received in one run: rows per partition, a preview, and the records' tally."""
 
     table: str
     rows_by_partition: dict[date | None, int] = field(default_factory=dict)
@@ -72,6 +112,7 @@ class Landed:
     api_total: int | None = None
     # What the run learned about the source, shown in the asset's metadata (e.g. a response shape).
     notes: dict[str, str] = field(default_factory=dict)
+    tally: Tally | None = None
 
     @property
     def rows(self) -> int:
@@ -89,6 +130,8 @@ class Derived:
 
     frames: dict[str, pd.DataFrame]
     quarantine: list[pd.DataFrame] = field(default_factory=list)
+    # Tables whose rows come one per received record, and where each record went.
+    tally: dict[str, Tally] = field(default_factory=dict)
 
 
 def land(
@@ -119,6 +162,10 @@ def land(
         else:
             ctx.lake.write_partition(table, SCHEMAS[table], day, frame)
         landed[table].add(day, frame)
+        tally = derived.tally.get(table)
+        if tally is not None:
+            landed[table].tally = tally
+            ctx.tallies[(table, day)] = ctx.tallies.get((table, day), Tally()) + tally
     if landed:
         first = next(iter(landed.values()))
         first.quarantined = write_quarantine(ctx, quarantine_name, day, derived.quarantine)
@@ -135,12 +182,18 @@ def fresh_shape_errors(ctx: SyncContext) -> int:
 
 def combine(table: str, frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
     """One frame with one row per key, sorted: several tokens can see the same row."""
+    return combine_counted(table, frames)[0]
+
+
+def combine_counted(table: str, frames: Sequence[pd.DataFrame]) -> tuple[pd.DataFrame, int]:
+    """:func:`combine` and how many rows it dropped as repeats of a key."""
     non_empty = [f for f in frames if len(f)]
     if not non_empty:
-        return empty(table)
+        return empty(table), 0
     key = list(KEYS[table])
     combined = pd.concat(non_empty, ignore_index=True)
-    return combined.drop_duplicates(subset=key).sort_values(key, ignore_index=True)
+    unique = combined.drop_duplicates(subset=key).sort_values(key, ignore_index=True)
+    return unique, len(combined) - len(unique)
 
 
 @dataclass(frozen=True)
@@ -225,9 +278,12 @@ def first_page_total(page: Page, first_markers: Iterable[tuple[str, Any]]) -> in
 def write_quarantine(ctx: SyncContext, table: str, day: date | None, frames: Sequence[pd.DataFrame]) -> int:
     """Keep the bad records of one table and date with their reasons; good rows land regardless."""
     quarantine = concat_quarantine(*frames) if frames else pd.DataFrame()
-    if quarantine.empty:
-        return 0
     partition = day or ctx.now().date()
+    if quarantine.empty:
+        # A re-run that sets nothing aside must not leave an earlier run's rows looking current.
+        if (ctx.lake.partition_dir("quarantine", partition) / f"snapshot-{table}.parquet").exists():
+            ctx.lake.write_snapshot("quarantine", SCHEMAS["quarantine"], partition, table, empty("quarantine"))
+        return 0
     ctx.lake.write_snapshot("quarantine", SCHEMAS["quarantine"], partition, table, quarantine)
     log.warning("%d %s record(s) quarantined for %s; see lake/quarantine", len(quarantine), table, partition)
     return len(quarantine)
@@ -258,7 +314,19 @@ def write_sync_log(
         }
         for endpoint, entry in snapshot.items()
     ]
+    rows.extend(
+        {
+            "run_id": ctx.run_id, "asset": asset, "partition": day.isoformat() if day else partition,
+            "endpoint": f"{TALLY_ENDPOINT} {table}",
+            "calls": 0, "pages": 0, "rows": 0, "retries": 0, "quota_waits": 0, "quota_wait_seconds": 0.0,
+            "skipped": 0, "skip_reasons": "[]", "started_at": started_at, "finished_at": finished_at,
+            **{f"rows_{name}": value for name, value in tally.as_dict().items() if name != "unaccounted"},
+        }
+        for (table, day), tally in sorted(ctx.tallies.items(), key=lambda item: (item[0][0], str(item[0][1])))
+    )
     frame = pd.DataFrame(rows, columns=SCHEMAS["sync_log"].names)
+    for column in ("rows_received", "rows_landed", "rows_quarantined", "rows_deduplicated"):
+        frame[column] = frame[column].astype("Int64")  # null on the rows of API endpoints
     name = f"{asset}-{partition or 'all'}-{ctx.run_id}".replace("..", "_to_")
     ctx.lake.write_snapshot("sync_log", SCHEMAS["sync_log"], finished_at.date(), name, frame)
     return frame

@@ -9,13 +9,26 @@ from dagster import AssetExecutionContext
 
 from assets._dagster import (
     check,
+    conservation_check,
+    conservation_spec,
+    matches_api_total,
     daily_pull,
     daily_table,
     merge,
     pull_days,
     result,
 )
-from assets._sync import Derived, Landed, PageData, SyncContext, archive_page, combine, first_page_total, land
+from assets._sync import (
+    Derived,
+    Landed,
+    PageData,
+    SyncContext,
+    archive_page,
+    combine_counted,
+    first_page_total,
+    land,
+    tally_of,
+)
 from assets._windows import day_window
 from assets.normalize._common import concat_quarantine, quarantine_rows
 from assets.normalize.meetings import normalize_corp_ended_meetings, normalize_user_ended_meetings
@@ -54,14 +67,19 @@ def derive_meetings(pages: Iterable[PageData], day: date, tz: str) -> Derived:
     """Pages of either ended-meeting list -> the ``meetings`` partition of ``day``."""
     frames: list[pd.DataFrame] = []
     quarantine: list[pd.DataFrame] = []
+    received = repeats = 0
     for page in pages:
         normalize = normalize_corp_ended_meetings if page.endpoint == E_CORP_MEETINGS else normalize_user_ended_meetings
         normalized = normalize(page.records, tz)
         frames.append(normalized.frame)
         quarantine.append(normalized.quarantine)
-    meetings, outside = _only_day(combine("meetings", frames), day)
+        received += len(page.records)
+        repeats += normalized.deduplicated
+    combined, across_pages = combine_counted("meetings", frames)
+    meetings, outside = _only_day(combined, day)
     quarantine.append(outside)
-    return Derived({"meetings": meetings}, quarantine)
+    tally = tally_of("meetings", received, meetings, quarantine, repeats + across_pages)
+    return Derived({"meetings": meetings}, quarantine, {"meetings": tally})
 
 
 def _only_day(meetings: pd.DataFrame, day: date) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -86,7 +104,8 @@ def read_instances(ctx: SyncContext, day: date) -> pd.DataFrame:
     check_specs=[
         dg.AssetCheckSpec("key_unique", asset="meetings", description="One row per (meeting_id, sub_meeting_id, start_time)."),
         dg.AssetCheckSpec("matches_api_total", asset="meetings",
-                          description="Rows landed equal the API's own total_count for the same window."),
+                          description="Records received cover the API's own total_count for the same window."),
+        conservation_spec("meetings"),
     ],
 )
 def meetings_asset(
@@ -108,7 +127,8 @@ def meeting_checks(meetings: pd.DataFrame, landed: Landed) -> list[dg.AssetCheck
         totals = check("meetings", "matches_api_total", True,
                        "not comparable: a user-level app sees each user's own list")
     else:
-        totals = check("meetings", "matches_api_total", landed.rows == landed.api_total,
-                       f"{landed.rows} rows landed, API total_count {landed.api_total}",
+        passed, description = matches_api_total(landed)
+        totals = check("meetings", "matches_api_total", passed, description,
                        metadata={"rows": landed.rows, "api_total_count": landed.api_total})
-    return [check("meetings", "key_unique", unique, "meeting instance key is unique"), totals]
+    return [check("meetings", "key_unique", unique, "meeting instance key is unique"), totals,
+            conservation_check("meetings", landed.tally)]

@@ -16,13 +16,27 @@ from dagster import AssetExecutionContext
 
 from assets._dagster import (
     check,
+    conservation_check,
+    conservation_spec,
     daily_pull,
     daily_table,
+    for_asset,
     merge,
     pull_days,
     result,
 )
-from assets._sync import Derived, Landed, PageData, SyncContext, archive_page, combine, fan_out, land
+from assets._sync import (
+    Derived,
+    Landed,
+    PageData,
+    SyncContext,
+    Tally,
+    archive_page,
+    combine_counted,
+    fan_out,
+    land,
+    tally_of,
+)
 from assets.normalize.recording_access import (
     AccessRef,
     normalize_record_events_batches,
@@ -42,6 +56,7 @@ DOWNLOAD, VIEW = 1, 2
 # one window from the media start covers a recording's whole accessible history in one call.
 ACCESS_HORIZON = timedelta(days=31) - timedelta(seconds=1)
 TABLES = ("recording_daily_metrics", "recording_events", "recording_view_details")
+_TABLE_OF = dict(zip((E_RECORD_METRICS, E_RECORD_EVENTS, E_VIEW_DETAILS), TABLES, strict=True))
 
 
 @dataclass
@@ -80,7 +95,10 @@ def extract_recording_access(ctx: SyncContext, day: date) -> dict[str, Landed]:
 def derive_recording_access(pages: Iterable[PageData]) -> Derived:
     """Metrics, event and view-detail pages, each with its recording as context -> the three tables."""
     groups: dict[tuple[str, str, str, str], list[Any]] = {}
+    received = dict.fromkeys(TABLES, 0)
     for page in pages:
+        if page.endpoint in _TABLE_OF:
+            received[_TABLE_OF[page.endpoint]] += len(page.records)
         ctx = page.context
         kind = str(page.params.get("event_type", "")) if page.endpoint == E_RECORD_EVENTS else ""
         key = (page.endpoint, ctx["meeting_record_id"], ctx["business_date"], ctx.get("record_file_id", "") or kind)
@@ -101,9 +119,13 @@ def derive_recording_access(pages: Iterable[PageData]) -> Derived:
         "recording_events": normalize_record_events_batches(batches["recording_events"]),
         "recording_view_details": normalize_view_details_batches(batches["recording_view_details"]),
     }
-    frames = {table: [result.frame] for table, result in normalized.items()}
     quarantine = [result.quarantine for result in normalized.values()]
-    return Derived({table: combine(table, frames[table]) for table in TABLES}, quarantine)
+    combined: dict[str, pd.DataFrame] = {}
+    tallies: dict[str, Tally] = {}
+    for table, outcome in normalized.items():
+        combined[table], across = combine_counted(table, [outcome.frame])
+        tallies[table] = tally_of(table, received[table], combined[table], quarantine, outcome.deduplicated + across)
+    return Derived(combined, quarantine, tallies)
 
 
 def _transcoded(ctx: SyncContext, day: date) -> list[_Recording]:
@@ -163,6 +185,7 @@ def _fetch_with(client: TencentMeetingClient, recording: _Recording, start: date
     check_specs=[
         dg.AssetCheckSpec("metrics_match_events", asset="recording_daily_metrics",
                           description="Daily view and download counts agree with the events."),
+        *(conservation_spec(table) for table in TABLES),
     ],
 )
 def recording_access(
@@ -170,9 +193,12 @@ def recording_access(
 ) -> Iterator[dg.MaterializeResult]:
     """Pull who viewed or downloaded each transcoded recording of the run's dates."""
     outcomes, checks, stats = pull_days(context, tencent, storage, ASSET, _pull_day)
-    yield result("recording_daily_metrics", merge([o["recording_daily_metrics"] for o in outcomes]), stats, checks)
-    yield result("recording_events", merge([o["recording_events"] for o in outcomes]), None)
-    yield result("recording_view_details", merge([o["recording_view_details"] for o in outcomes]), None)
+    yield result("recording_daily_metrics", merge([o["recording_daily_metrics"] for o in outcomes]), stats,
+                 for_asset(checks, "recording_daily_metrics"))
+    yield result("recording_events", merge([o["recording_events"] for o in outcomes]), None,
+                 for_asset(checks, "recording_events"))
+    yield result("recording_view_details", merge([o["recording_view_details"] for o in outcomes]), None,
+                 for_asset(checks, "recording_view_details"))
 
 
 def _pull_day(ctx: SyncContext, day: date) -> tuple[dict[str, Landed], list[dg.AssetCheckResult]]:
@@ -183,6 +209,7 @@ def _pull_day(ctx: SyncContext, day: date) -> tuple[dict[str, Landed], list[dg.A
     return landed, [
         check("recording_daily_metrics", "metrics_match_events", mismatches == 0,
               f"{mismatches} (recording, day) count(s) differ from the events", warn=True),
+        *(conservation_check(table, landed[table].tally) for table in TABLES),
     ]
 
 

@@ -9,6 +9,9 @@ from dagster import AssetExecutionContext
 
 from assets._dagster import (
     check,
+    conservation_check,
+    conservation_spec,
+    matches_api_total,
     daily_pull,
     daily_table,
     for_asset,
@@ -16,7 +19,18 @@ from assets._dagster import (
     pull_days,
     result,
 )
-from assets._sync import Derived, Landed, PageData, SyncContext, archive_page, combine, first_page_total, land
+from assets._sync import (
+    Derived,
+    Landed,
+    PageData,
+    SyncContext,
+    archive_page,
+    combine,
+    combine_counted,
+    first_page_total,
+    land,
+    tally_of,
+)
 from assets._windows import day_window
 from assets.normalize.recordings import normalize_recordings
 from assets.schemas import KEYS
@@ -53,14 +67,19 @@ def derive_recordings(pages: Iterable[PageData], tz: str) -> Derived:
     recordings: list[pd.DataFrame] = []
     files: list[pd.DataFrame] = []
     quarantine: list[pd.DataFrame] = []
+    received = repeats = 0
     for page in pages:
         source = "corp" if page.endpoint == E_CORP_RECORDS else "user"
         recs, recfiles = normalize_recordings(page.records, tz, source)
         recordings.append(recs.frame)
         files.append(recfiles.frame)
         quarantine.extend([recs.quarantine, recfiles.quarantine])
-    frames = {"recordings": combine("recordings", recordings), "recording_files": combine("recording_files", files)}
-    return Derived(frames, quarantine)
+        received += len(page.records)
+        repeats += recs.deduplicated
+    combined, across = combine_counted("recordings", recordings)
+    frames = {"recordings": combined, "recording_files": combine("recording_files", files)}
+    tally = tally_of("recordings", received, combined, quarantine, repeats + across)
+    return Derived(frames, quarantine, {"recordings": tally})
 
 
 @daily_pull(
@@ -73,6 +92,7 @@ def derive_recordings(pages: Iterable[PageData], tz: str) -> Derived:
     check_specs=[
         dg.AssetCheckSpec("key_unique", asset="recordings"),
         dg.AssetCheckSpec("matches_api_total", asset="recordings"),
+        conservation_spec("recordings"),
         dg.AssetCheckSpec("files_belong_to_recordings", asset="recording_files"),
     ],
 )
@@ -96,13 +116,13 @@ def recording_checks(recordings: pd.DataFrame, files: pd.DataFrame, landed: Land
     if landed.api_total is None:
         totals = check("recordings", "matches_api_total", True, "not comparable under a user-level app")
     else:
-        totals = check("recordings", "matches_api_total", landed.rows == landed.api_total,
-                       f"{landed.rows} recordings landed, API total_count {landed.api_total}")
+        totals = check("recordings", "matches_api_total", *matches_api_total(landed))
     orphan_files = ~files["meeting_record_id"].isin(recordings["meeting_record_id"])
     return [
         check("recordings", "key_unique", not recordings.duplicated(subset=list(KEYS["recordings"])).any(),
               "meeting_record_id is unique"),
         totals,
+        conservation_check("recordings", landed.tally),
         check("recording_files", "files_belong_to_recordings", not orphan_files.any(),
               f"{int(orphan_files.sum())} file(s) without their recording"),
     ]

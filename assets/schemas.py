@@ -233,6 +233,10 @@ _COLUMNS: dict[str, list[tuple[str, pa.DataType]]] = {
         ("skip_reasons", STRING),
         ("started_at", TS),
         ("finished_at", TS),
+        ("rows_received", INT),
+        ("rows_landed", INT),
+        ("rows_quarantined", INT),
+        ("rows_deduplicated", INT),
     ],
     "quarantine": [
         ("table_name", STRING),

@@ -7,13 +7,33 @@ import dagster as dg
 import pandas as pd
 from dagster import AssetExecutionContext
 
-from assets._dagster import API_POOL, API_RETRY, check, result, scoped, sync_context
-from assets._sync import Derived, Landed, PageData, SyncContext, archive_page, archive_record, combine, land
-from resources.raw_archive import RawWriter
-from resources.tencent.pagination import Page
 from assets._refusals import shape_check_spec
+from assets._dagster import (
+    API_POOL,
+    API_RETRY,
+    check,
+    conservation_check,
+    conservation_spec,
+    result,
+    scoped,
+    sync_context,
+)
+from assets._sync import (
+    Derived,
+    Landed,
+    PageData,
+    SyncContext,
+    Tally,
+    archive_page,
+    archive_record,
+    combine_counted,
+    land,
+    tally_of,
+)
 from assets.normalize.users import normalize_corp_users, normalize_role_users, normalize_roles, normalize_user_info
 from resources.dagster_resources import StorageResource, TencentMeetingResource
+from resources.raw_archive import RawWriter
+from resources.tencent.pagination import Page
 from resources.tencent.scopes import E_CORP_ROLES, E_CORP_USERS, E_USER_INFO
 from resources.tencent.shapes import ROLE_LIST, ROLE_USERS, SHAPE_SOURCES, roles_shape, shape_note
 
@@ -65,6 +85,8 @@ def derive_directory(pages: Iterable[PageData], tz: str) -> Derived:
     """Account user and role pages, or each authorizing user's own info -> the three directory tables."""
     frames: dict[str, list[pd.DataFrame]] = {t: [] for t in TABLES}
     quarantine: list[pd.DataFrame] = []
+    received = {"users": 0, "roles": 0}
+    repeats = {"users": 0, "roles": 0}
     # Pages are pooled per endpoint and normalized once: a large account has hundreds of pages.
     user_records: list[Any] = []
     role_records: dict[str, list[Any]] = {ROLE_LIST: [], ROLE_USERS: []}
@@ -78,6 +100,8 @@ def derive_directory(pages: Iterable[PageData], tz: str) -> Derived:
                 user = normalize_user_info(page.context["open_id"], record)
                 frames["users"].append(user.frame)
                 quarantine.append(user.quarantine)
+                received["users"] += 1
+                repeats["users"] += user.deduplicated
         else:
             raise ValueError(f"a directory page from {page.endpoint!r} cannot be derived; the archive is not ours")
     if user_records:
@@ -85,12 +109,22 @@ def derive_directory(pages: Iterable[PageData], tz: str) -> Derived:
         frames["users"].append(users.frame)
         frames["user_departments"].append(departments.frame)
         quarantine.extend([users.quarantine, departments.quarantine])
+        received["users"] += len(user_records)
+        repeats["users"] += users.deduplicated
     for shape, normalize in ((ROLE_LIST, normalize_roles), (ROLE_USERS, normalize_role_users)):
         if role_records[shape]:
             roles = normalize(role_records[shape])
             frames["roles"].append(roles.frame)
             quarantine.append(roles.quarantine)
-    return Derived({table: combine(table, frames[table]) for table in TABLES}, quarantine)
+            received["roles"] += len(role_records[shape])
+            repeats["roles"] += roles.deduplicated
+    combined: dict[str, pd.DataFrame] = {}
+    tallies: dict[str, Tally] = {}
+    for table in TABLES:
+        combined[table], across = combine_counted(table, frames[table])
+        if table in received:
+            tallies[table] = tally_of(table, received[table], combined[table], quarantine, repeats[table] + across)
+    return Derived(combined, quarantine, tallies)
 
 
 @dg.multi_asset(
@@ -108,6 +142,8 @@ def derive_directory(pages: Iterable[PageData], tz: str) -> Derived:
         dg.AssetCheckSpec("one_main_department", asset="user_departments",
                           description="No user has more than one main department."),
         *(shape_check_spec(table) for table in TABLES),
+        conservation_spec("users"),
+        conservation_spec("roles"),
     ],
     pool=API_POOL,
     retry_policy=API_RETRY,
@@ -124,6 +160,7 @@ def directory(
         users = ctx.lake.read("users")
         yield result("users", landed["users"], stats, [
             check("users", "userid_unique", not users["userid"].duplicated().any(), "userid is unique"),
+            conservation_check("users", landed["users"].tally),
         ])
         stats = None
     if "user_departments" in landed:
@@ -135,4 +172,4 @@ def directory(
         ])
         stats = None
     if "roles" in landed:
-        yield result("roles", landed["roles"], stats)
+        yield result("roles", landed["roles"], stats, [conservation_check("roles", landed["roles"].tally)])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import json
 import logging
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -21,6 +22,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from emulator.apps import App, AppRegistry, load_apps
 from emulator.clock import Clock
+from emulator.corruption import ROUTES as CORRUPTIBLE_ROUTES
+from emulator.corruption import DEFAULT_RATE as DEFAULT_CORRUPT_RATE
+from emulator.corruption import RecordCorrupter
 from emulator.errors import ApiError, no_permission, token_invalid
 from emulator.faults import FaultInjector
 from emulator.limits import LimitConfig, RateLimiter
@@ -80,6 +84,8 @@ class EmulatorConfig:
     tz: str = "Asia/Shanghai"
     limits: LimitConfig | None = None
     webhook_poll_seconds: float = 0.5
+    # Share of list records the corrupt fault profile mutates.
+    corrupt_rate: float = DEFAULT_CORRUPT_RATE
 
     def limit_config(self) -> LimitConfig:
         if self.rate_limit not in ("real", "off"):
@@ -266,6 +272,8 @@ class ApiGate:
             if fault is not None and fault.kind == "truncate":
                 status[0] = "truncated"
                 await _truncated(route, inner, receive, send)
+            elif em.faults.corrupter is not None and template in CORRUPTIBLE_ROUTES:
+                await _corrupted(em.faults.corrupter, template, target, route, inner, receive, tracking_send)
             else:
                 await route.handle(inner, receive, tracking_send)
         except ApiError as exc:
@@ -356,6 +364,30 @@ async def _truncated(route: BaseRoute, scope: Scope, receive: Receive, send: Sen
 # -- admin endpoints -----------------------------------------------------------------------------
 
 
+async def _corrupted(
+    corrupter: RecordCorrupter, template: str, target: str, route: BaseRoute, scope: Scope, receive: Receive, send: Send
+) -> None:
+    """Serve the handler's answer with some of its records corrupted (only a 200 is touched)."""
+    start: list[Message] = []
+    chunks: list[bytes] = []
+
+    async def capture(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            start.append(message)
+        elif message["type"] == "http.response.body":
+            chunks.append(message.get("body", b""))
+
+    await route.handle(scope, receive, capture)
+    body = b"".join(chunks)
+    head = start[0]
+    if head["status"] == 200:
+        body = corrupter.corrupt(template, target, body)
+    headers = [(k, v) for k, v in head.get("headers", []) if k.lower() != b"content-length"]
+    headers.append((b"content-length", str(len(body)).encode()))
+    await send({**head, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
 def _admin_routes(em: Emulator) -> list[Route]:
     async def health(_: Request) -> Response:
         return JSONResponse(
@@ -390,12 +422,31 @@ def _admin_routes(em: Emulator) -> list[Route]:
     async def expire(_: Request) -> Response:
         return JSONResponse({"expired": em.oauth.expire_access_tokens()})
 
+    async def mutations(_: Request) -> Response:
+        corrupter = em.faults.corrupter
+        body = {"profile": em.config.faults, "mutations": corrupter.mutations() if corrupter else []}
+        # ASCII escapes: the mutated records hold lone surrogates, which UTF-8 cannot carry.
+        return Response(json.dumps(body, ensure_ascii=True), media_type="application/json")
+
+    async def plan_mutation(request: Request) -> Response:
+        corrupter = em.faults.corrupter
+        if corrupter is None:
+            return _admin_error("planned mutations need the corrupt fault profile: start with --faults corrupt")
+        try:
+            body = await request.json()
+            corrupter.plan(str(body["route"]), dict(body["match"]), str(body["mutation"]))
+        except (ValueError, KeyError, TypeError) as exc:
+            return _admin_error(f'send {{"route": ..., "match": {{field: value}}, "mutation": ...}}: {exc}')
+        return JSONResponse({"planned": True})
+
     return [
         Route("/_emulator/health", health, methods=["GET"]),
         Route("/_emulator/stats", stats, methods=["GET"]),
         Route("/_emulator/stats/reset", reset_stats, methods=["POST"]),
         Route("/_emulator/clock", clock, methods=["POST"]),
         Route("/_emulator/oauth/expire", expire, methods=["POST"]),
+        Route("/_emulator/mutations", mutations, methods=["GET"]),
+        Route("/_emulator/mutations", plan_mutation, methods=["POST"]),
     ]
 
 
@@ -447,7 +498,7 @@ def build_emulator(
         limiter=RateLimiter(config.limit_config()),
         faults=FaultInjector(
             config.faults, config.seed, revoke_after=config.revoke_after,
-            quota_http_status=config.quota_http_status,
+            quota_http_status=config.quota_http_status, corrupt_rate=config.corrupt_rate,
         ),
         stats=Stats(),
         route_scopes={},

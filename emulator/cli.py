@@ -16,7 +16,7 @@ from typing import Any
 
 DEFAULT_PORT = 8766
 SCALES = ("small", "demo", "large")
-FAULT_PROFILES = ("none", "flaky", "hostile")
+FAULT_PROFILES = ("none", "flaky", "hostile", "corrupt")
 PLATFORMS = ("api-reference", "scope-table")
 
 

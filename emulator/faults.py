@@ -1,4 +1,5 @@
-"""Seeded fault injection for API calls: transient errors, slowness, broken bodies, quota bursts."""
+"""Seeded fault injection for API calls: transient errors, slowness, broken bodies, quota bursts,
+and (profile ``corrupt``) corrupted records inside well-formed responses."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ import threading
 from dataclasses import dataclass
 from typing import Literal
 
+from emulator.corruption import DEFAULT_RATE as DEFAULT_CORRUPT_RATE
+from emulator.corruption import RecordCorrupter
 from emulator.errors import ApiError
 
 FaultKind = Literal["server_error", "slow", "drop", "truncate", "quota_burst", "too_often"]
-PROFILES = ("none", "flaky", "hostile")
+PROFILES = ("none", "flaky", "hostile", "corrupt")
 
 # Probability per API call of each fault kind. flaky totals 5 %; hostile adds the nastier kinds.
 _RATES: dict[str, tuple[tuple[FaultKind, float], ...]] = {
@@ -25,6 +28,8 @@ _RATES: dict[str, tuple[tuple[FaultKind, float], ...]] = {
         ("quota_burst", 0.01),
         ("too_often", 0.015),
     ),
+    # Every call answers; the records inside do not all make sense (see emulator.corruption).
+    "corrupt": (),
 }
 # A hostile run revokes one caller's access token after this many API calls.
 DEFAULT_REVOKE_AFTER = 40
@@ -48,6 +53,7 @@ class FaultInjector:
         burst_length: tuple[int, int] = (3, 6),
         revoke_after: int | None = None,
         quota_http_status: int = 500,
+        corrupt_rate: float = DEFAULT_CORRUPT_RATE,
     ) -> None:
         if profile not in _RATES:
             raise ValueError(f"unknown fault profile {profile!r}; use one of {', '.join(PROFILES)}")
@@ -65,6 +71,7 @@ class FaultInjector:
         self._burst_left = 0
         self._revoked = False
         self.injected: dict[str, int] = {}
+        self.corrupter = RecordCorrupter(seed, corrupt_rate) if profile == "corrupt" else None
 
     @property
     def active(self) -> bool:

@@ -73,6 +73,15 @@ class EmulatorHandle:
     def reset_stats(self) -> None:
         self._admin("POST", "/_emulator/stats/reset")
 
+    def mutations(self) -> list[dict[str, Any]]:
+        """Under ``faults="corrupt"``: every record the emulator corrupted, before and after, and
+        whether a sane reader must quarantine it or land it exactly as the original."""
+        return list(self._admin("GET", "/_emulator/mutations")["mutations"])
+
+    def plan_mutation(self, route: str, match: dict[str, Any], mutation: str) -> None:
+        """Under ``faults="corrupt"``: corrupt every record of ``route`` whose fields equal ``match``."""
+        self._admin("POST", "/_emulator/mutations", {"route": route, "match": match, "mutation": mutation})
+
     def set_now(self, now: datetime) -> None:
         """Move the data clock (needs an aware datetime)."""
         self._admin("POST", "/_emulator/clock", {"now": now.isoformat()})

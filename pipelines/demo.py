@@ -163,6 +163,7 @@ def merge_summaries(history: SyncSummary, day: SyncSummary) -> SyncSummary:
         api_calls=history.api_calls + day.api_calls,
         failures=history.failures + day.failures,
         failed_checks=history.failed_checks + day.failed_checks,
+        check_failures=history.check_failures + day.check_failures,
     )
 
 

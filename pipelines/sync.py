@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -29,8 +30,23 @@ log = logging.getLogger(__name__)
 SYNC_SELECTION = dg.AssetSelection.all() - dg.AssetSelection.assets("upcoming_meetings", "live_meetings")
 
 
+@dataclass(frozen=True)
+class FailedCheck:
+    """One asset check that did not pass: ``asset.check``, its severity and what it found."""
+
+    name: str
+    severity: str
+    description: str
+
+    @property
+    def blocking(self) -> bool:
+        return self.severity == dg.AssetCheckSeverity.ERROR.value
+
+
 @dataclass
 class SyncSummary:
+    """``success`` is False when a step failed or an ERROR-severity check did not pass."""
+
     start: date
     end: date
     success: bool
@@ -42,6 +58,7 @@ class SyncSummary:
     skipped_assets: dict[str, str] = field(default_factory=dict)
     # Steps Dagster did not start because an upstream asset was skipped or refused.
     not_run_steps: list[str] = field(default_factory=list)
+    check_failures: list[FailedCheck] = field(default_factory=list)
 
 
 class RichProgress:
@@ -146,10 +163,18 @@ def _summarize(outcome: dg.ExecuteInProcessResult, start: date, end: date, data_
                 if calls is not None and event.step_key is not None:
                     calls_by_step.setdefault(event.step_key, int(calls.value))  # type: ignore[arg-type]
             else:
-                summary.failed_checks.append(f"{evaluation.asset_key.to_user_string()}.{evaluation.check_name}")
+                name = f"{evaluation.asset_key.to_user_string()}.{evaluation.check_name}"
+                severity = getattr(evaluation, "severity", dg.AssetCheckSeverity.ERROR)
+                summary.failed_checks.append(name)
+                summary.check_failures.append(
+                    FailedCheck(name, severity.value, (getattr(evaluation, "description", None) or "").strip())
+                )
         if event.event_type_value == "STEP_SKIPPED" and event.step_key is not None:
             summary.not_run_steps.append(event.step_key)
     summary.api_calls = sum(calls_by_step.values())
+    # A failed ERROR check means the data is wrong: the run must not read as a success.
+    if any(failure.blocking for failure in summary.check_failures):
+        summary.success = False
     return summary
 
 
@@ -174,8 +199,13 @@ def print_summary(summary: SyncSummary, console: Console) -> None:
         console.print(f"[yellow]not run[/yellow] {step}: an asset it depends on was skipped")
     for failure in summary.failures:
         console.print(f"[red]failed[/red] {failure}")
-    for name in summary.failed_checks:
-        console.print(f"[yellow]check failed[/yellow] {name}")
+    for check in summary.check_failures:
+        style = "red" if check.blocking else "yellow"
+        console.print(
+            f"[{style}]check failed ({check.severity})[/{style}] {escape(check.name)}: "
+            f"{escape(check.description or 'no description')}",
+            highlight=False, soft_wrap=True,
+        )
     console.print(f"Lake: {summary.data_dir / 'lake'}   Warehouse: {summary.data_dir / 'warehouse.duckdb'}")
 
 

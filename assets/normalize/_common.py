@@ -32,6 +32,8 @@ _MAX_EPOCH_SECONDS = 253_402_300_799
 _UNIT_TO_US = {"s": 1_000_000, "ms": 1_000}
 _INT_TEXT = r"^-?[0-9]{1,18}$"
 _INT_TEXT_RE = re.compile(_INT_TEXT)
+# No field of the platform comes near this; a longer value is a broken or hostile body, not data.
+MAX_TEXT_CHARS = 65_536
 # Arrow raises these (subclasses of the builtins) when a list is not of one clean type.
 _ARROW_ERRORS = (TypeError, ValueError, OverflowError, NotImplementedError)
 
@@ -44,10 +46,12 @@ Records = Sequence[Any]
 
 
 class Normalized(NamedTuple):
-    """A normalizer's output: the table's good rows and the quarantined bad records."""
+    """A normalizer's output: the table's good rows, the quarantined bad records, and how many valid
+    records repeated the key of another (each record is landed, quarantined or counted here)."""
 
     frame: pd.DataFrame
     quarantine: pd.DataFrame
+    deduplicated: int = 0
 
 
 class Parsed(NamedTuple):
@@ -158,7 +162,7 @@ def text(values: Sequence[Any], *, empty_as_null: bool = True) -> Parsed:
         out: list[str | None] = []
         invalid = _no_invalid(len(values))
         for i, value in enumerate(values):
-            if value is None or isinstance(value, str):
+            if value is None or (isinstance(value, str) and _encodable(value)):
                 out.append(value)
             elif isinstance(value, int) and not isinstance(value, bool):
                 out.append(str(value))
@@ -166,9 +170,28 @@ def text(values: Sequence[Any], *, empty_as_null: bool = True) -> Parsed:
                 out.append(None)
                 invalid[i] = True
         array = pa.array(out, type=pa.string())
+    array, invalid = _reject_unsafe_text(array, invalid)
     if empty_as_null:
         array = pc.if_else(pc.equal(array, ""), pa.scalar(None, pa.string()), array)
     return Parsed(array, invalid)
+
+
+def _encodable(value: str) -> bool:
+    """False for text holding lone surrogates (a JSON ``\\ud800`` escape), which UTF-8 cannot store."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _reject_unsafe_text(array: pa.Array, invalid: np.ndarray) -> tuple[pa.Array, np.ndarray]:
+    """NUL bytes and absurd lengths are malformed: they break downstream tools and are never real values."""
+    unsafe = pc.or_(pc.match_substring(array, "\x00"), pc.greater(pc.utf8_length(array), MAX_TEXT_CHARS))
+    mask = np.asarray(pc.fill_null(unsafe, False).to_numpy(zero_copy_only=False), dtype=bool)
+    if not mask.any():
+        return array, invalid
+    return pc.if_else(pa.array(mask), pa.scalar(None, pa.string()), array), invalid | mask
 
 
 def _int_from_text(array: pa.Array) -> Parsed:
@@ -418,8 +441,14 @@ class Issues:
 
 
 def record_json(record: Any) -> str:
-    """The record as canonical JSON text (sorted keys, UTF-8 kept), so the same record gives the same text."""
-    return json.dumps(record, ensure_ascii=False, sort_keys=True, default=str)
+    """The record as canonical JSON text (sorted keys, UTF-8 kept), so the same record gives the same text.
+
+    A record holding lone surrogates is written with ASCII escapes: UTF-8 (and Parquet) cannot store them.
+    """
+    textual = json.dumps(record, ensure_ascii=False, sort_keys=True, default=str)
+    if _encodable(textual):
+        return textual
+    return json.dumps(record, ensure_ascii=True, sort_keys=True, default=str)
 
 
 def quarantine_rows(
@@ -455,6 +484,11 @@ def quarantine_issues(
     return quarantine_rows(table_name, rows, reasons, bad_dates + [None] * len(non_objects))
 
 
+def quarantine_repeats(issues: Issues, quarantine: pd.DataFrame, non_objects: Sequence[Any] = ()) -> int:
+    """Rejected records that repeat another exactly (same record, same reason) share its quarantine row."""
+    return int(issues.bad.sum()) + len(non_objects) - len(quarantine)
+
+
 def concat_quarantine(*frames: pd.DataFrame) -> pd.DataFrame:
     """One sorted quarantine frame from several."""
     non_empty = [f for f in frames if len(f)]
@@ -485,28 +519,40 @@ def _has_adjacent_duplicates(data: pa.Table, key: Sequence[str]) -> bool:
 
 def finish_table(table: str, data: pa.Table) -> pd.DataFrame:
     """Sort by the key and resolve duplicate keys deterministically: the most complete row wins."""
+    return finish_table_counted(table, data)[0]
+
+
+def finish_table_counted(table: str, data: pa.Table) -> tuple[pd.DataFrame, int]:
+    """:func:`finish_table` and how many rows it dropped as repeats of a key."""
     key = list(KEYS[table])
     for name in key:
         if data.column(name).null_count:
             raise SchemaError(f"{table}.{name} is part of the key and holds nulls; quarantine such rows first")
     data = data.sort_by(_sort_keys(key))
     if not _has_adjacent_duplicates(data, key):
-        return data.to_pandas(types_mapper=pd.ArrowDtype)
+        return data.to_pandas(types_mapper=pd.ArrowDtype), 0
     # Nulls sort first, so keeping the last row per key prefers filled values (e.g. a closed session).
     everything = key + [name for name in data.column_names if name not in key]
     frame = data.sort_by(_sort_keys(everything, "at_start")).to_pandas(types_mapper=pd.ArrowDtype)
     frame = frame[~frame.duplicated(subset=key, keep="last").to_numpy(dtype=bool)]
-    return frame.reset_index(drop=True)
+    return frame.reset_index(drop=True), data.num_rows - len(frame)
 
 
 def finish(table: str, columns: Mapping[str, pa.Array], keep: np.ndarray | None = None) -> pd.DataFrame:
     """Assemble typed columns into the table's frame: schema order, kept rows only, sorted and de-duplicated."""
+    return finish_counted(table, columns, keep)[0]
+
+
+def finish_counted(
+    table: str, columns: Mapping[str, pa.Array], keep: np.ndarray | None = None
+) -> tuple[pd.DataFrame, int]:
+    """:func:`finish` and how many kept rows repeated the key of another (validation comes first)."""
     schema = SCHEMAS[table]
     arrays = [columns[f.name] if columns[f.name].type == f.type else columns[f.name].cast(f.type) for f in schema]
     data = pa.Table.from_arrays(arrays, schema=schema)
     if keep is not None:
         data = data.filter(pa.array(np.asarray(keep, dtype=bool)))
-    return finish_table(table, data)
+    return finish_table_counted(table, data)
 
 
 def finish_frame(table: str, frame: pd.DataFrame) -> pd.DataFrame:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from assets.normalize._common import (
     DEFAULT_TZ,
@@ -17,10 +19,11 @@ from assets.normalize._common import (
     epoch,
     field,
     fill,
-    finish,
+    finish_counted,
     integer,
     ms_to_seconds,
     quarantine_issues,
+    quarantine_repeats,
     split_objects,
     text,
 )
@@ -54,9 +57,9 @@ def normalize_corp_ended_meetings(records: Sequence[Any], tz: str = DEFAULT_TZ) 
         duration_seconds=duration.values,
         user_duration_seconds=user_duration.values,
     )
-    frame = finish("meetings", columns, ~issues.bad)
+    frame, repeats = finish_counted("meetings", columns, ~issues.bad)
     quarantine = quarantine_issues("meetings", meetings, issues, columns["business_date"], non_objects)
-    return Normalized(frame, quarantine)
+    return Normalized(frame, quarantine, repeats + quarantine_repeats(issues, quarantine, non_objects))
 
 
 def normalize_user_ended_meetings(records: Sequence[Any], tz: str = DEFAULT_TZ) -> Normalized:
@@ -76,9 +79,9 @@ def normalize_user_ended_meetings(records: Sequence[Any], tz: str = DEFAULT_TZ) 
         duration_seconds=null_float,
         user_duration_seconds=null_float,
     )
-    frame = finish("meetings", columns, ~issues.bad)
+    frame, repeats = finish_counted("meetings", columns, ~issues.bad)
     quarantine = quarantine_issues("meetings", meetings, issues, columns["business_date"], non_objects)
-    return Normalized(frame, quarantine)
+    return Normalized(frame, quarantine, repeats + quarantine_repeats(issues, quarantine, non_objects))
 
 
 def _common_columns(
@@ -92,6 +95,8 @@ def _common_columns(
     issues.require(start, "start_time")
     end = epoch(field(meetings, "end_time"), unit)
     issues.check(end, "end_time")
+    ends_first = pc.fill_null(pc.less(end.values, start.values), False).to_numpy(zero_copy_only=False)
+    issues.add(np.asarray(ends_first, dtype=bool), "end_time before start_time")
     meeting_code = text(field(meetings, "meeting_code"))
     issues.check(meeting_code, "meeting_code")
     subject = text(field(meetings, "subject"))

@@ -22,13 +22,14 @@ from assets.normalize._common import (
     empty,
     epoch,
     fields,
-    finish,
+    finish_counted,
     finish_frame,
     flatten_batches,
     integer,
     person_key,
     person_kind,
     quarantine_issues,
+    quarantine_repeats,
     text,
     to_utc_scalar,
 )
@@ -70,8 +71,9 @@ class InstanceRef:
 def normalize_participants(records: Sequence[Any], instance: InstanceRef, tz: str = DEFAULT_TZ) -> Normalized:
     """`GET /v1/meetings/{id}/participants` `participants[]` → participant_sessions of `instance`.
 
-    Sessions whose join time falls outside the instance's [start, end] belong to another instance
-    of the same meeting and are left out (not quarantined): their own instance's call lands them.
+    A session whose join time falls outside the instance's [start, end] (plus its join slack) is
+    counted as a repeat when another instance of the batch lands the same session, and quarantined
+    otherwise: its timestamps contradict the meeting it was listed for.
     """
     return normalize_participant_batches([(instance, records)], tz)
 
@@ -161,9 +163,41 @@ def normalize_participant_batches(
         "left_time": left_time.values,
         "session_seconds": seconds,
     }
-    frame = finish("participant_sessions", columns, in_instance & ~issues.bad)
+    elsewhere = _outside_instance(columns, in_instance, issues, batched.owner, instances)
+    frame, repeats = finish_counted("participant_sessions", columns, in_instance & ~issues.bad)
     quarantine = quarantine_issues("participant_sessions", people, issues, row_dates, non_objects)
-    return Normalized(frame, quarantine)
+    return Normalized(frame, quarantine, repeats + elsewhere + quarantine_repeats(issues, quarantine, non_objects))
+
+
+def _outside_instance(
+    columns: Mapping[str, pa.Array], in_instance: np.ndarray, issues: Issues, owner: pa.Array,
+    instances: Sequence[InstanceRef],
+) -> int:
+    """Quarantine valid sessions outside their instance unless another instance lands them; count those."""
+    outside = np.flatnonzero(~in_instance & ~issues.bad)
+    if not len(outside):
+        return 0
+    key_columns = [columns[name] for name in ("meeting_id", "sub_meeting_id", "person_key", "join_time")]
+    landed_rows = np.flatnonzero(in_instance & ~issues.bad)
+    landed = set(zip(*(c.take(pa.array(landed_rows, type=pa.int64())).to_pylist() for c in key_columns), strict=True))
+    keys = list(zip(*(c.take(pa.array(outside, type=pa.int64())).to_pylist() for c in key_columns), strict=True))
+    owners = owner.take(pa.array(outside, type=pa.int64())).to_pylist()
+    elsewhere = 0
+    for row, key, index in zip(outside, keys, owners, strict=True):
+        if key in landed:
+            elsewhere += 1
+            continue
+        instance = instances[index]
+        issues.add_at(int(row), (
+            f"join_time {key[3].isoformat()} is outside meeting instance {instance.meeting_id} "
+            f"{pd.Timestamp(instance.start_time).isoformat()}..{_iso(instance.end_time)} "
+            f"(slack {int(instance.join_slack.total_seconds())} s)"
+        ))
+    return elsewhere
+
+
+def _iso(value: dt.datetime | pd.Timestamp | None) -> str:
+    return "open" if value is None else pd.Timestamp(value).isoformat()
 
 
 def _null(array: pa.Array) -> np.ndarray:

@@ -18,13 +18,14 @@ from assets.normalize._common import (
     empty_as,
     epoch,
     field,
-    finish,
+    finish_counted,
     flatten_batches,
     integer,
     local_date,
     ms_to_seconds,
     percent,
     quarantine_issues,
+    quarantine_repeats,
     text,
 )
 
@@ -67,9 +68,9 @@ def normalize_record_metrics_batches(batches: Sequence[tuple[AccessRef, Sequence
         "view_count": views.values,
         "download_count": downloads.values,
     }
-    frame = finish("recording_daily_metrics", columns, ~issues.bad)
+    frame, repeats = finish_counted("recording_daily_metrics", columns, ~issues.bad)
     quarantine = quarantine_issues("recording_daily_metrics", rows, issues, dates, batched.non_objects)
-    return Normalized(frame, quarantine)
+    return Normalized(frame, quarantine, repeats + quarantine_repeats(issues, quarantine, batched.non_objects))
 
 
 def normalize_record_events(
@@ -110,9 +111,9 @@ def normalize_record_events_batches(batches: Sequence[tuple[AccessRef, Sequence[
         "record_name": record_name.values,
         "business_date": dates,
     }
-    frame = finish("recording_events", columns, ~issues.bad)
+    frame, repeats = finish_counted("recording_events", columns, ~issues.bad)
     quarantine = quarantine_issues("recording_events", rows, issues, dates, batched.non_objects)
-    return Normalized(frame, quarantine)
+    return Normalized(frame, quarantine, repeats + quarantine_repeats(issues, quarantine, batched.non_objects))
 
 
 def normalize_view_details(
@@ -162,6 +163,6 @@ def normalize_view_details_batches(batches: Sequence[tuple[AccessRef, Sequence[A
         "view_progress_pct": progress.values,
         "business_date": dates,
     }
-    frame = finish("recording_view_details", columns, ~issues.bad)
+    frame, repeats = finish_counted("recording_view_details", columns, ~issues.bad)
     quarantine = quarantine_issues("recording_view_details", rows, issues, dates, batched.non_objects)
-    return Normalized(frame, quarantine)
+    return Normalized(frame, quarantine, repeats + quarantine_repeats(issues, quarantine, batched.non_objects))

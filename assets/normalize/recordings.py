@@ -18,9 +18,10 @@ from assets.normalize._common import (
     empty,
     epoch,
     field,
-    finish,
+    finish_counted,
     integer,
     quarantine_issues,
+    quarantine_repeats,
     split_objects,
     text,
 )
@@ -83,12 +84,13 @@ def normalize_recordings(
         "total_size_bytes": pa.array(total),
     }
     keep = ~issues.bad
-    recordings_frame = finish("recordings", columns, keep)
+    recordings_frame, recording_repeats = finish_counted("recordings", columns, keep)
     recordings_quarantine = quarantine_issues("recordings", recordings, issues, dates, non_objects)
-    files_frame = finish("recording_files", files_result, keep[owner] if len(owner) else np.zeros(0, dtype=bool))
+    files_frame, file_repeats = finish_counted("recording_files", files_result, keep[owner] if len(owner) else np.zeros(0, dtype=bool))
     return (
-        Normalized(recordings_frame, recordings_quarantine),
-        Normalized(files_frame, empty("quarantine")),
+        Normalized(recordings_frame, recordings_quarantine,
+                   recording_repeats + quarantine_repeats(issues, recordings_quarantine, non_objects)),
+        Normalized(files_frame, empty("quarantine"), file_repeats),
     )
 
 

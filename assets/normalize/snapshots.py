@@ -18,7 +18,7 @@ from assets.normalize._common import (
     epoch,
     field,
     fill,
-    finish,
+    finish_counted,
     integer,
     quarantine_issues,
     split_objects,
@@ -98,8 +98,8 @@ def normalize_snapshot(
         ),
         "meeting_state": meeting_state,
     }
-    frame = finish(table, columns, ~issues.bad)
+    frame, repeats = finish_counted(table, columns, ~issues.bad)
     # Rejected items are filed under the snapshot's own partition: the local date of snapshot_at.
     dates = business_date(columns["snapshot_at"], tz)
     quarantine = quarantine_issues(table, items, issues, dates, non_objects)
-    return Normalized(frame, quarantine)
+    return Normalized(frame, quarantine, repeats)

@@ -19,10 +19,11 @@ from assets.normalize._common import (
     empty,
     field,
     fill,
-    finish,
+    finish_counted,
     integer,
     local_datetime,
     quarantine_issues,
+    quarantine_repeats,
     quarantine_rows,
     split_objects,
     text,
@@ -76,13 +77,14 @@ def normalize_corp_users(records: Sequence[Any], tz: str = DEFAULT_TZ) -> tuple[
         "updated_at": updated_at.values,
     }
     keep = ~issues.bad
-    users_frame = finish("users", columns, keep)
+    users_frame, user_repeats = finish_counted("users", columns, keep)
     users_quarantine = quarantine_issues("users", users, issues, non_objects=non_objects)
 
     kept_users = [u for u, k in zip(users, keep, strict=True) if k]
     kept_ids = [u for u, k in zip(userid.values.to_pylist(), keep, strict=True) if k]
     departments_result = _departments(kept_users, kept_ids)
-    return Normalized(users_frame, users_quarantine), departments_result
+    repeats = user_repeats + quarantine_repeats(issues, users_quarantine, non_objects)
+    return Normalized(users_frame, users_quarantine, repeats), departments_result
 
 
 def _departments(users: Sequence[Mapping[str, Any]], userids: Sequence[str]) -> Normalized:
@@ -108,7 +110,7 @@ def _departments(users: Sequence[Mapping[str, Any]], userids: Sequence[str]) -> 
         **{name: parsed.values for name, parsed in names.items()},
         "is_main": is_main.values,
     }
-    frame = finish("user_departments", columns, ~issues.bad)
+    frame, repeats = finish_counted("user_departments", columns, ~issues.bad)
     # The whole user is kept as context so a rejected department can be traced to its owner.
     rejected = np.flatnonzero(issues.bad)
     quarantine = quarantine_rows(
@@ -116,7 +118,7 @@ def _departments(users: Sequence[Mapping[str, Any]], userids: Sequence[str]) -> 
         [{"userid": owners[i], "department": items[i]} for i in rejected],
         [issues.reason(int(i)) for i in rejected],
     )
-    return Normalized(frame, quarantine)
+    return Normalized(frame, quarantine, repeats)
 
 
 def normalize_user_info(open_id: str, record: Any) -> Normalized:
@@ -127,9 +129,9 @@ def normalize_user_info(open_id: str, record: Any) -> Normalized:
     if not isinstance(open_id, str) or open_id == "":
         issues.add(np.ones(1, dtype=bool), "missing open_id")
     columns = _user_info_columns(open_id if isinstance(open_id, str) and open_id else "", record, issues)
-    frame = finish("users", columns, ~issues.bad)
+    frame, repeats = finish_counted("users", columns, ~issues.bad)
     quarantine = quarantine_issues("users", [record], issues)
-    return Normalized(frame, quarantine)
+    return Normalized(frame, quarantine, repeats)
 
 
 def _user_info_columns(open_id: str, record: Mapping[str, Any], issues: Issues | None = None) -> dict[str, pa.Array]:
@@ -178,8 +180,9 @@ def normalize_roles(records: Sequence[Any]) -> Normalized:
         **{name: parsed.values for name, parsed in names.items()},
         "member_count": member_count.values,
     }
-    frame = finish("roles", columns, ~issues.bad)
-    return Normalized(frame, concat_quarantine(quarantine_issues("roles", roles, issues, non_objects=non_objects)))
+    frame, repeats = finish_counted("roles", columns, ~issues.bad)
+    quarantine = concat_quarantine(quarantine_issues("roles", roles, issues, non_objects=non_objects))
+    return Normalized(frame, quarantine, repeats + quarantine_repeats(issues, quarantine, non_objects))
 
 
 def normalize_role_users(records: Sequence[Any]) -> Normalized:
@@ -207,4 +210,7 @@ def normalize_role_users(records: Sequence[Any]) -> Normalized:
     derived = [{**role, "role_member_nu": len(members[code])} for code, role in sorted(roles.items())]
     result = normalize_roles(derived)
     rejected = quarantine_issues("roles", users, issues, non_objects=non_objects)
-    return Normalized(result.frame, concat_quarantine(result.quarantine, rejected))
+    # Every member record beyond the first of its role folds into that role's row.
+    folded = int((~issues.bad).sum()) - len(derived)
+    repeats = folded + result.deduplicated + quarantine_repeats(issues, rejected, non_objects)
+    return Normalized(result.frame, concat_quarantine(result.quarantine, rejected), repeats)

@@ -1,4 +1,4 @@
-"""The platform's three pagination styles, de-duplicated on a natural key and guarded against loops."""
+"""The platform's three pagination styles, guarded against loops; every received record is handed on."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ REPEAT_REFETCHES = 2  # a repeated cursor is re-requested this often before it c
 
 @dataclass(frozen=True)
 class Page:
-    """One response as received: ``records`` holds only rows not seen earlier in the same walk."""
+    """One response as received: ``records`` holds every row of the body's list, repeats included."""
 
     endpoint: str
     params: dict[str, Any]
@@ -31,22 +31,32 @@ class Page:
 
 
 class Deduper:
+    """Notes records whose raw key repeats earlier in the same walk, and hands every record on.
+
+    Nothing is dropped here: this runs before validation, so records with an empty or corrupt key
+    (four users with ``userid: ""``) would collapse into one and vanish without a trace. The
+    normalizers de-duplicate valid rows on their normalized table key and count what they drop.
+    """
+
     def __init__(self, key: KeyFn) -> None:
         self._key = key
         self._seen: set[Hashable] = set()
+        self.repeats = 0
 
-    def fresh(self, records: list[Any]) -> list[dict[str, Any]]:
-        out = []
+    def fresh(self, records: list[Any]) -> list[Any]:
         for record in records:
             if not isinstance(record, dict):
-                # Not a record at all: let the normalizer quarantine it with a reason.
-                out.append(record)
                 continue
-            k = self._key(record)
-            if k not in self._seen:
+            try:
+                k = self._key(record)
+                repeated = k in self._seen
+            except (TypeError, KeyError):
+                continue  # an unhashable or absent key is for the normalizer to reject
+            if repeated:
+                self.repeats += 1
+            else:
                 self._seen.add(k)
-                out.append(record)
-        return out
+        return list(records)
 
 
 def records_of(resp: ApiResponse, *keys: str) -> list[Any]:

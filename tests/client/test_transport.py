@@ -156,13 +156,16 @@ def fake_fetch(bodies: list[dict[str, Any]]) -> Any:
     return fetch
 
 
-def test_pos_walk_dedups_and_refuses_a_looping_cursor() -> None:
+def test_pos_walk_hands_on_repeats_and_refuses_a_looping_cursor() -> None:
     ok = fake_fetch([
         {"has_remaining": True, "next_pos": 2, "r": [{"k": 1}, {"k": 2}]},
-        {"has_remaining": False, "next_pos": 3, "r": [{"k": 2}, {"k": 3}]},
+        {"has_remaining": False, "next_pos": 3, "r": [{"k": 2}, {"k": 3}, {"k": ""}, {"k": ""}]},
     ])
-    pages = list(walk_pos(ok, {}, "size", 2, "r", Deduper(lambda r: r["k"])))
-    assert [r["k"] for p in pages for r in p.records] == [1, 2, 3]
+    dedup = Deduper(lambda r: r["k"])
+    pages = list(walk_pos(ok, {}, "size", 2, "r", dedup))
+    # Repeats reach the normalizers, which validate first and then de-duplicate on the table key.
+    assert [r["k"] for p in pages for r in p.records] == [1, 2, 2, 3, "", ""]
+    assert dedup.repeats == 2
     loop = fake_fetch([{"has_remaining": True, "next_pos": 0, "r": []}] * 10)
     with pytest.raises(PaginationError):
         list(walk_pos(loop, {}, "size", 2, "r", Deduper(lambda r: r["k"])))

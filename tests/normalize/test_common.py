@@ -151,3 +151,10 @@ def test_normalizers_never_import_dagster():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "clean"
+
+
+def test_nul_lone_surrogates_and_huge_text_are_malformed():
+    values = ["fine", "nul\x00inside", "lone \ud800 surrogate", "x" * 70_000, None, 42]
+    assert _py(text(values)) == (["fine", None, None, None, None, "42"], [False, True, True, True, False, False])
+    # A clean column keeps its fast path and flags nothing.
+    assert _py(text(["a", "b"])) == (["a", "b"], [False, False])

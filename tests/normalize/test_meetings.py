@@ -45,7 +45,8 @@ def test_corp_ended_meetings_quarantine():
         CORP_ENDED_MEETING,
         dict(CORP_ENDED_MEETING, meeting_id=None, meeting_code="1"),
         dict(CORP_ENDED_MEETING, meeting_code="2", start_time="soon"),
-        dict(CORP_ENDED_MEETING, meeting_code="3", meeting_duration="3.5 hours", start_time=1700100000000),
+        dict(CORP_ENDED_MEETING, meeting_code="3", meeting_duration="3.5 hours", start_time=1700100000000,
+             end_time=1700103000000),
         dict(CORP_ENDED_MEETING, meeting_code="4", meeting_id=1.3339451618278424e19),
         [1, 2],
     ]

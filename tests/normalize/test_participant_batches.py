@@ -18,7 +18,7 @@ def _instances() -> list[tuple[InstanceRef, list[object]]]:
             participant(userid="alice", join_time="1700000200", left_time="1700003500"),
             participant(userid="", uuid="", ms_open_id="ms-pstn", instanceid=0, join_type=0,
                         join_time="1700000300", left_time="1700000400"),
-            participant(userid="late", join_time="1700009999", left_time="1700010000"),  # another instance's
+            participant(userid="late", join_time="1700009999", left_time="1700010000"),  # no instance's
             participant(userid="bad", join_time="1700000500", left_time="1700000400"),  # leaves before joining
             "not an object",
         ]),
@@ -45,4 +45,5 @@ def test_batches_equal_one_by_one() -> None:
     assert len(together.frame) == 4
     assert set(together.frame["person_kind"]) == {"enterprise", "pstn"}
     assert together.frame.loc[together.frame["userid"] == "bob", "user_name"].iloc[0] == "鲍勃 🎧"
-    assert len(together.quarantine) == 2
+    assert len(together.quarantine) == 3
+    assert together.quarantine["reason"].str.contains("outside meeting instance").sum() == 1

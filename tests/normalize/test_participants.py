@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from assets.normalize import InstanceRef, build_attendance, normalize_participants
+from assets.normalize.participants import normalize_participant_batches
 from tests.normalize.fixtures import MEETING_ID, SHANGHAI_MIDNIGHT_15, b64, participant, utc
 from tests.normalize.helpers import assert_order_independent, assert_well_formed, row, rows
 
@@ -88,14 +89,27 @@ def test_session_quarantine_keeps_good_rows():
     assert_well_formed("quarantine", result.quarantine)
 
 
-def test_sessions_of_other_instances_are_left_out():
-    # Joined in a later media room of the same meeting: that room's call lands it.
+def test_sessions_outside_their_instance_are_quarantined():
+    # Listed for this media room but joined two hours after it closed, or at the epoch: contradictory.
     later = participant(userid="zed", join_time=str(END + 7200), left_time=str(END + 7300))
+    epoch_zero = participant(userid="zero", join_time="0", left_time=str(START + 5))
     # Joined in the same second the room opened (the room's start has milliseconds).
     first = participant(userid="first", join_time=str(START), left_time=str(START + 10))
-    result = normalize_participants([later, first], INSTANCE)
+    result = normalize_participants([later, epoch_zero, first], INSTANCE)
     assert result.frame["person_key"].tolist() == ["first"]
+    assert len(result.quarantine) == 2
+    assert result.quarantine["reason"].str.contains("is outside meeting instance").all()
+    assert result.deduplicated == 0
+
+
+def test_session_of_a_sibling_instance_counts_as_a_repeat():
+    # Listed for the first room as well as for the later room of the same meeting, which lands it.
+    session = participant(userid="zed", join_time=str(END + 7200), left_time=str(END + 7300))
+    later_room = InstanceRef(INSTANCE.meeting_id, "", utc(END + 7000), utc(END + 8000), None)
+    result = normalize_participant_batches([(INSTANCE, [session]), (later_room, [session])])
+    assert result.frame["person_key"].tolist() == ["zed"]
     assert result.quarantine.empty
+    assert result.deduplicated == 1
 
 
 def test_recurring_sub_meeting_and_computed_business_date():

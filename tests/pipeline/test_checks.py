@@ -60,3 +60,16 @@ def test_combined_checks_fail_when_any_day_failed_and_name_the_day() -> None:
     assert "2026-06-02: 2 duplicates" in (combined.description or "")
     (single,) = combine_checks(days[:1], per_day[:1])
     assert single.passed
+
+
+def test_conservation_fails_with_error_severity_when_a_record_is_unaccounted() -> None:
+    import dagster as dg
+
+    from assets._dagster import conservation_check
+    from assets._sync import Tally
+
+    balanced = conservation_check("participant_sessions", Tally(received=10, landed=7, quarantined=2, deduplicated=1))
+    assert balanced.passed
+    lost = conservation_check("participant_sessions", Tally(received=10, landed=7, quarantined=2))
+    assert not lost.passed and lost.severity == dg.AssetCheckSeverity.ERROR
+    assert "1 record(s) unaccounted" in (lost.description or "")

@@ -1,0 +1,238 @@
+"""Corrupted records through a real sync: none vanishes, each is landed as a sane reading gives or
+quarantined with a reason, and everything untouched lands exactly as the ground truth."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pandas as pd
+import pytest
+
+from emulator.corruption import canonical
+from emulator.testing import EmulatorHandle, running_emulator
+from emulator.truth import compute_truth
+from pipelines.cli import main
+from pipelines.sync import run_sync
+from resources.lake import Lake
+from tests.pipeline.conftest import NOW, aksk_env, assert_tables_equal
+
+USERS = "/v1/corp/users"
+MEETINGS = "/v1/corp/meetings"
+PARTICIPANTS = "/v1/meetings/{meeting_id}/participants"
+TABLE_OF = {USERS: "users", MEETINGS: "meetings", PARTICIPANTS: "participant_sessions"}
+# Three working days and a weekend before NOW (a Wednesday): enough records for the fuzzing run.
+FUZZ_FIRST, FUZZ_LAST = date(2026, 6, 10), date(2026, 6, 16)
+ONE_DAY = date(2026, 6, 16)
+MIN_MUTATED = 1_000
+
+
+@contextmanager
+def corrupt_pipeline(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, *, scale: str = "small", days: int = 3, rate: float = 0.0
+) -> Iterator[tuple[EmulatorHandle, Path]]:
+    """An emulator with the corrupt profile (``rate`` 0: only planned mutations) and the pipeline pointed at it."""
+    with running_emulator(seed=11, scale=scale, days=days, now=NOW, rate_limit="off", faults="corrupt",
+                          corrupt_rate=rate) as emu:
+        data_dir = tmp_path / "data"
+        for name, value in aksk_env(emu, data_dir).items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.chdir(tmp_path)
+        yield emu, data_dir
+
+
+def utc_s(seconds: Any) -> pd.Timestamp:
+    return pd.Timestamp(datetime.fromtimestamp(int(seconds), UTC))
+
+
+def truth_key(mutation: dict[str, Any]) -> tuple[Any, ...]:
+    """The key, in the truth's table, of the row the original record stands for."""
+    original = mutation["original"]
+    if mutation["route"] == USERS:
+        return (original["userid"],)
+    if mutation["route"] == MEETINGS:
+        start = pd.Timestamp(int(original["start_time"]) * 1000, unit="us", tz="UTC")
+        return (original["meeting_id"], original.get("sub_meeting_id") or "", start)
+    url = urlsplit(mutation["target"])
+    meeting_id = url.path.split("/")[3]
+    sub_meeting_id = parse_qs(url.query).get("sub_meeting_id", [""])[0]
+    person = original.get("userid") or original.get("uuid") or original.get("ms_open_id")
+    return (meeting_id, sub_meeting_id, person, utc_s(original["join_time"]))
+
+
+KEY_COLUMNS = {
+    "users": ["userid"],
+    "meetings": ["meeting_id", "sub_meeting_id", "start_time"],
+    "participant_sessions": ["meeting_id", "sub_meeting_id", "person_key", "join_time"],
+}
+
+
+def keys_of(table: str, frame: pd.DataFrame) -> list[tuple[Any, ...]]:
+    return [tuple(row) for row in frame[KEY_COLUMNS[table]].astype(object).itertuples(index=False, name=None)]
+
+
+def without(table: str, frame: pd.DataFrame, keys: set[tuple[Any, ...]]) -> pd.DataFrame:
+    keep = [key not in keys for key in keys_of(table, frame)]
+    return frame[keep].reset_index(drop=True)
+
+
+def quarantined_records(lake: Lake) -> dict[str, list[tuple[str, str]]]:
+    """Per table, (canonical record, reason) of every quarantine row."""
+    quarantine = lake.read("quarantine")
+    out: dict[str, list[tuple[str, str]]] = {}
+    for table, record_json, reason in quarantine[["table_name", "record_json", "reason"]].itertuples(index=False):
+        out.setdefault(table, []).append((canonical(json.loads(record_json)), reason))
+    return out
+
+
+def tally_rows(lake: Lake) -> pd.DataFrame:
+    log = lake.read("sync_log")
+    return log[log["endpoint"].str.startswith("(rows) ")].reset_index(drop=True)
+
+
+def unfetched_children(lake: Lake) -> list[dict[str, Any]]:
+    log = lake.read("sync_log")
+    rows = log[(log["asset"] == "participant_sessions") & log["endpoint"].str.contains("participants")]
+    return [skip for reasons in rows["skip_reasons"] for skip in json.loads(reasons)
+            if "participants not fetched" in skip["reason"]]
+
+
+def test_fuzzed_records_are_all_accounted_for(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    with corrupt_pipeline(monkeypatch, tmp_path, scale="demo", days=8, rate=0.5) as (emu, data_dir):
+        summary = run_sync(FUZZ_FIRST, FUZZ_LAST)
+        assert summary.success, (summary.failures, summary.check_failures)
+        mutations = emu.mutations()
+        truth = compute_truth(emu.enterprise, start=FUZZ_FIRST, end=FUZZ_LAST)
+        lake = Lake.from_data_dir(data_dir)
+
+    assert len(mutations) >= MIN_MUTATED, f"only {len(mutations)} records were corrupted; the test would prove little"
+    assert {m["mutation"] for m in mutations} >= {
+        "empty_key", "missing_key", "wrong_type_time", "out_of_range_time", "join_time_zero", "moved_ten_days",
+        "invalid_base64", "huge_string", "lone_surrogate", "nul_byte", "extra_key",
+    }
+
+    # Conservation, for every asset and date range it ran: nothing unaccounted for.
+    tallies = tally_rows(lake)
+    assert set(tallies["endpoint"]) >= {f"(rows) {t}" for t in TABLE_OF.values()}
+    accounted = tallies["rows_landed"] + tallies["rows_quarantined"] + tallies["rows_deduplicated"]
+    assert (tallies["rows_received"] == accounted).all(), tallies.to_string()
+
+    quarantine = quarantined_records(lake)
+    for route, table in TABLE_OF.items():
+        mine = [m for m in mutations if m["route"] == route]
+        rejected = [m for m in mine if m["expect"] == "quarantine"]
+        # Every record that must be rejected is in quarantine, with a reason; nothing else is.
+        records = {record: reason for record, reason in quarantine.get(table, [])}
+        for mutation in rejected:
+            reason = records.get(canonical(mutation["mutated"]))
+            assert reason, f"{mutation['mutation']} of a {table} record vanished: {canonical(mutation['mutated'])[:300]}"
+        assert len(records) == len({canonical(m["mutated"]) for m in rejected}), f"{table}: clean records quarantined"
+
+        # Everything else (untouched, or harmlessly changed) lands exactly as in the truth.
+        gone = {truth_key(m) for m in rejected}
+        if table == "participant_sessions":
+            gone |= sessions_of_quarantined_meetings(truth, mutations)
+        expected = without(table, truth[table], gone)
+        assert len(expected) > 0
+        assert_tables_equal(table, lake.read(table), expected)
+
+    # Each quarantined meeting's participants are recorded as not fetched, with the reason.
+    quarantined_meetings = [m for m in mutations if m["route"] == MEETINGS and m["expect"] == "quarantine"]
+    assert len(unfetched_children(lake)) == len(quarantined_meetings) > 0
+
+
+def sessions_of_quarantined_meetings(
+    truth: dict[str, pd.DataFrame], mutations: list[dict[str, Any]]
+) -> set[tuple[Any, ...]]:
+    instances = {truth_key(m) for m in mutations if m["route"] == MEETINGS and m["expect"] == "quarantine"}
+    sessions = truth["participant_sessions"]
+    of_instance = [
+        (meeting_id, sub, start) in instances
+        for meeting_id, sub, start in sessions[["meeting_id", "sub_meeting_id", "meeting_start_time"]]
+        .astype(object).itertuples(index=False, name=None)
+    ]
+    return set(keys_of("participant_sessions", sessions[of_instance]))
+
+
+def test_four_users_with_an_empty_userid_are_four_quarantine_rows(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    with corrupt_pipeline(monkeypatch, tmp_path) as (emu, data_dir):
+        chosen = sorted(u.userid for u in emu.enterprise.users)[1:5]
+        for userid in chosen:
+            emu.plan_mutation(USERS, {"userid": userid}, "empty_key")
+        assert run_sync(ONE_DAY, ONE_DAY).success
+        lake = Lake.from_data_dir(data_dir)
+    users = quarantined_records(lake)["users"]
+    assert len(users) == 4
+    assert all("missing userid" in reason for _, reason in users)
+    assert not set(chosen) & set(lake.read("users")["userid"])
+
+
+def two_sessions_of_one_person(emu: EmulatorHandle, truth: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    sessions = truth["participant_sessions"]
+    closed = sessions[sessions["userid"].notna() & sessions["left_time"].notna()]
+    counts = closed.groupby(["meeting_id", "sub_meeting_id", "person_key"]).size()
+    meeting_id, sub_meeting_id, person = counts[counts >= 2].index[0]
+    mask = ((closed["meeting_id"] == meeting_id) & (closed["sub_meeting_id"] == sub_meeting_id)
+            & (closed["person_key"] == person))
+    return closed[mask].head(2)
+
+
+@pytest.mark.parametrize("mutation", ["join_time_zero", "moved_ten_days"])
+def test_two_corrupted_sessions_of_one_person_are_two_quarantine_rows(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, mutation: str
+) -> None:
+    with corrupt_pipeline(monkeypatch, tmp_path) as (emu, data_dir):
+        truth = compute_truth(emu.enterprise, start=ONE_DAY, end=ONE_DAY)
+        pair = two_sessions_of_one_person(emu, truth)
+        for row in pair.itertuples(index=False):
+            emu.plan_mutation(PARTICIPANTS, {"userid": row.userid, "join_time": str(int(row.join_time.timestamp()))},
+                              mutation)
+        summary = run_sync(ONE_DAY, ONE_DAY)
+        assert summary.success, (summary.failures, summary.check_failures)
+        lake = Lake.from_data_dir(data_dir)
+    sessions = quarantined_records(lake)["participant_sessions"]
+    assert len(sessions) == 2
+    # Their timestamps contradict the meeting instance they were listed for.
+    assert all("is outside meeting instance" in reason for _, reason in sessions)
+    tally = tally_rows(lake).set_index("endpoint").loc["(rows) participant_sessions"]
+    assert tally["rows_quarantined"] == 2
+    assert tally["rows_received"] == tally["rows_landed"] + 2 + tally["rows_deduplicated"]
+
+
+def test_participants_of_a_quarantined_meeting_are_recorded_as_not_fetched(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    with corrupt_pipeline(monkeypatch, tmp_path) as (emu, data_dir):
+        truth = compute_truth(emu.enterprise, start=ONE_DAY, end=ONE_DAY)
+        meeting_id = truth["participant_sessions"]["meeting_id"].iloc[0]
+        emu.plan_mutation(MEETINGS, {"meeting_id": meeting_id}, "end_before_start")
+        summary = run_sync(ONE_DAY, ONE_DAY)
+        assert summary.success, (summary.failures, summary.check_failures)
+        lake = Lake.from_data_dir(data_dir)
+    skipped = unfetched_children(lake)
+    assert skipped and {s["resource"] for s in skipped} == {f"meeting {meeting_id}"}
+    assert all("end_time before start_time" in s["reason"] for s in skipped)
+    assert meeting_id not in set(lake.read("participant_sessions")["meeting_id"])
+
+
+def test_sync_exits_non_zero_and_names_a_failed_error_check(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with corrupt_pipeline(monkeypatch, tmp_path) as (emu, _):
+        truth = compute_truth(emu.enterprise, start=ONE_DAY, end=ONE_DAY)
+        # The list leaves one meeting out while its total_count still counts it.
+        emu.plan_mutation(MEETINGS, {"meeting_id": truth["meetings"]["meeting_id"].iloc[0]}, "vanish")
+        code = main(["sync", "--start", ONE_DAY.isoformat(), "--end", ONE_DAY.isoformat()])
+    out = capsys.readouterr().out
+    assert code != 0
+    assert "succeeded" not in out
+    lines = [line for line in out.splitlines() if "check failed (ERROR)" in line]
+    assert len(lines) == 1, out
+    assert "meetings.matches_api_total" in lines[0] and "API total_count" in lines[0]
