@@ -25,9 +25,9 @@ def env_of(settings: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, **ext
         monkeypatch.setenv(k, v)
 
 
-def test_status_doctor_logout(emulator: Any, tmp_path: Path, redirect_uri: str, monkeypatch: pytest.MonkeyPatch,
-                              capsys: pytest.CaptureFixture[str]) -> None:
-    settings = settings_for(emulator.base_url, tmp_path / "data", redirect=redirect_uri)
+def test_status_doctor_logout(scope_table_emulator: Any, tmp_path: Path, redirect_uri: str,
+                              monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    settings = settings_for(scope_table_emulator.base_url, tmp_path / "data", redirect=redirect_uri)
     token = do_login(settings)
     env_of(settings, monkeypatch, tmp_path)
     assert main(["auth", "status"]) == 0
