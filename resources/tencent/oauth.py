@@ -197,8 +197,13 @@ class TokenManager:
         if self.settings.secret is not None and self.settings.secret.reveal():
             return
         expiry = datetime.fromtimestamp(current.expires, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        why = (
+            f"the stored access token expires at {expiry}"
+            if current.expires_within(self.settings.refresh_skew_seconds, self._clock())
+            else "the platform refused the stored access token"
+        )
         raise ConfigError(
-            f"the stored access token expires at {expiry} and must be refreshed, which needs TMEET_SECRET: "
+            f"{why}, so it must be refreshed, which needs TMEET_SECRET: "
             "set TMEET_SECRET to the app's secret (environment or .env)"
         )
 
