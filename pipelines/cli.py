@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -46,6 +47,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     install_log_scrubbing()
     parser = build_parser()
     args = parser.parse_args(argv)
+    _log_to_stderr(debug=args.debug)
     func = getattr(args, "func", None)
     if func is None:
         parser.print_help()
@@ -61,6 +63,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         data_dir = _data_dir()
         explained = explain(exc, data_dir)
         return _report([explained.message], explained.exit_code, trace_of(exc), args)
+
+
+class _NotAnEvent(logging.Filter):
+    """Structured events (``extra={"event": ...}``) are for alert channels; the command says it itself."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not hasattr(record, "event")
+
+
+def _log_to_stderr(debug: bool) -> None:
+    root = logging.getLogger()
+    if any(getattr(h, "tmeet_cli", False) for h in root.handlers):
+        return
+    handler = logging.StreamHandler()
+    handler.setLevel(logging.DEBUG if debug else logging.WARNING)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s" if debug else "warning: %(message)s"))
+    handler.addFilter(_NotAnEvent())
+    handler.tmeet_cli = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    if debug:
+        root.setLevel(logging.DEBUG)
 
 
 def _report(lines: list[str], exit_code: int, trace: str, args: argparse.Namespace) -> int:

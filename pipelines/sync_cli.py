@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 
 from typing import TYPE_CHECKING
 
@@ -49,15 +50,23 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 
 def failed_sync(summary: SyncSummary) -> CommandFailed:
-    """One line per distinct cause (usually one), naming the fix; the steps and the trace go after it."""
-    by_message: dict[str, list[str]] = {}
+    """The cause a person must fix, in one line; the failed steps and where the trace is after it.
+
+    Steps failing for the same reason differ only in endpoint, trace id or a measured number, so
+    causes are told apart by class and by their text without those.
+    """
+    causes: dict[tuple[str, str], str] = {}
     for error in summary.errors:
         text = explain_text(error.cls_name, error.message, summary.data_dir)
-        by_message.setdefault(text, []).append(error.step)
-    causes = list(by_message.items())
-    lines = [f"sync {summary.start}..{summary.end} failed: {causes[0][0]}"]
-    lines += [f"also: {text}" for text, _ in causes[1:2]]
-    steps = sorted({step for _, group in causes for step in group})
-    lines.append(f"failed steps: {', '.join(steps)}" + (f" (+{len(causes) - 2} other causes)" if len(causes) > 2 else ""))
+        causes.setdefault((error.cls_name, _gist(text)), text)
+    first = next(iter(causes.values()))
+    steps = ", ".join(sorted({error.step for error in summary.errors}))
+    others = f"; {len(causes) - 1} other cause(s) in the log" if len(causes) > 1 else ""
+    lines = [f"sync {summary.start}..{summary.end} failed: {first}", f"failed steps: {steps}{others}"]
     trace = "\n".join(error.trace for error in summary.errors)
     return CommandFailed(lines, trace=trace)
+
+
+def _gist(text: str) -> str:
+    text = re.sub(r" \[(GET|POST) [^\]]*\].*$", "", text)
+    return re.sub(r"\d+", "#", text)

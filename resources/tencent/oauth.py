@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 import string
 import threading
@@ -69,6 +70,48 @@ def authorize_url(settings: Settings, state: str) -> str:
         {"corp_id": settings.corp_id, "sdk_id": settings.sdk_id, "redirect_uri": check_redirect_uri(settings), "state": state}
     )
     return f"{settings.oauth_base_url}{AUTHORIZE_PATH}?{query}"
+
+
+def authorize_page_refusal(url: str, timeout: float = 10.0) -> str | None:
+    """What the authorization page says when it refuses this request; None when it does not (or cannot tell).
+
+    The browser shows the platform's refusal (e.g. a redirect URI missing from the whitelist) only
+    to the person at it; reading the page here lets the command say the same and stop at once.
+    """
+    try:
+        with httpx.Client(timeout=timeout, follow_redirects=False) as client:
+            response = client.get(url)
+    except httpx.HTTPError:
+        return None
+    if response.status_code < 400:
+        query = parse_qs(urlsplit(response.headers.get("location", "")).query)
+        if "error" in query and "auth_code" not in query:
+            return (query.get("error_description") or query["error"])[0][:200]
+        return None
+    return _page_message(response)
+
+
+def _page_message(response: httpx.Response) -> str:
+    from resources.tencent.redact import scrub
+
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and body.get("message"):
+        code = f" (code {body['code']})" if body.get("code") is not None else ""
+        return scrub(str(body["message"]))[:200] + code
+    text = " ".join(re.sub(r"<[^>]+>", " ", response.text).split())
+    return scrub(text)[:200] or f"HTTP {response.status_code}"
+
+
+def refusal_fix(refusal: str, settings: Settings) -> str:
+    if "redirect" in refusal.lower():
+        return (
+            f"register {settings.redirect_uri} as a redirect URI of the app in the developer console, "
+            "or set TMEET_REDIRECT_URI to one that is registered"
+        )
+    return "check TMEET_SDK_ID, TMEET_CORP_ID and TMEET_REDIRECT_URI against the app's page in the developer console"
 
 
 class LoginSession:
@@ -160,7 +203,7 @@ class TokenManager:
             if stored is None:
                 raise ReauthorizeRequired(f"no stored token for this principal; {REAUTHORIZE_HINT}")
             if stored.refused:
-                raise RefreshRefused(stored.refused_message())
+                raise _refused(stored)
             cached = stored
             if cached.expires_within(self.settings.refresh_skew_seconds, self._clock()):
                 cached = self.refresh(open_id, stale=fingerprint(cached.access_token))
@@ -179,7 +222,7 @@ class TokenManager:
             if current is None:
                 raise ReauthorizeRequired(f"no stored token for this principal; {REAUTHORIZE_HINT}")
             if current.refused:
-                raise RefreshRefused(current.refused_message())
+                raise _refused(current)
             if fingerprint(current.access_token) != stale and not current.expires_within(
                 self.settings.refresh_skew_seconds, self._clock()
             ):
@@ -242,7 +285,7 @@ class TokenManager:
                 answer_lost_before=bool(lost), message=f"{message} ({detail})",
             )
         )
-        return RefreshRefused(f"{message} ({detail})")
+        return _refused(refused)
 
     def _post_retrying(self, path: str, payload: Mapping[str, Any], action: str) -> tuple[int, Any, str]:
         """POST with bounded retries of transient failures; also says whether an answer was lost.
@@ -269,7 +312,7 @@ class TokenManager:
 
         def note(state: RetryCallState) -> None:
             exc = state.outcome.exception() if state.outcome else None
-            log.warning("retrying the token endpoint (%s) after: %s", action, exc)
+            log.info("retrying the token endpoint (%s) after: %s", action, exc)
 
         retrying = Retrying(
             stop=stop_after_attempt(s.retry_attempts)
@@ -309,6 +352,11 @@ class TokenManager:
                 max(0.0, left / 86400),
                 REAUTHORIZE_HINT,
             )
+
+
+def _refused(token: StoredToken) -> RefreshRefused:
+    detail = f" ({token.refused_detail})" if token.refused_detail else ""
+    return RefreshRefused(token.refused_message() + detail)
 
 
 class _TransientAnswer(RetryableError):
