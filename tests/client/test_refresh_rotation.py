@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from emulator.testing import EmulatorHandle, running_emulator
+from emulator.testing import running_emulator
 from resources.tencent.auth_events import RefreshRefusedEvent, add_refresh_refused_listener
 from resources.tencent.client import TencentMeetingClient
 from resources.tencent.errors import RefreshRefused
