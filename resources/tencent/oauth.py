@@ -257,7 +257,14 @@ class TokenManager:
             "refreshing the access token",
         )
         if not _succeeded(status, body):
-            raise self._record_refusal(current, status, body, lost)
+            if isinstance(body, dict) and body.get("code") not in (None, 0):
+                raise self._record_refusal(current, status, body, lost)
+            # Not the platform's own refusal (e.g. a proxy's error page): nothing to record against the token.
+            raise TokenEndpointFailed(
+                f"the token endpoint answered HTTP {status} without the platform's error body (a proxy in "
+                "between?); the stored token is unchanged: check HTTPS_PROXY and TMEET_OAUTH_BASE_URL",
+                endpoint=f"POST {OAUTH_REFRESH_PATH}", http_status=status,
+            )
         data = _token_data(status, body, "refreshing the access token", reauthorize=True)
         data.setdefault("open_id", current.open_id)
         if not data.get("scopes"):
@@ -305,8 +312,9 @@ class TokenManager:
             except RetryableError as exc:
                 lost = exc.detail
                 raise
-            if status >= 500:
-                lost = f"HTTP {status}"
+            if status >= 500 or status in TRANSIENT_STATUSES:
+                if status != 429:  # a throttled request was not processed; the others may have been
+                    lost = f"HTTP {status}"
                 raise _TransientAnswer(f"the token endpoint answered HTTP {status}", http_status=status)
             return status, body
 
@@ -357,6 +365,10 @@ class TokenManager:
 def _refused(token: StoredToken) -> RefreshRefused:
     detail = f" ({token.refused_detail})" if token.refused_detail else ""
     return RefreshRefused(token.refused_message() + detail)
+
+
+# Besides 5xx: a gateway's request timeout and a throttled refresh (refreshing too often is throttled).
+TRANSIENT_STATUSES = frozenset({408, 429})
 
 
 class _TransientAnswer(RetryableError):
