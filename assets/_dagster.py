@@ -30,7 +30,7 @@ from assets.schemas import SCHEMAS
 from pipelines.partitions import account_timezone, daily_partitions
 from resources.dagster_resources import StorageResource, TencentMeetingResource
 from resources.settings import ConfigError, Settings
-from resources.tencent.errors import AuthError, AuthModeUnsupported, PermissionDenied, QuotaExhausted
+from resources.tencent.errors import ApiUnreachable, AuthError, AuthModeUnsupported, PermissionDenied, QuotaExhausted
 from resources.tencent.stats import CallStats
 
 # Single-run backfills are what keeps a 90-day backfill one run (one token refresh, one shared
@@ -101,7 +101,10 @@ def sync_context(
             f"The daily API quota is used up; nothing was lost. Re-run after {exc.resume_at.isoformat()}: {exc}",
             allow_retries=False,
         ) from None
-    except AuthError as exc:
+    except (AuthError, ConfigError) as exc:
+        raise dg.Failure(str(exc), allow_retries=False) from None
+    except ApiUnreachable as exc:
+        # The client already spent its connect budget; a step retry would only delay the message.
         raise dg.Failure(str(exc), allow_retries=False) from None
     except AuthModeUnsupported as exc:
         reason = refusal_reason(exc)

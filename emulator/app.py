@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import email.utils
 import hashlib
 import json
 import logging
@@ -21,7 +22,7 @@ from starlette.routing import BaseRoute, Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from emulator.apps import App, AppRegistry, load_apps
-from emulator.clock import Clock
+from emulator.clock import Clock, WallClock
 from emulator.corruption import ROUTES as CORRUPTIBLE_ROUTES
 from emulator.corruption import DEFAULT_RATE as DEFAULT_CORRUPT_RATE
 from emulator.corruption import RecordCorrupter
@@ -128,6 +129,7 @@ class Emulator:
     route_scopes: Mapping[str, str]
     webhook: WebhookSender | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    wall: WallClock = field(default_factory=WallClock)
 
     @property
     def default_app(self) -> App:
@@ -361,6 +363,28 @@ async def _truncated(route: BaseRoute, scope: Scope, receive: Receive, send: Sen
     await send({"type": "http.response.body", "body": cut, "more_body": False})
 
 
+class ServerDate:
+    """Stamps every response with a ``Date`` from the server clock, as the platform's front ends do."""
+
+    def __init__(self, app: ASGIApp, wall: WallClock) -> None:
+        self.app = app
+        self.wall = wall
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def dated(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"date"]
+                stamp = email.utils.formatdate(self.wall.time(), usegmt=True).encode("latin-1")
+                message = {**message, "headers": [*headers, (b"date", stamp)]}
+            await send(message)
+
+        await self.app(scope, receive, dated)
+
+
 # -- admin endpoints -----------------------------------------------------------------------------
 
 
@@ -408,16 +432,22 @@ def _admin_routes(em: Emulator) -> list[Route]:
             body = await request.json()
         except ValueError:
             body = None
-        if not isinstance(body, dict) or not ({"now", "advance_seconds"} & body.keys()):
-            return _admin_error('send {"now": "<ISO-8601 with offset>"} or {"advance_seconds": <number>}')
+        if not isinstance(body, dict) or not ({"now", "advance_seconds", "wall_offset_seconds"} & body.keys()):
+            return _admin_error(
+                'send {"now": "<ISO-8601 with offset>"}, {"advance_seconds": <number>} '
+                'or {"wall_offset_seconds": <number>} (the server clock against the real one)'
+            )
         try:
-            if "now" in body:
+            if "wall_offset_seconds" in body:
+                em.wall.offset_seconds = float(body["wall_offset_seconds"])
+            elif "now" in body:
                 em.clock.set(datetime.fromisoformat(str(body["now"]).replace("Z", "+00:00")))
             else:
                 em.clock.advance(float(body["advance_seconds"]))
         except (TypeError, ValueError) as exc:
             return _admin_error(str(exc))
-        return JSONResponse({"now": em.clock.now().isoformat(), "frozen": em.clock.frozen})
+        return JSONResponse({"now": em.clock.now().isoformat(), "frozen": em.clock.frozen,
+                             "wall_offset_seconds": em.wall.offset_seconds})
 
     async def expire(_: Request) -> Response:
         return JSONResponse({"expired": em.oauth.expire_access_tokens()})
@@ -475,6 +505,11 @@ def build_emulator(
     apps = load_apps(config.apps_path)
     super_admin = super_admin_of(enterprise)
     users = user_ids_of(enterprise)
+    wall = WallClock()
+    faults = FaultInjector(
+        config.faults, config.seed, revoke_after=config.revoke_after, quota_http_status=config.quota_http_status,
+        corrupt_rate=config.corrupt_rate,
+    )
     oauth = OAuthService(
         apps,
         server_secret=_server_secret(config.seed),
@@ -482,6 +517,8 @@ def build_emulator(
         is_user=users.__contains__,
         access_ttl=config.access_ttl_seconds,
         refresh_ttl=config.refresh_ttl_seconds,
+        wall=wall.time,
+        refresh_fault=faults.take_refresh_fault,
     )
     webhook = None
     if config.webhook_url:
@@ -494,15 +531,13 @@ def build_emulator(
         enterprise=enterprise,
         apps=apps,
         oauth=oauth,
-        aksk=AkSkVerifier(apps, oauth.admin_of, signature_http_status=config.signature_http_status),
+        aksk=AkSkVerifier(apps, oauth.admin_of, signature_http_status=config.signature_http_status, wall=wall.time),
         limiter=RateLimiter(config.limit_config()),
-        faults=FaultInjector(
-            config.faults, config.seed, revoke_after=config.revoke_after,
-            quota_http_status=config.quota_http_status, corrupt_rate=config.corrupt_rate,
-        ),
+        faults=faults,
         stats=Stats(),
         route_scopes={},
         webhook=webhook,
+        wall=wall,
     )
 
 
@@ -526,7 +561,10 @@ def build_app(
     routes: list[BaseRoute] = [*_admin_routes(em), *em.oauth.routes()]
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(ApiGate, emulator=em, api_routes=list(api_routes))],
+        middleware=[
+            Middleware(ServerDate, wall=em.wall),
+            Middleware(ApiGate, emulator=em, api_routes=list(api_routes)),
+        ],
         lifespan=_lifespan(em),
     )
     app.state.emulator = em

@@ -16,7 +16,7 @@ from typing import Any
 
 DEFAULT_PORT = 8766
 SCALES = ("small", "demo", "large")
-FAULT_PROFILES = ("none", "flaky", "hostile", "corrupt")
+from emulator.faults import PROFILES as FAULT_PROFILES
 PLATFORMS = ("api-reference", "scope-table")
 
 
@@ -193,7 +193,9 @@ def serve_command(args: argparse.Namespace) -> int:
     print(banner(f"http://{host}:{port}", app.state.emulator), flush=True)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
     server = uvicorn.Server(
-        uvicorn.Config(app, log_level=args.log_level, access_log=False, timeout_graceful_shutdown=5)
+        # The app sends its own Date header, from the emulator's (shiftable) server clock.
+        uvicorn.Config(app, log_level=args.log_level, access_log=False, timeout_graceful_shutdown=5,
+                       date_header=False)
     )
     server.run(sockets=[sock])
     return 0

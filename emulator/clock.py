@@ -55,3 +55,17 @@ def _epoch(moment: datetime) -> float:
     if moment.tzinfo is None:
         raise ValueError("the emulator clock needs an aware datetime (add a UTC offset, e.g. Z)")
     return moment.timestamp()
+
+
+class WallClock:
+    """The server's protocol clock (signature timestamps, token lifetimes, the ``Date`` header).
+
+    It follows the real clock; an offset makes the server's clock disagree with the client's, as
+    a client machine whose clock drifted would see it.
+    """
+
+    def __init__(self, offset_seconds: float = 0.0) -> None:
+        self.offset_seconds = offset_seconds
+
+    def time(self) -> float:
+        return time.time() + self.offset_seconds

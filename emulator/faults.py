@@ -14,7 +14,17 @@ from emulator.corruption import RecordCorrupter
 from emulator.errors import ApiError
 
 FaultKind = Literal["server_error", "slow", "drop", "truncate", "quota_burst", "too_often"]
-PROFILES = ("none", "flaky", "hostile", "corrupt")
+# What happens to one refresh-token request: "lost_504" performs the refresh (the token rotates) and
+# answers 504 as a load balancer whose upstream timed out would; "lost_drop" performs it and drops the
+# connection mid-answer; "unavailable_504" answers 504 without performing it.
+RefreshFault = Literal["lost_504", "lost_drop", "unavailable_504"]
+PROFILES = ("none", "flaky", "hostile", "corrupt", "lost_refresh", "lost_refresh_drop", "refresh_unavailable")
+# Profiles that only touch the token endpoint: the faults of its first refreshes, in order.
+REFRESH_FAULTS: dict[str, tuple[RefreshFault, ...]] = {
+    "lost_refresh": ("lost_504",),
+    "lost_refresh_drop": ("lost_drop",),
+    "refresh_unavailable": ("unavailable_504", "unavailable_504"),
+}
 
 # Probability per API call of each fault kind. flaky totals 5 %; hostile adds the nastier kinds.
 _RATES: dict[str, tuple[tuple[FaultKind, float], ...]] = {
@@ -30,6 +40,7 @@ _RATES: dict[str, tuple[tuple[FaultKind, float], ...]] = {
     ),
     # Every call answers; the records inside do not all make sense (see emulator.corruption).
     "corrupt": (),
+    **{name: () for name in REFRESH_FAULTS},
 }
 # A hostile run revokes one caller's access token after this many API calls.
 DEFAULT_REVOKE_AFTER = 40
@@ -70,6 +81,7 @@ class FaultInjector:
         self._calls = 0
         self._burst_left = 0
         self._revoked = False
+        self._refresh_faults = list(REFRESH_FAULTS.get(profile, ()))
         self.injected: dict[str, int] = {}
         self.corrupter = RecordCorrupter(seed, corrupt_rate) if profile == "corrupt" else None
 
@@ -109,6 +121,15 @@ class FaultInjector:
             self._revoked = True
             self.injected["revoke_token"] = self.injected.get("revoke_token", 0) + 1
             return True
+
+    def take_refresh_fault(self) -> RefreshFault | None:
+        """The fault for this refresh-token request, or None; each planned fault happens once."""
+        with self._lock:
+            if not self._refresh_faults:
+                return None
+            fault = self._refresh_faults.pop(0)
+            self.injected[f"refresh_{fault}"] = self.injected.get(f"refresh_{fault}", 0) + 1
+            return fault
 
     def _build(self, kind: FaultKind, rnd: random.Random) -> Fault:
         if kind == "server_error":

@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from emulator.apps import App, AppRegistry
 from emulator.errors import token_invalid
@@ -103,8 +104,10 @@ class OAuthService:
         refresh_ttl: float = REFRESH_TTL_SECONDS,
         code_ttl: float = AUTH_CODE_TTL_SECONDS,
         wall: Callable[[], float] = time.time,
+        refresh_fault: Callable[[], str | None] | None = None,
     ) -> None:
         self._apps = apps
+        self._refresh_fault = refresh_fault
         self._secret = server_secret
         self._super_admin = super_admin
         self._is_user = is_user
@@ -318,7 +321,7 @@ class OAuthService:
         return [
             Route(AUTHORIZE_PATH, self._authorize_endpoint, methods=["GET"]),
             Route(f"{OAUTH_PREFIX}/access_token", self._json_endpoint(self.exchange), methods=["POST"]),
-            Route(f"{OAUTH_PREFIX}/refresh_token", self._json_endpoint(self.refresh), methods=["POST"]),
+            Route(f"{OAUTH_PREFIX}/refresh_token", _FaultyRefresh(self), methods=["POST"]),
             Route(f"{OAUTH_PREFIX}/user_info", self._json_endpoint(self.user_info), methods=["POST"]),
         ]
 
@@ -346,6 +349,36 @@ class OAuthService:
             return JSONResponse({"code": 0, "message": "SUCCESS", "nonce": secrets.token_hex(8), "data": data})
 
         return endpoint
+
+
+class _FaultyRefresh:
+    """The refresh endpoint as an ASGI app, so a fault can lose its answer after the refresh happened."""
+
+    def __init__(self, service: OAuthService) -> None:
+        self._service = service
+        self._endpoint = service._json_endpoint(service.refresh)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        fault = self._service._refresh_fault() if self._service._refresh_fault is not None else None
+        if fault == "unavailable_504":
+            await _gateway_timeout()(scope, receive, send)
+            return
+        response = await self._endpoint(Request(scope, receive))
+        if fault == "lost_504":
+            await _gateway_timeout()(scope, receive, send)
+            return
+        if fault == "lost_drop":
+            # Promise more bytes than are sent: the client sees the connection close mid-answer.
+            await send({"type": "http.response.start", "status": 200,
+                        "headers": [(b"content-type", b"application/json"), (b"content-length", b"4096")]})
+            await send({"type": "http.response.body", "body": b'{"code":0,', "more_body": True})
+            return
+        await response(scope, receive, send)
+
+
+def _gateway_timeout() -> Response:
+    return Response(b"<html><body><h1>504 Gateway Time-out</h1></body></html>", status_code=504,
+                    media_type="text/html")
 
 
 def _fields(body: Mapping[str, Any], *names: str) -> tuple[str, ...]:

@@ -89,6 +89,10 @@ class EmulatorHandle:
     def advance(self, seconds: float) -> None:
         self._admin("POST", "/_emulator/clock", {"advance_seconds": seconds})
 
+    def shift_server_clock(self, seconds: float) -> None:
+        """Make the server's protocol clock run ``seconds`` ahead of the real one (negative: behind)."""
+        self._admin("POST", "/_emulator/clock", {"wall_offset_seconds": seconds})
+
     def expire_tokens(self) -> int:
         """Expire every OAuth access token now; refresh tokens keep working."""
         return int(self._admin("POST", "/_emulator/oauth/expire")["expired"])
@@ -128,7 +132,7 @@ def running_emulator(**config_overrides: Any) -> Iterator[EmulatorHandle]:
     build_kwargs = {k: config_overrides.pop(k) for k in ("enterprise", "api_routes", "route_scopes") if k in config_overrides}
     config = EmulatorConfig(**config_overrides)
     app = build_app(config, **build_kwargs)
-    with serving(app, health_path="/_emulator/health") as base_url:
+    with serving(app, health_path="/_emulator/health", date_header=False) as base_url:
         handle = EmulatorHandle(base_url=base_url, config=config, app=app)
         try:
             yield handle
@@ -137,14 +141,18 @@ def running_emulator(**config_overrides: Any) -> Iterator[EmulatorHandle]:
 
 
 @contextmanager
-def serving(app: Any, health_path: str | None = None) -> Iterator[str]:
-    """Serve any ASGI app with uvicorn on a free loopback port; yields its base URL."""
+def serving(app: Any, health_path: str | None = None, date_header: bool = True) -> Iterator[str]:
+    """Serve any ASGI app with uvicorn on a free loopback port; yields its base URL.
+
+    ``date_header=False`` leaves the ``Date`` header to the app (the emulator sends its own).
+    """
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     server = uvicorn.Server(
-        uvicorn.Config(app, log_level="warning", lifespan="auto", access_log=False, timeout_graceful_shutdown=2)
+        uvicorn.Config(app, log_level="warning", lifespan="auto", access_log=False, timeout_graceful_shutdown=2,
+                       date_header=date_header)
     )
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=f"asgi-{port}", daemon=True)
     thread.start()

@@ -17,9 +17,15 @@ from urllib.parse import urlsplit
 from resources.settings import ConfigError, Settings, is_loopback_host
 from resources.tencent import scopes as sc
 from resources.tencent.errors import TencentError
-from resources.tencent.oauth import LoginSession, OAuthFlowError, TokenManager
+from resources.tencent.oauth import (
+    LoginSession,
+    OAuthFlowError,
+    TokenManager,
+    authorize_page_refusal,
+    refusal_fix,
+)
 from resources.tencent.stats import CallStats
-from resources.tencent.token_store import StoredToken, TokenStore
+from resources.tencent.token_store import StoredToken, TokenStore, TokenStoreError
 from resources.tencent.transport import Transport
 
 CALLBACK_PAGE = b"<!doctype html><title>tmeet-etl</title><p>Authorization received. You can close this tab.</p>"
@@ -63,6 +69,7 @@ def login(
     transport, manager = _oauth_parts(settings)
     try:
         session = LoginSession(settings, manager)
+        _fail_if_page_refuses(session.url, settings)
         redirect = urlsplit(settings.redirect_uri)
         out("Open this URL to authorize the app:")
         out(session.url)
@@ -70,13 +77,23 @@ def login(
             with CallbackServer(redirect.hostname, redirect.port or 80, redirect.path or "/") as server:
                 if open_browser is not None:
                     open_browser(session.url)
-                callback = server.wait(timeout)
+                try:
+                    callback = server.wait(timeout)
+                except OAuthFlowError:
+                    _fail_if_page_refuses(session.url, settings)
+                    raise
             return session.complete(settings.redirect_uri.split("?")[0] + "?" + callback)
         if open_browser is not None:
             open_browser(session.url)
         return session.complete(read_line("Paste the full URL you were redirected to: "))
     finally:
         transport.close()
+
+
+def _fail_if_page_refuses(url: str, settings: Settings) -> None:
+    refusal = authorize_page_refusal(url, timeout=settings.connect_timeout)
+    if refusal is not None:
+        raise OAuthFlowError(f"the authorization page refused this login: {refusal}; {refusal_fix(refusal, settings)}")
 
 
 class CallbackServer:
@@ -154,6 +171,9 @@ def status_lines(settings: Settings) -> list[str]:
         return ["no stored login; run `tmeet-etl auth login`"]
     lines = []
     for open_id, tok in sorted(tokens.items()):
+        if tok.refused:
+            lines.append(f"open_id {open_id}: {tok.refused_message()}")
+            continue
         access = datetime.fromtimestamp(tok.expires, UTC).isoformat()
         refresh = datetime.fromtimestamp(tok.refresh_expires, UTC).isoformat() if tok.refresh_expires else "unknown"
         lines.append(
@@ -195,6 +215,9 @@ def doctor_report(settings: Settings) -> list[tuple[str, bool, str]]:
         rows.append(("config", True, f"auth mode {settings.auth_mode}, API {settings.api_base_url}"))
     except ConfigError as exc:
         return [("config", False, str(exc))]
+    refused = refused_login_rows(settings)
+    if refused:
+        return [*rows, *refused]
     try:
         clients = TencentMeetingClient.for_all_principals(settings)
     except (ConfigError, TencentError) as exc:
@@ -231,6 +254,16 @@ def coverage_plan(client: Any, plan: sc.AssetPlan) -> list[tuple[str, bool, str]
     from pipelines.coverage import coverage_rows, probe_families
 
     return coverage_rows(client, plan, probe_families(client))
+def refused_login_rows(settings: Settings) -> list[tuple[str, bool, str]]:
+    """A failing row per stored login whose refresh token the platform refused (no network call)."""
+    if settings.auth_mode != "oauth":
+        return []
+    try:
+        tokens = TokenStore.for_app(settings.state_dir, settings.sdk_id, settings.token_key).read_all()
+    except (OSError, TencentError, TokenStoreError) as exc:
+        return [("credentials", False, f"token store unreadable: {exc}")]
+    return [("credentials", False, f"open_id {oid}: {tok.refused_message()}")
+            for oid, tok in sorted(tokens.items()) if tok.refused]
 
 
 def _skew_row(date_header: str) -> tuple[str, bool, str]:

@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
+import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
-from resources.tencent.redact import install_log_scrubbing
+from pipelines.cli_errors import CommandFailed, explain, trace_of, where_trace_is, write_trace
+from resources.tencent.redact import install_log_scrubbing, scrub
 
 # (module, attribute) pairs; each ``register`` adds its sub-commands and sets ``func``.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -30,6 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="tmeet-etl",
         description="Tencent Meeting analytics pipeline: sync, auth, emulator and warehouse tools.",
     )
+    parser.add_argument(
+        "--debug", action="store_true", help="print the full trace of a failure (it is always in <data dir>/logs)"
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module_name in COMMAND_MODULES:
         importlib.import_module(module_name).register(subparsers)
@@ -40,11 +47,64 @@ def main(argv: Sequence[str] | None = None) -> int:
     install_log_scrubbing()
     parser = build_parser()
     args = parser.parse_args(argv)
+    _log_to_stderr(debug=args.debug)
     func = getattr(args, "func", None)
     if func is None:
         parser.print_help()
         return 2
-    return int(func(args) or 0)
+    try:
+        return int(func(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except CommandFailed as exc:
+        return _report(exc.lines, exc.exit_code, exc.trace, args)
+    except Exception as exc:  # noqa: BLE001 - the one place every failure becomes a message, not a trace
+        data_dir = _data_dir()
+        explained = explain(exc, data_dir)
+        return _report([explained.message], explained.exit_code, trace_of(exc), args)
+
+
+class _NotAnEvent(logging.Filter):
+    """Structured events (``extra={"event": ...}``) are for alert channels; the command says it itself."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not hasattr(record, "event")
+
+
+def _log_to_stderr(debug: bool) -> None:
+    root = logging.getLogger()
+    if any(getattr(h, "tmeet_cli", False) for h in root.handlers):
+        return
+    handler = logging.StreamHandler()
+    handler.setLevel(logging.DEBUG if debug else logging.WARNING)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s" if debug else "warning: %(message)s"))
+    handler.addFilter(_NotAnEvent())
+    handler.tmeet_cli = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    if debug:
+        root.setLevel(logging.DEBUG)
+
+
+def _report(lines: list[str], exit_code: int, trace: str, args: argparse.Namespace) -> int:
+    command = " ".join(a for a in (getattr(args, "command", None), getattr(args, "auth_command", None)) if a)
+    if args.debug and trace:
+        print(scrub(trace), file=sys.stderr, end="")
+    for line in lines:
+        print(f"error: {scrub(line)}" if line is lines[0] else scrub(line), file=sys.stderr)
+    if trace and not args.debug:
+        print(where_trace_is(write_trace(_data_dir(), command or "tmeet-etl", trace)), file=sys.stderr)
+    return exit_code
+
+
+def _data_dir() -> Path:
+    """TMEET_DATA_DIR as the commands see it, even when the rest of the configuration is broken."""
+    try:
+        from resources.settings import Settings
+
+        return Settings.from_env().data_dir
+    except Exception:  # noqa: BLE001 - a broken setting must not hide the original failure
+        return Path(os.environ.get("TMEET_DATA_DIR", "./data"))
 
 
 if __name__ == "__main__":

@@ -23,8 +23,10 @@ from pipelines.definitions import ASSETS
 from resources.dagster_resources import StorageResource, TencentMeetingResource
 from resources.settings import ConfigError, Settings
 
-# The CLI shows its own progress and summary; Dagster's per-event debug lines would drown it.
-QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+# The CLI shows its own progress and summary; Dagster's per-event debug lines would drown it, and
+# a failed step is reported once, as the product's own message (see ``StepError``), not as a trace.
+QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+DEBUG_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 log = logging.getLogger(__name__)
 
 SYNC_SELECTION = dg.AssetSelection.all() - dg.AssetSelection.assets("upcoming_meetings", "live_meetings")
@@ -41,6 +43,13 @@ class FailedCheck:
     @property
     def blocking(self) -> bool:
         return self.severity == dg.AssetCheckSeverity.ERROR.value
+class StepError:
+    """A failed step's underlying error: the product's class name and message, and Dagster's full trace."""
+
+    step: str
+    cls_name: str
+    message: str
+    trace: str
 
 
 @dataclass
@@ -59,6 +68,7 @@ class SyncSummary:
     # Steps Dagster did not start because an upstream asset was skipped or refused.
     not_run_steps: list[str] = field(default_factory=list)
     check_failures: list[FailedCheck] = field(default_factory=list)
+    errors: list[StepError] = field(default_factory=list)
 
 
 class RichProgress:
@@ -108,6 +118,7 @@ def run_sync(
     include_snapshots: bool = False,
     instance: dg.DagsterInstance | None = None,
     console: Console | None = None,
+    debug: bool = False,
 ) -> SyncSummary:
     """Materialize the pull assets for ``start``..``end`` (one run, one process) and publish."""
     if end < start:
@@ -125,7 +136,7 @@ def run_sync(
             resources={"tencent": tencent, "storage": StorageResource()},
             instance=instance,
             raise_on_error=False,
-            run_config=QUIET_RUN_CONFIG,
+            run_config=DEBUG_RUN_CONFIG if debug else QUIET_RUN_CONFIG,
             tags={
                 "dagster/asset_partition_range_start": start.isoformat(),
                 "dagster/asset_partition_range_end": end.isoformat(),
@@ -153,6 +164,7 @@ def _summarize(outcome: dg.ExecuteInProcessResult, start: date, end: date, data_
         if event.is_step_failure and event.step_failure_data is not None:
             error = event.step_failure_data.error
             summary.failures.append(f"{event.step_key}: {error.message.strip() if error else 'failed'}")
+            summary.errors.append(step_error(str(event.step_key), error))
         evaluation = event.event_specific_data
         if event.event_type_value == "ASSET_CHECK_EVALUATION" and not getattr(evaluation, "passed", True):
             reason = refused_reason(evaluation.description or "")
@@ -181,6 +193,22 @@ def _summarize(outcome: dg.ExecuteInProcessResult, start: date, end: date, data_
 def refused_reason(check_description: str) -> str:
     """The reason in a "not run: ..." check result, else empty."""
     return check_description[len(NOT_RUN):] if check_description.startswith(NOT_RUN) else ""
+def step_error(step: str, error: Any) -> StepError:
+    """The error a person should read: the innermost non-Dagster cause of a step's failure."""
+    if error is None:
+        return StepError(step, "Failure", "the step failed without an error", "")
+    chain = []
+    current = error
+    while current is not None and len(chain) < 20:
+        chain.append(current)
+        current = current.cause or current.context
+    from pipelines.cli_errors import product_error_names
+
+    product = product_error_names()
+    ours = [e for e in chain if str(e.cls_name) in product]
+    others = [e for e in chain if not str(e.cls_name).startswith(("Dagster", "RetryRequested"))]
+    chosen = (ours or others or chain)[0]
+    return StepError(step, str(chosen.cls_name), str(chosen.message), error.to_string())
 
 
 def print_summary(summary: SyncSummary, console: Console) -> None:

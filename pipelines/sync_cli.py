@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
+
+from typing import TYPE_CHECKING
 
 from assets._windows import parse_day
+from pipelines.cli_errors import CommandFailed, explain_text
+
+if TYPE_CHECKING:
+    from pipelines.sync import SyncSummary
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -25,17 +32,41 @@ def cmd_sync(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from pipelines.sync import default_range, print_summary, run_sync
-    from resources.settings import ConfigError, Settings
+    from resources.settings import Settings
 
     console = Console()
-    logging.getLogger("dagster").setLevel(logging.WARNING)
-    try:
-        settings = Settings.from_env()
-        start, end = default_range(settings, 1)
-        first = args.start or start
-        summary = run_sync(first, args.end or args.start or end, include_snapshots=args.snapshots, console=console)
-    except ConfigError as exc:
-        console.print(f"[red]configuration error:[/red] {exc}")
-        return 2
+    debug = bool(getattr(args, "debug", False))
+    logging.getLogger("dagster").setLevel(logging.WARNING if debug else logging.CRITICAL)
+    settings = Settings.from_env()
+    start, end = default_range(settings, 1)
+    first = args.start or start
+    summary = run_sync(
+        first, args.end or args.start or end, include_snapshots=args.snapshots, console=console, debug=debug
+    )
+    if summary.errors:
+        raise failed_sync(summary)
     print_summary(summary, console)
     return 0 if summary.success else 1
+
+
+def failed_sync(summary: SyncSummary) -> CommandFailed:
+    """The cause a person must fix, in one line; the failed steps and where the trace is after it.
+
+    Steps failing for the same reason differ only in endpoint, trace id or a measured number, so
+    causes are told apart by class and by their text without those.
+    """
+    causes: dict[tuple[str, str], str] = {}
+    for error in summary.errors:
+        text = explain_text(error.cls_name, error.message, summary.data_dir)
+        causes.setdefault((error.cls_name, _gist(text)), text)
+    first = next(iter(causes.values()))
+    steps = ", ".join(sorted({error.step for error in summary.errors}))
+    others = f"; {len(causes) - 1} other cause(s) in the log" if len(causes) > 1 else ""
+    lines = [f"sync {summary.start}..{summary.end} failed: {first}", f"failed steps: {steps}{others}"]
+    trace = "\n".join(error.trace for error in summary.errors)
+    return CommandFailed(lines, trace=trace)
+
+
+def _gist(text: str) -> str:
+    text = re.sub(r" \[(GET|POST) [^\]]*\].*$", "", text)
+    return re.sub(r"\d+", "#", text)

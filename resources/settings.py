@@ -111,6 +111,10 @@ class Settings:
     retry_attempts: int = 5
     retry_max_seconds: float = 300.0
     retry_max_wait: float = 30.0
+    # A refused or timed-out connection is retried only this long, so an unreachable API is named quickly.
+    connect_retry_seconds: float = 8.0
+    # Transient token-endpoint failures (5xx, lost answers) are retried this long under the refresh lock.
+    refresh_retry_seconds: float = 60.0
     quota_wait_attempts: int = 10
     refresh_skew_seconds: float = 300.0
     refresh_warn_days: int = 5
@@ -134,7 +138,9 @@ class Settings:
         if self.auth_mode == "aksk":
             self.require("app_id", "secret_id", "secret_key", "operator_id")
         else:
-            self.require("sdk_id", "secret")
+            # TMEET_SECRET is checked where it is used (login, and a refresh that is actually due), so a
+            # stored, unexpired token keeps working without it.
+            self.require("sdk_id")
 
     @classmethod
     def from_env(
@@ -200,6 +206,8 @@ class Settings:
             retry_attempts=_int("TMEET_RETRY_ATTEMPTS", get("TMEET_RETRY_ATTEMPTS", "5"), 1),
             retry_max_seconds=_float("TMEET_RETRY_MAX_SECONDS", get("TMEET_RETRY_MAX_SECONDS", "300")),
             retry_max_wait=_float("TMEET_RETRY_MAX_WAIT", get("TMEET_RETRY_MAX_WAIT", "30")),
+            connect_retry_seconds=_float("TMEET_CONNECT_RETRY_SECONDS", get("TMEET_CONNECT_RETRY_SECONDS", "8")),
+            refresh_retry_seconds=_float("TMEET_REFRESH_RETRY_SECONDS", get("TMEET_REFRESH_RETRY_SECONDS", "60")),
             quota_wait_attempts=_int("TMEET_QUOTA_WAIT_ATTEMPTS", get("TMEET_QUOTA_WAIT_ATTEMPTS", "10"), 1),
             refresh_skew_seconds=_float("TMEET_REFRESH_SKEW_SECONDS", get("TMEET_REFRESH_SKEW_SECONDS", "300")),
             refresh_warn_days=_int("TMEET_REFRESH_WARN_DAYS", get("TMEET_REFRESH_WARN_DAYS", "5"), 0),

@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-RETRYABLE_CODES = frozenset({41, 960000, 5108, 190300, 190301})
+RETRYABLE_CODES = frozenset({41, 960000, 5108, 190301})
+# A signature timestamp outside the platform's ±300 s window: retrying with the same clock cannot help.
+CLOCK_SKEW_CODES = frozenset({190300})
 QUOTA_WAIT_CODES = frozenset({190310, 190313, 9061})
 QUOTA_STOP_CODES = frozenset({190311})
 AUTH_CODES = frozenset({190303})
@@ -51,6 +53,10 @@ class RetryableError(TencentError):
     """Transient: network failure, 5xx with an internal-error code, or a truncated body."""
 
 
+class ApiUnreachable(RetryableError):
+    """No connection could be made (refused, DNS, connect timeout): the request never reached the platform."""
+
+
 class DeadlineExceeded(RetryableError):
     """One call took longer than its overall deadline (e.g. a slow-drip body)."""
 
@@ -73,6 +79,18 @@ class AuthError(TencentError):
 
 class ReauthorizeRequired(AuthError):
     """The OAuth grant is gone; a person must log in again."""
+
+
+class RefreshRefused(ReauthorizeRequired):
+    """The token endpoint refused the stored refresh token; the refusal is recorded in the token store."""
+
+
+class TokenEndpointFailed(TencentError):
+    """The token endpoint kept failing transiently for the whole refresh budget; the stored token is kept."""
+
+
+class ClockSkew(AuthError):
+    """The platform refused the request's timestamp (190300): the local clock is too far off."""
 
 
 class PermissionDenied(TencentError):
@@ -192,6 +210,12 @@ def error_for_code(
     code = info.code
     kw: dict[str, Any] = {"endpoint": endpoint, "code": code, "http_status": status, "trace_id": trace_id}
     msg = _safe_message(info.message)
+    if code in CLOCK_SKEW_CODES:
+        return ClockSkew(
+            f"the platform refused the request time (local clock more than 300 s off): {msg}; "
+            "sync this machine's clock (e.g. `timedatectl set-ntp true`)",
+            **kw,
+        )
     if code in RETRYABLE_CODES:
         return RetryableError(f"transient platform error: {msg}", **kw)
     if code in QUOTA_WAIT_CODES:

@@ -12,6 +12,7 @@ import stat
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,17 @@ class StoredToken:
     open_corp_id: str = ""
     refresh_expires: int = 0
     obtained_at: int = 0
+    # Set when the token endpoint refused this refresh token: only a new login clears it.
+    refused_at: int = 0
+    refused_detail: str = ""
+
+    @property
+    def refused(self) -> bool:
+        return self.refused_at > 0
+
+    def refused_message(self) -> str:
+        at = datetime.fromtimestamp(self.refused_at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return f"refresh token refused by the platform at {at}: run `tmeet-etl auth login`"
 
     def expires_within(self, seconds: float, now: float | None = None) -> bool:
         return self.expires - (time.time() if now is None else now) <= seconds
@@ -59,6 +71,8 @@ class StoredToken:
             open_corp_id=str(data.get("open_corp_id") or ""),
             refresh_expires=int(data.get("refresh_expires") or 0),
             obtained_at=int(data.get("obtained_at") or 0),
+            refused_at=int(data.get("refused_at") or 0),
+            refused_detail=str(data.get("refused_detail") or ""),
         )
         register_secret(token.access_token)
         register_secret(token.refresh_token)

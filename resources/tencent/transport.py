@@ -6,8 +6,10 @@ this module; anything else raises before a socket is touched.
 
 from __future__ import annotations
 
+import email.utils
 import hashlib
 import logging
+import os
 import random
 import threading
 import time
@@ -15,6 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 from tenacity import (
@@ -28,6 +31,8 @@ from tenacity import (
 
 from resources.settings import Settings
 from resources.tencent.errors import (
+    ApiUnreachable,
+    ClockSkew,
     DeadlineExceeded,
     QuotaWait,
     ReadOnlyViolation,
@@ -45,6 +50,12 @@ OAUTH_REFRESH_PATH = "/wemeet-webapi/v2/oauth2/oauth/refresh_token"
 OAUTH_USER_INFO_PATH = "/wemeet-webapi/v2/oauth2/oauth/user_info"
 OAUTH_PATHS = frozenset({OAUTH_TOKEN_PATH, OAUTH_REFRESH_PATH, OAUTH_USER_INFO_PATH})
 CORP_PREFIX = "/v1/corp/"
+PROXY_VARIABLES = ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "NO_PROXY")
+# After one call gave up on an origin, later calls of the same process (the other asset steps of a
+# sync) try it once instead of spending the whole connect budget again.
+UNREACHABLE_MEMORY_SECONDS = 60.0
+_unreachable_since: dict[tuple[str, str, int | None], float] = {}
+_unreachable_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -110,6 +121,79 @@ class RequestGuard:
 def _origin(base: str) -> tuple[str, str, int | None]:
     url = httpx.URL(base)
     return (url.scheme, url.host, url.port)
+
+
+def proxy_settings() -> str:
+    """The proxy variables httpx honours, with any user:password removed."""
+    shown = []
+    for name in PROXY_VARIABLES:
+        value = os.environ.get(name) or os.environ.get(name.lower())
+        if value:
+            shown.append(f"{name}={_without_credentials(value) if name != 'NO_PROXY' else value}")
+    if not shown:
+        return "no proxy (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY and NO_PROXY are unset)"
+    return "proxy settings " + ", ".join(shown)
+
+
+def _without_credentials(url: str) -> str:
+    parts = urlsplit(url)
+    if not parts.hostname:
+        return "<unparsable URL>"
+    host = parts.hostname + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+def unreachable_error(url: httpx.URL | str, exc: Exception, endpoint: str) -> ApiUnreachable:
+    parsed = httpx.URL(str(url))
+    origin = f"{parsed.scheme}://{parsed.host}" + (f":{parsed.port}" if parsed.port else "")
+    reason = str(exc).strip() or type(exc).__name__
+    return ApiUnreachable(
+        f"cannot connect to {origin} ({type(exc).__name__}: {reason[:120]}); {proxy_settings()}; "
+        "check the network, the proxy and TMEET_API_BASE_URL / TMEET_OAUTH_BASE_URL",
+        endpoint=endpoint,
+    )
+
+
+def clock_skew_seconds(date_header: str, now: float | None = None) -> float | None:
+    """Local clock minus the server's ``Date`` (positive: ours is ahead); None without a usable header."""
+    if not date_header:
+        return None
+    try:
+        server = email.utils.parsedate_to_datetime(date_header)
+    except (TypeError, ValueError):
+        return None
+    if server.tzinfo is None:
+        server = server.replace(tzinfo=UTC)
+    return (time.time() if now is None else now) - server.timestamp()
+
+
+def describe_skew(error: ClockSkew, date_header: str) -> ClockSkew:
+    """Say how far off the local clock is, measured against the platform's ``Date`` header."""
+    skew = clock_skew_seconds(date_header)
+    if skew is None:
+        return error
+    direction = "ahead of" if skew > 0 else "behind"
+    return ClockSkew(
+        f"the local clock is {abs(skew):.0f} s {direction} the platform's (limit ±300 s), so every signed "
+        "request is refused: sync this machine's clock (e.g. `timedatectl set-ntp true` or `chronyc makestep`)",
+        endpoint=error.endpoint, code=error.code, http_status=error.http_status, trace_id=error.trace_id,
+    )
+
+
+def _remember_unreachable(url: httpx.URL) -> None:
+    with _unreachable_lock:
+        _unreachable_since[(url.scheme, url.host, url.port)] = time.monotonic()
+
+
+def _recently_unreachable(url: httpx.URL) -> bool:
+    with _unreachable_lock:
+        since = _unreachable_since.get((url.scheme, url.host, url.port))
+    return since is not None and time.monotonic() - since < UNREACHABLE_MEMORY_SECONDS
+
+
+def _forget_unreachable(url: httpx.URL) -> None:
+    with _unreachable_lock:
+        _unreachable_since.pop((url.scheme, url.host, url.port), None)
 
 
 def build_http_client(settings: Settings, guard: RequestGuard) -> httpx.Client:
@@ -214,7 +298,11 @@ class Transport:
     ) -> ApiResponse:
         s = self.settings
 
+        url = httpx.URL(s.api_base_url + path)
+
         def should_retry(exc: BaseException) -> bool:
+            if isinstance(exc, ApiUnreachable) and _recently_unreachable(url):
+                return False
             return isinstance(exc, RetryableError) and self.budget.try_spend()
 
         def count_retry(state: RetryCallState) -> None:
@@ -223,14 +311,22 @@ class Transport:
             log.info("retrying %s after %s", endpoint, type(exc).__name__)
 
         retrying = Retrying(
-            stop=stop_after_attempt(s.retry_attempts) | stop_after_delay(s.retry_max_seconds),
-            wait=wait_random_exponential(multiplier=0.5, max=s.retry_max_wait),
+            stop=stop_after_attempt(s.retry_attempts)
+            | stop_after_delay(s.retry_max_seconds)
+            | connect_budget_spent(s.connect_retry_seconds),
+            wait=connect_aware_wait(s.retry_max_wait, s.connect_retry_seconds),
             retry=retry_if_exception(should_retry),
             before_sleep=count_retry,
             sleep=self._sleep,
             reraise=True,
         )
-        return retrying(self._attempt, endpoint, path, route, params, auth, missing_scope)
+        try:
+            response = retrying(self._attempt, endpoint, path, route, params, auth, missing_scope)
+        except ApiUnreachable:
+            _remember_unreachable(url)
+            raise
+        _forget_unreachable(url)
+        return response
 
     def _attempt(
         self, endpoint: str, path: str, route: str, params: dict[str, Any], auth: httpx.Auth, missing_scope: str
@@ -246,6 +342,8 @@ class Transport:
         body, error = classify(
             status, raw, endpoint=endpoint, trace_id=headers.get("X-TC-Trace", ""), missing_scope=missing_scope
         )
+        if isinstance(error, ClockSkew):
+            error = describe_skew(error, headers.get("Date", ""))
         if error is not None:
             # Only a digest of the credential travels with the error, never the token itself.
             error.credential_fingerprint = fingerprint(request.headers.get("AccessToken", ""))  # type: ignore[attr-defined]
@@ -267,6 +365,8 @@ class Transport:
             response = self.http.send(request, auth=auth, stream=True)
         except ReadOnlyViolation:
             raise
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.ProxyError) as exc:
+            raise unreachable_error(request.url, exc, endpoint) from None
         except httpx.RequestError as exc:
             raise RetryableError(f"network error: {type(exc).__name__}", endpoint=endpoint) from None
         try:
@@ -286,29 +386,49 @@ class Transport:
 
     # -- OAuth POST -------------------------------------------------------------------------
     def post_oauth(self, path: str, payload: Mapping[str, Any]) -> tuple[int, Any]:
-        """POST JSON to a token endpoint; retried only when the request never reached the server."""
+        """POST JSON to a token endpoint once; the token manager decides what to retry.
+
+        Raises :class:`ApiUnreachable` when no connection was made (the platform saw nothing) and
+        :class:`RetryableError` when the request may have been processed but its answer was lost.
+        """
         url = self.settings.oauth_base_url + path
         self.guard.check("POST", url)
         endpoint = f"POST {path}"
-
-        retrying = Retrying(
-            stop=stop_after_attempt(self.settings.retry_attempts),
-            wait=wait_random_exponential(multiplier=0.5, max=self.settings.retry_max_wait),
-            retry=retry_if_exception(lambda e: isinstance(e, (httpx.ConnectError, httpx.ConnectTimeout))),
-            sleep=self._sleep,
-            reraise=True,
-        )
-
-        def once() -> tuple[int, Any]:
-            request = self.http.build_request("POST", url, json=dict(payload))
-            self.stats.add(endpoint, calls=1)
-            response = self.http.send(request)
-            try:
-                return response.status_code, response.json()
-            except ValueError:
-                return response.status_code, None
-
+        request = self.http.build_request("POST", url, json=dict(payload))
+        self.stats.add(endpoint, calls=1)
         try:
-            return retrying(once)
+            response = self.http.send(request)
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.ProxyError) as exc:
+            raise unreachable_error(request.url, exc, endpoint) from None
         except httpx.TransportError as exc:
-            raise RetryableError(f"network error calling the token endpoint: {type(exc).__name__}", endpoint=endpoint) from None
+            raise RetryableError(
+                f"the token endpoint's answer was lost ({type(exc).__name__})", endpoint=endpoint
+            ) from None
+        try:
+            return response.status_code, response.json()
+        except ValueError:
+            return response.status_code, None
+
+
+def connect_aware_wait(max_wait: float, connect_budget: float) -> Callable[[RetryCallState], float]:
+    """Exponential jittered waits; a refused connection waits briefly and never past its budget."""
+    base = wait_random_exponential(multiplier=0.5, max=max_wait)
+
+    def wait(state: RetryCallState) -> float:
+        delay = float(base(state))
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, ApiUnreachable):
+            return max(0.0, min(delay, 2.0, connect_budget - state.seconds_since_start))
+        return delay
+
+    return wait
+
+
+def connect_budget_spent(seconds: float) -> Callable[[RetryCallState], bool]:
+    """Stop retrying a connection that keeps failing once ``seconds`` have passed since the first try."""
+
+    def stop(state: RetryCallState) -> bool:
+        exc = state.outcome.exception() if state.outcome else None
+        return isinstance(exc, ApiUnreachable) and state.seconds_since_start >= seconds
+
+    return stop

@@ -21,7 +21,7 @@ from resources.tencent.oauth import LoginSession, OAuthFlowError, TokenManager
 from resources.tencent.stats import CallStats
 from resources.tencent.token_store import TokenStore
 from resources.tencent.transport import Transport
-from tests.client.conftest import CANARY_SECRET, settings_for
+from tests.client.conftest import CANARY_SECRET, settings_for, write_apps
 
 
 def browser_for(login_userid: str | None = None) -> Any:
@@ -172,18 +172,25 @@ def test_dead_refresh_token_says_reauthorize(emulator: Any, tmp_path: Path, redi
         client.get_user_info()
 
 
-def test_pasted_redirect_for_non_loopback_uri(emulator: Any, tmp_path: Path) -> None:
+def test_pasted_redirect_for_non_loopback_uri(tmp_path: Path) -> None:
     # An https redirect the CLI cannot listen on: the user pastes the URL they landed on.
-    settings = settings_for(emulator.base_url, tmp_path / "data", redirect="https://etl.example.com/cb")
-    captured: dict[str, str] = {}
+    from datetime import UTC, datetime
 
-    def fake_browser(url: str) -> None:
-        captured.update(dict(parse_qsl(urlsplit(url).query)))
+    from emulator.testing import running_emulator
 
-    # the emulator only whitelists the loopback URI, so build the callback ourselves
-    def paste(_: str) -> str:
-        return f"https://etl.example.com/cb?auth_code=bogus-code-123456&state={captured['state']}"
+    redirect = "https://etl.example.com/cb"
+    with running_emulator(apps_path=str(write_apps(tmp_path, redirect)), scale="small", rate_limit="off",
+                          now=datetime(2026, 3, 1, tzinfo=UTC)) as emulator:
+        settings = settings_for(emulator.base_url, tmp_path / "data", redirect=redirect)
+        captured: dict[str, str] = {}
 
-    with pytest.raises(OAuthFlowError, match="re-authorize"):
-        login(settings, open_browser=fake_browser, read_line=paste, out=lambda _: None)
-    assert emulator.stats()["oauth"]["rejected_exchanges"] == 1
+        def fake_browser(url: str) -> None:
+            captured.update(dict(parse_qsl(urlsplit(url).query)))
+
+        # nobody listens at the https URI, so build the callback ourselves, with a code that is not valid
+        def paste(_: str) -> str:
+            return f"{redirect}?auth_code=bogus-code-123456&state={captured['state']}"
+
+        with pytest.raises(OAuthFlowError, match="re-authorize"):
+            login(settings, open_browser=fake_browser, read_line=paste, out=lambda _: None)
+        assert emulator.stats()["oauth"]["rejected_exchanges"] == 1

@@ -31,7 +31,7 @@ from emulator.enterprise.ids import KIND_SERIES
 
 AKSK = "aksk"
 OAUTH = "oauth"
-# operator_id_type values (contract §2): 1 userid, 2 open_id.
+# operator_id_type values (docs/platform.md, "Conventions"): 1 userid, 2 open_id.
 BY_USERID = "1"
 BY_OPEN_ID = "2"
 DAY_S = 86_400
