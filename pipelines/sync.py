@@ -43,6 +43,9 @@ class FailedCheck:
     @property
     def blocking(self) -> bool:
         return self.severity == dg.AssetCheckSeverity.ERROR.value
+
+
+@dataclass(frozen=True)
 class StepError:
     """A failed step's underlying error: the product's class name and message, and Dagster's full trace."""
 
