@@ -55,6 +55,10 @@ class _Append:
     done: Future[bool]
 
 
+class EventNotStorableError(ValueError):
+    """The database refused this one event's values; storing it again would fail the same way."""
+
+
 class InboxClosedError(RuntimeError):
     """The inbox was closed; open a new ``Inbox`` to write again."""
 
@@ -122,14 +126,25 @@ class Inbox:
                 return
 
     def _commit(self, batch: list[_Append]) -> None:
-        results: list[bool] = []
+        # Each insert sits in its own savepoint: one event the database refuses (say, text that is not
+        # valid UTF-8) fails alone, and the rest of the batch still commits under one fsync.
+        outcomes: list[bool | BaseException] = []
         try:
             self._writer.execute("BEGIN IMMEDIATE")
             for item in batch:
-                cur = self._writer.execute(
-                    _INSERT, (item.trace_id, item.event, item.received_at_ms, item.payload_json)
-                )
-                results.append(cur.rowcount == 1)
+                self._writer.execute("SAVEPOINT one_event")
+                try:
+                    cur = self._writer.execute(
+                        _INSERT, (item.trace_id, item.event, item.received_at_ms, item.payload_json)
+                    )
+                except (sqlite3.DataError, sqlite3.IntegrityError, UnicodeError, OverflowError) as exc:
+                    self._writer.execute("ROLLBACK TO one_event")
+                    refused = EventNotStorableError(f"the inbox refused the event: {type(exc).__name__}")
+                    refused.__cause__ = exc
+                    outcomes.append(refused)
+                else:
+                    outcomes.append(cur.rowcount == 1)
+                self._writer.execute("RELEASE one_event")
             self._writer.execute("COMMIT")
         except Exception as exc:  # noqa: BLE001 - every waiter must hear about the failure
             if self._writer.in_transaction:
@@ -137,8 +152,8 @@ class Inbox:
             for item in batch:
                 _settle(item.done, exc)
             return
-        for item, is_new in zip(batch, results, strict=True):
-            _settle(item.done, is_new)
+        for item, outcome in zip(batch, outcomes, strict=True):
+            _settle(item.done, outcome)
 
     # -- reading -------------------------------------------------------------------------------
 
