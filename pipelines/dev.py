@@ -13,6 +13,7 @@ from rich.console import Console
 from emulator.testing import running_emulator
 from pipelines.auth_cli import login
 from pipelines.demo import DEMO_TIMEZONE, TIME_SCALE, consent, demo_apps_file, demo_env, environment, free_port
+from resources.file_modes import make_dirs
 from resources.settings import Settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -20,7 +21,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 def run_dev(data_dir: Path, ui_port: int, console: Console) -> int:
     """Serve the emulator in this process and run ``dagster dev`` against it until interrupted."""
-    data_dir.mkdir(parents=True, exist_ok=True)
+    make_dirs(data_dir)
     dagster_home = prepare_dagster_home(data_dir / "dagster_home")
     port = free_port()
     apps_file = demo_apps_file(data_dir, port)
@@ -46,6 +47,6 @@ def run_dev(data_dir: Path, ui_port: int, console: Console) -> int:
 
 def prepare_dagster_home(home: Path) -> Path:
     """A persistent Dagster instance using the project's dagster.yaml (pools, run queue, retries)."""
-    home.mkdir(parents=True, exist_ok=True)
+    make_dirs(home)
     shutil.copyfile(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
     return home.resolve()

@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
 
+from resources.file_modes import FILE_MODE_ENV, parse_file_mode
+
 AuthMode = Literal["oauth", "aksk"]
 AppType = Literal["account", "user"]
 
@@ -114,6 +116,7 @@ class Settings:
     quota_wait_attempts: int = 10
     refresh_skew_seconds: float = 300.0
     refresh_warn_days: int = 5
+    file_mode: str = "private"
 
     @property
     def state_dir(self) -> Path:
@@ -203,6 +206,7 @@ class Settings:
             quota_wait_attempts=_int("TMEET_QUOTA_WAIT_ATTEMPTS", get("TMEET_QUOTA_WAIT_ATTEMPTS", "10"), 1),
             refresh_skew_seconds=_float("TMEET_REFRESH_SKEW_SECONDS", get("TMEET_REFRESH_SKEW_SECONDS", "300")),
             refresh_warn_days=_int("TMEET_REFRESH_WARN_DAYS", get("TMEET_REFRESH_WARN_DAYS", "5"), 0),
+            file_mode=_file_mode(get(FILE_MODE_ENV, "private")),
         )
 
 
@@ -226,6 +230,14 @@ ENV_OF: dict[str, str] = {
     "max_workers": "TMEET_MAX_WORKERS",
 }
 assert {f.name for f in fields(Settings)} >= set(ENV_OF)
+
+
+def _file_mode(value: str) -> str:
+    try:
+        parse_file_mode(value)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    return value.lower() or "private"
 
 
 def _present(value: object) -> bool:

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from resources.file_modes import make_dirs, precreate
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS webhook_inbox (
     seq          INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -68,8 +70,9 @@ class Inbox:
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
-        # Events name people (user names, phone numbers): keep the directory private to the service user.
-        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # Events name people (user names, phone numbers): the inbox gets the data modes, owner-only by default.
+        make_dirs(self.path.parent)
+        precreate(self.path)
         self._writer = self._connect()
         self._writer.executescript(_SCHEMA)
         _fsync_dir(self.path.parent)
