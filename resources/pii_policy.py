@@ -12,7 +12,9 @@ import secrets
 from collections.abc import Mapping
 from pathlib import Path
 
-from assets.normalize.pii import PiiPolicy, PiiPolicyError, parse_pii_policy
+import pandas as pd
+
+from assets.normalize.pii import JSON_COLUMNS, PiiPolicy, PiiPolicyError, parse_pii_policy
 from resources.file_modes import PRIVATE, make_dirs
 
 PII_POLICY_ENV = "TMEET_PII_POLICY"
@@ -65,3 +67,18 @@ def _salt(state_dir: Path, env: Mapping[str, str]) -> bytes:
     if len(salt) < 16:
         raise PiiPolicyError(f"{path} is empty or truncated; restore it from backup (or delete it to start new hashes)")
     return salt.encode("ascii")
+
+
+def redact_preview(table: str, frame: pd.DataFrame, environ: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """A preview for run metadata without the columns the policy hashes or drops (nor raw JSON then).
+
+    Metadata lives in Dagster's run storage, outside the lake, so it gets no hashed values either.
+    """
+    actions = policy_actions(environ)
+    if all(action == "keep" for action in actions.values()):
+        return frame
+    hidden = [c for c, action in actions.items() if action != "keep"]
+    json_column = JSON_COLUMNS.get(table)
+    if json_column is not None:
+        hidden.append(json_column)
+    return frame.drop(columns=[c for c in hidden if c in frame.columns])

@@ -18,6 +18,7 @@ from pipelines.cli import main
 from pipelines.rebuild import rebuild
 from pipelines.sync import run_sync
 from resources.lake import Lake
+from resources.pii_policy import redact_preview
 from tests.pipeline.conftest import FIRST, LAST
 
 POLICY = "email=hash,user_name=hash,phone=drop,phone_hash=drop"
@@ -95,3 +96,12 @@ def test_rebuild_says_what_a_scrubbing_policy_leaves_it(
     out = " ".join(capsys.readouterr().out.split())
     assert "TMEET_PII_POLICY (email=drop) turns the raw-page archive off" in out
     assert "re-run `tmeet-etl sync` for those dates" in out
+
+
+def test_run_metadata_previews_leave_out_hashed_and_dropped_columns() -> None:
+    frame = pd.DataFrame({"userid": ["u1"], "email": ["a@example.com"], "user_name": ["A"], "phone": ["138"]})
+    shown = redact_preview("users", frame, {"TMEET_PII_POLICY": "email=hash,phone=drop"})
+    assert list(shown.columns) == ["userid", "user_name"]
+    assert redact_preview("users", frame, {}) is frame
+    quarantine = pd.DataFrame({"table_name": ["users"], "record_json": ['{"email": "a@example.com"}']})
+    assert list(redact_preview("quarantine", quarantine, {"TMEET_PII_POLICY": "email=drop"}).columns) == ["table_name"]
