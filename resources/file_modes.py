@@ -15,6 +15,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from resources.env_setting import env_setting
+
 FILE_MODE_ENV = "TMEET_FILE_MODE"
 
 
@@ -42,8 +44,8 @@ def parse_file_mode(value: str) -> Modes:
 
 
 def current_modes() -> Modes:
-    """The modes for data files, from ``TMEET_FILE_MODE`` in the process environment."""
-    return parse_file_mode(os.environ.get(FILE_MODE_ENV, ""))
+    """The modes for data files, from ``TMEET_FILE_MODE`` (environment, then ``.env``)."""
+    return parse_file_mode(env_setting(FILE_MODE_ENV))
 
 
 def make_dirs(directory: Path, modes: Modes | None = None) -> list[Path]:

@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from assets.normalize.pii import JSON_COLUMNS, PiiPolicy, PiiPolicyError, parse_pii_policy
+from resources.env_setting import env_setting
 from resources.file_modes import PRIVATE, make_dirs
 
 PII_POLICY_ENV = "TMEET_PII_POLICY"
@@ -22,10 +23,13 @@ PII_SALT_ENV = "TMEET_PII_SALT"
 SALT_FILE = "pii.salt"
 
 
+def _policy_text(environ: Mapping[str, str] | None) -> str:
+    return env_setting(PII_POLICY_ENV) if environ is None else environ.get(PII_POLICY_ENV, "")
+
+
 def policy_actions(environ: Mapping[str, str] | None = None) -> dict[str, str]:
     """The configured actions (validated), without touching the salt."""
-    env = os.environ if environ is None else environ
-    return dict(parse_pii_policy(env.get(PII_POLICY_ENV, "")))
+    return dict(parse_pii_policy(_policy_text(environ)))
 
 
 def raw_archive_allowed(environ: Mapping[str, str] | None = None) -> bool:
@@ -35,15 +39,15 @@ def raw_archive_allowed(environ: Mapping[str, str] | None = None) -> bool:
 
 def load_pii_policy(data_dir: Path, environ: Mapping[str, str] | None = None) -> PiiPolicy:
     """The policy for writes under ``data_dir``; the salt is read (or created) only when a column is hashed."""
-    env = os.environ if environ is None else environ
-    actions = parse_pii_policy(env.get(PII_POLICY_ENV, ""))
+    actions = parse_pii_policy(_policy_text(environ))
     if "hash" not in actions.values():
         return PiiPolicy(actions)
-    return PiiPolicy(actions, salt=_salt(data_dir / "state", env))
+    salt_text = env_setting(PII_SALT_ENV) if environ is None else environ.get(PII_SALT_ENV, "")
+    return PiiPolicy(actions, salt=_salt(data_dir / "state", salt_text))
 
 
-def _salt(state_dir: Path, env: Mapping[str, str]) -> bytes:
-    configured = env.get(PII_SALT_ENV, "").strip()
+def _salt(state_dir: Path, configured_text: str) -> bytes:
+    configured = configured_text.strip()
     if configured:
         if len(configured) < 16:
             raise PiiPolicyError(f"{PII_SALT_ENV} must be at least 16 characters; generate one with `openssl rand -hex 32`")
