@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import re
 import time
 from collections import OrderedDict
@@ -284,19 +285,28 @@ def _refuse_constant(_name: str) -> Any:
     raise _NonFiniteNumberError
 
 
+def _finite_float(text: str) -> float:
+    # 1e999 is valid JSON syntax but parses to inf, which would reach the tables as Infinity.
+    value = float(text)
+    if not math.isfinite(value):
+        raise _NonFiniteNumberError
+    return value
+
+
 def _event_identity(plaintext: bytes) -> tuple[str, str, str]:
     """(event, trace_id, JSON text) of a decoded event; a legacy ``unique_sequence`` stands in for trace_id.
 
     Signed content that can never be stored as text is refused with 422, not 5xx: retrying it would
-    fail the same way for ever. That covers NaN/Infinity (not JSON, RFC 8259 §6), lone UTF-16
+    fail the same way for ever. That covers NaN/Infinity (not JSON, RFC 8259 §6) and numbers that
+    overflow a float (1e999, which Python would read as infinity), lone UTF-16
     surrogates anywhere (not Unicode text, cannot be written as UTF-8) and control characters in the
     identity fields (a trace_id with a NUL cannot be compared, logged or keyed on safely).
     """
     try:
         text = plaintext.decode("utf-8")
-        decoded = json.loads(text, parse_constant=_refuse_constant)
+        decoded = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
     except _NonFiniteNumberError:
-        raise _Rejected(422, "event holds NaN or Infinity, which JSON does not allow") from None
+        raise _Rejected(422, "event holds NaN, Infinity or a number beyond the float range") from None
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise _Rejected(400, "decoded data is not UTF-8 JSON") from None
     if not isinstance(decoded, dict):

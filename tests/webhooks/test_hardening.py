@@ -29,6 +29,7 @@ INVALID_TEXT: dict[str, bytes] = {
     "NaN in the payload": b'{"event": "e", "trace_id": "t-nan", "payload": [{"duration": NaN}]}',
     "Infinity in the payload": b'{"event": "e", "trace_id": "t-inf", "payload": [{"duration": Infinity}]}',
     "-Infinity in the payload": b'{"event": "e", "trace_id": "t-ninf", "payload": [{"duration": -Infinity}]}',
+    "overflowing number in the payload": b'{"event": "e", "trace_id": "t-big", "payload": [{"duration": 1e999}]}',
     "NUL in trace_id": b'{"event": "meeting.end", "trace_id": "t-\\u0000", "payload": []}',
     "NUL in event": b'{"event": "meeting.end\\u0000", "trace_id": "t-nul-ev", "payload": []}',
     "escape character in trace_id": b'{"event": "meeting.end", "trace_id": "t-\\u001b[2J", "payload": []}',
