@@ -195,6 +195,7 @@ def doctor_report(settings: Settings) -> list[tuple[str, bool, str]]:
         rows.append(("config", True, f"auth mode {settings.auth_mode}, API {settings.api_base_url}"))
     except ConfigError as exc:
         return [("config", False, str(exc))]
+    rows.append(("data", True, _data_policy(settings)))
     try:
         clients = TencentMeetingClient.for_all_principals(settings)
     except (ConfigError, TencentError) as exc:
@@ -226,6 +227,13 @@ def doctor_report(settings: Settings) -> list[tuple[str, bool, str]]:
             rows.append(("skipped", False, f"{asset}: {why}"))
         client.close()
     return rows
+
+
+def _data_policy(settings: Settings) -> str:
+    scrubbed = {c: a for c, a in settings.pii_policy.items() if a != "keep"}
+    policy = ", ".join(f"{c}={a}" for c, a in sorted(scrubbed.items())) or "every PII column kept"
+    archive = "raw pages not archived" if scrubbed else "raw pages archived"
+    return f"{settings.data_dir}: files {settings.file_mode}; PII policy: {policy}; {archive}"
 
 
 def _skew_row(date_header: str) -> tuple[str, bool, str]:

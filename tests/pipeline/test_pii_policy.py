@@ -14,11 +14,13 @@ import pytest
 
 from emulator.testing import EmulatorHandle
 from emulator.truth import compute_truth
+from pipelines.auth_cli import doctor_report
 from pipelines.cli import main
 from pipelines.rebuild import rebuild
 from pipelines.sync import run_sync
 from resources.lake import Lake
 from resources.pii_policy import redact_preview
+from resources.settings import Settings
 from tests.pipeline.conftest import FIRST, LAST
 
 POLICY = "email=hash,user_name=hash,phone=drop,phone_hash=drop"
@@ -105,3 +107,12 @@ def test_run_metadata_previews_leave_out_hashed_and_dropped_columns() -> None:
     assert redact_preview("users", frame, {}) is frame
     quarantine = pd.DataFrame({"table_name": ["users"], "record_json": ['{"email": "a@example.com"}']})
     assert list(redact_preview("quarantine", quarantine, {"TMEET_PII_POLICY": "email=drop"}).columns) == ["table_name"]
+
+
+def test_doctor_shows_the_data_policy(pipeline_env: tuple[EmulatorHandle, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TMEET_PII_POLICY", "email=hash,phone=keep")
+    monkeypatch.setenv("TMEET_FILE_MODE", "group-read")
+    rows = doctor_report(Settings.from_env(dotenv_path=None))
+    data = [detail for check, ok, detail in rows if check == "data" and ok]
+    assert len(data) == 1
+    assert "files group-read" in data[0] and "PII policy: email=hash;" in data[0] and "raw pages not archived" in data[0]
