@@ -7,8 +7,8 @@ import os
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any, TypeVar
 from datetime import UTC, date, datetime
+from typing import Any, TypeVar
 
 import dagster as dg
 import pandas as pd
@@ -29,6 +29,7 @@ from assets._sync import Landed, SyncContext, Tally, write_sync_log
 from assets.schemas import SCHEMAS
 from pipelines.partitions import account_timezone, daily_partitions
 from resources.dagster_resources import StorageResource, TencentMeetingResource
+from resources.pii_policy import redact_preview
 from resources.settings import ConfigError, Settings
 from resources.tencent.errors import ApiUnreachable, AuthError, AuthModeUnsupported, PermissionDenied, QuotaExhausted
 from resources.tencent.stats import CallStats
@@ -293,7 +294,8 @@ def table_metadata(landed: Landed) -> dict[str, dg.MetadataValue]:
     for name, note in landed.notes.items():
         metadata[name] = dg.MetadataValue.text(note)
     if landed.preview is not None and len(landed.preview):
-        metadata["preview"] = dg.MetadataValue.md(landed.preview.astype(str).to_markdown(index=False))
+        preview = redact_preview(landed.table, landed.preview)
+        metadata["preview"] = dg.MetadataValue.md(preview.astype(str).to_markdown(index=False))
     return metadata
 
 

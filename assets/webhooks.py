@@ -19,6 +19,7 @@ from assets.session_crosscheck import SAMPLE_ROWS, TIME_TOLERANCE, SessionCompar
 from assets.webhook_inbox import Rebuilt, inbox_path, rebuild_days
 from pipelines.partitions import DEFAULT_START_DATE, account_timezone, daily_partitions
 from resources.dagster_resources import StorageResource
+from resources.pii_policy import redact_preview
 
 # A per-date check is what "compare that date" means; partitioned checks are preview in 1.13, a known trade.
 warnings.filterwarnings("ignore", message=".*partitions_def on an AssetCheckSpec.*", category=dg.PreviewWarning)
@@ -44,7 +45,8 @@ def _metadata(landed: Landed, extra: dict[str, dg.MetadataValue]) -> dict[str, d
         "rows_by_date": dg.MetadataValue.json({str(day): rows for day, rows in sorted(landed.rows_by_partition.items(), key=str)}),
     }
     if landed.preview is not None and len(landed.preview):
-        metadata["preview"] = dg.MetadataValue.md(landed.preview.astype(str).to_markdown(index=False))
+        preview = redact_preview(landed.table, landed.preview)
+        metadata["preview"] = dg.MetadataValue.md(preview.astype(str).to_markdown(index=False))
     metadata.update(extra)
     return metadata
 

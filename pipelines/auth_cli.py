@@ -215,6 +215,7 @@ def doctor_report(settings: Settings) -> list[tuple[str, bool, str]]:
         rows.append(("config", True, f"auth mode {settings.auth_mode}, API {settings.api_base_url}"))
     except ConfigError as exc:
         return [("config", False, str(exc))]
+    rows.append(("data", True, _data_policy(settings)))
     refused = refused_login_rows(settings)
     if refused:
         return [*rows, *refused]
@@ -254,6 +255,8 @@ def coverage_plan(client: Any, plan: sc.AssetPlan) -> list[tuple[str, bool, str]
     from pipelines.coverage import coverage_rows, probe_families
 
     return coverage_rows(client, plan, probe_families(client))
+
+
 def refused_login_rows(settings: Settings) -> list[tuple[str, bool, str]]:
     """A failing row per stored login whose refresh token the platform refused (no network call)."""
     if settings.auth_mode != "oauth":
@@ -264,6 +267,13 @@ def refused_login_rows(settings: Settings) -> list[tuple[str, bool, str]]:
         return [("credentials", False, f"token store unreadable: {exc}")]
     return [("credentials", False, f"open_id {oid}: {tok.refused_message()}")
             for oid, tok in sorted(tokens.items()) if tok.refused]
+
+
+def _data_policy(settings: Settings) -> str:
+    scrubbed = {c: a for c, a in settings.pii_policy.items() if a != "keep"}
+    policy = ", ".join(f"{c}={a}" for c, a in sorted(scrubbed.items())) or "every PII column kept"
+    archive = "raw pages not archived" if scrubbed else "raw pages archived"
+    return f"{settings.data_dir}: files {settings.file_mode}; PII policy: {policy}; {archive}"
 
 
 def _skew_row(date_header: str) -> tuple[str, bool, str]:

@@ -32,6 +32,7 @@ from pipelines.auth_cli import login
 from pipelines.sync import SyncSummary, print_summary, run_sync
 from pipelines.webhook_demo import recent_events_summary, run_receiver_in_thread
 from resources.dagster_resources import StorageResource
+from resources.file_modes import PRIVATE, make_dirs, precreate
 from resources.lake import Lake
 from resources.settings import Settings
 from resources.webhooks import Inbox
@@ -66,7 +67,7 @@ class DemoOptions:
 
 def run_demo(options: DemoOptions, console: Console) -> SyncSummary:
     """History first, then one day live: the pull and the pushed events, side by side."""
-    options.data_dir.mkdir(parents=True, exist_ok=True)
+    make_dirs(options.data_dir)
     started = time.monotonic()
     port = free_port()
     apps_file = demo_apps_file(options.data_dir, port)
@@ -224,6 +225,10 @@ def demo_apps_file(data_dir: Path, port: int) -> Path:
         "activated": True,
     }
     path = data_dir / "emulator-apps.json"
+    # It holds the app secret: owner-only whatever TMEET_FILE_MODE says, even if an older demo left it 0644.
+    make_dirs(data_dir)
+    precreate(path, PRIVATE)
+    os.chmod(path, PRIVATE.file)
     path.write_text(json.dumps({"apps": [entry]}, indent=2), encoding="utf-8")
     return path
 

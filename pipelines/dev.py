@@ -16,6 +16,7 @@ from pipelines.demo import (
     DEMO_PLATFORM, DEMO_TIMEZONE, TIME_SCALE, consent, demo_apps_file, demo_env, environment, free_port,
     platform_line,
 )
+from resources.file_modes import make_dirs
 from resources.settings import Settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -23,7 +24,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 def run_dev(data_dir: Path, ui_port: int, console: Console) -> int:
     """Serve the emulator in this process and run ``dagster dev`` against it until interrupted."""
-    data_dir.mkdir(parents=True, exist_ok=True)
+    make_dirs(data_dir)
     dagster_home = prepare_dagster_home(data_dir / "dagster_home")
     port = free_port()
     apps_file = demo_apps_file(data_dir, port)
@@ -50,6 +51,6 @@ def run_dev(data_dir: Path, ui_port: int, console: Console) -> int:
 
 def prepare_dagster_home(home: Path) -> Path:
     """A persistent Dagster instance using the project's dagster.yaml (pools, run queue, retries)."""
-    home.mkdir(parents=True, exist_ok=True)
+    make_dirs(home)
     shutil.copyfile(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
     return home.resolve()

@@ -41,6 +41,15 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
     except FileNotFoundError as exc:
         console.print(f"[red]nothing to rebuild from:[/red] {exc}")
         return 1
+    scrubbed = {column: action for column, action in settings.pii_policy.items() if action != "keep"}
+    if scrubbed:
+        policy = ", ".join(f"{column}={action}" for column, action in sorted(scrubbed.items()))
+        console.print(
+            f"[yellow]TMEET_PII_POLICY ({policy}) turns the raw-page archive off:[/yellow] pages synced under "
+            "this policy were never archived and cannot be rebuilt; re-run `tmeet-etl sync` for those dates "
+            "instead. Pages archived before the policy was set are replayed, and the policy is applied to "
+            "what they land."
+        )
     if not summary.rows_by_table:
         console.print(f"No archived pages under {settings.data_dir / 'raw'} for that range; run `tmeet-etl sync` first.")
         return 1

@@ -17,7 +17,10 @@ def register(subparsers: Any) -> None:
         description=(
             "Configured by TMEET_WEBHOOK_TOKEN (required), TMEET_WEBHOOK_AES_KEY (optional), "
             "TMEET_DATA_DIR (default ./data; events go to $TMEET_DATA_DIR/inbox/), "
-            "TMEET_WEBHOOK_TOLERANCE_S (default 300) and TMEET_WEBHOOK_MAX_BODY_BYTES (default 1 MiB)."
+            "TMEET_WEBHOOK_TOLERANCE_S (default 300), TMEET_WEBHOOK_MAX_BODY_BYTES (default 1 MiB), "
+            "TMEET_WEBHOOK_HEADER_TIMEOUT_S and TMEET_WEBHOOK_BODY_TIMEOUT_S (default 10 each), "
+            "TMEET_WEBHOOK_KEEP_ALIVE_S (default 5), TMEET_WEBHOOK_MAX_HEADER_BYTES (default 32 KiB) "
+            "and TMEET_WEBHOOK_MAX_CONNECTIONS (default 1000); see docs/webhooks.md."
         ),
     )
     serve.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
@@ -30,6 +33,7 @@ def serve_command(args: argparse.Namespace) -> int:
     import uvicorn
 
     from resources.webhooks import WebhookConfigError, WebhookSettings, create_app
+    from resources.webhooks.server import server_config
 
     try:
         settings = WebhookSettings.from_env()
@@ -37,16 +41,6 @@ def serve_command(args: argparse.Namespace) -> int:
         print(f"tmeet-etl webhook serve: {exc}", file=sys.stderr)
         return 2
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    # One worker on purpose: the nonce cache and the inbox writer live in this process.
-    # The access log is off because it would print query strings (check_str) verbatim.
-    uvicorn.run(
-        create_app(settings),
-        host=args.host,
-        port=args.port,
-        workers=1,
-        access_log=False,
-        server_header=False,
-        log_level=args.log_level,
-        timeout_graceful_shutdown=5,
-    )
+    config = server_config(create_app(settings), settings, host=args.host, port=args.port, log_level=args.log_level)
+    uvicorn.Server(config).run()
     return 0

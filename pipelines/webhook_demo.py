@@ -17,6 +17,7 @@ import uvicorn
 from assets.webhook_inbox import iter_inbox
 from pipelines.partitions import account_timezone
 from resources.webhooks import CALLBACK_PATH, InboxRow, WebhookSettings, create_app
+from resources.webhooks.server import server_config
 
 STARTUP_TIMEOUT_SECONDS = 30.0
 RECENT_EVENTS = 5
@@ -34,11 +35,10 @@ def run_receiver_in_thread(
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    # The access log stays off: it would print the verification request's check_str.
-    server = uvicorn.Server(uvicorn.Config(
-        create_app(settings), log_level="warning", access_log=False, server_header=False,
-        lifespan="on", timeout_graceful_shutdown=2,
-    ))
+    # The same limits as `tmeet-etl webhook serve`; the access log stays off there too.
+    config = server_config(create_app(settings), settings, host="127.0.0.1", port=port, log_level="warning")
+    config.timeout_graceful_shutdown = 2
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=f"webhook-receiver-{port}", daemon=True)
     thread.start()
 

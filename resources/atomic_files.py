@@ -20,6 +20,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
+from resources.file_modes import current_modes, make_dirs
+
 log = logging.getLogger(__name__)
 
 TEMP_SUFFIX = ".inprogress"
@@ -76,20 +78,27 @@ def fsync_dir(directory: Path) -> None:
 
 
 def _mkdirs(directory: Path) -> None:
-    missing: list[Path] = []
-    current = directory
-    while not current.exists():
-        missing.append(current)
-        current = current.parent
-    directory.mkdir(parents=True, exist_ok=True)
+    created = make_dirs(directory)
     # New directory entries must be durable too, or a crash can lose a renamed file's parent.
-    for created in reversed(missing):
-        fsync_dir(created.parent)
+    for path in created:
+        fsync_dir(path.parent)
 
 
 def _open_temp(path: Path) -> BinaryIO:
-    """Open a new temp file exclusively; tests replace this to simulate a failing disk."""
-    return open(path, "xb")  # noqa: SIM115 - lifetime is managed by atomic_file
+    """Open a new temp file exclusively with the data file mode; tests replace this to simulate a failing disk."""
+    mode = current_modes().file
+
+    def opener(name: str, flags: int) -> int:
+        fd = os.open(name, flags | os.O_NOFOLLOW, mode)
+        try:
+            os.fchmod(fd, mode)  # the umask may have taken bits away; the mode is ours to decide
+        except OSError:
+            os.close(fd)
+            raise
+        return fd
+
+    # ``open`` with an opener keeps ``handle.name`` the path, which the lake hands to Arrow.
+    return open(path, "xb", opener=opener)  # noqa: SIM115 - lifetime is managed by atomic_file
 
 
 @contextmanager

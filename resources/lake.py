@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -18,12 +18,14 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from assets.normalize.pii import PiiPolicy, apply_pii_policy
 from resources.atomic_files import (
     DEFAULT_SWEEP_GRACE_SECONDS,
     StorageWriteError,
     atomic_file,
     sweep_debris,
 )
+from resources.pii_policy import load_pii_policy
 
 PARTITION_FILE = "part-0.parquet"
 UNPARTITIONED_FILE = "data.parquet"
@@ -140,8 +142,11 @@ def _column_array(series: pd.Series, field: pa.Field, where: str) -> pa.Array:
 class PartitionWriter:
     """Streams frames into one Parquet file as row groups; created by :meth:`Lake.partition_writer`."""
 
-    def __init__(self, writer: pq.ParquetWriter, schema: pa.Schema, table: str, path: Path) -> None:
+    def __init__(
+        self, writer: pq.ParquetWriter, schema: pa.Schema, table: str, path: Path, pii: PiiPolicy | None = None
+    ) -> None:
         self._writer = writer
+        self._pii = pii
         self._schema = schema
         self._table = table
         self.path = path
@@ -149,6 +154,9 @@ class PartitionWriter:
 
     def write(self, df: pd.DataFrame) -> None:
         """Validate ``df`` against the schema and append it as a row group."""
+        if self._pii is not None:
+            # Every frame reaches disk through here, so the PII policy cannot be bypassed.
+            df = apply_pii_policy(self._table, df, self._pii)
         arrow_table = frame_to_table(df, self._schema, self._table)
         if arrow_table.num_rows:
             try:
@@ -161,12 +169,21 @@ class PartitionWriter:
 class Lake:
     """Hive-partitioned Parquet lake rooted at ``root`` (normally ``$TMEET_DATA_DIR/lake``)."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, pii: PiiPolicy | Callable[[], PiiPolicy] | None = None) -> None:
         self.root = Path(root)
+        self._pii = pii
 
     @classmethod
     def from_data_dir(cls, data_dir: Path) -> Lake:
-        return cls(Path(data_dir) / "lake")
+        """The lake under ``data_dir``, writing under the deployment's PII policy (``TMEET_PII_POLICY``)."""
+        return cls(Path(data_dir) / "lake", pii=lambda: load_pii_policy(Path(data_dir)))
+
+    @property
+    def pii(self) -> PiiPolicy | None:
+        # Resolved at the first write: a reader never needs (or creates) the hashing salt.
+        if callable(self._pii):
+            self._pii = self._pii()
+        return self._pii
 
     def table_dir(self, table: str) -> Path:
         return self.root / check_table_name(table)
@@ -230,7 +247,7 @@ class Lake:
             except OSError as exc:
                 raise StorageWriteError(path, exc) from exc
             try:
-                yield PartitionWriter(parquet, schema, table, path)
+                yield PartitionWriter(parquet, schema, table, path, self.pii)
             except BaseException:
                 _close_quietly(parquet)
                 _close_quietly(sink)

@@ -27,6 +27,7 @@ from resources.atomic_files import (
     sweep_debris,
 )
 from resources.lake import as_business_date
+from resources.pii_policy import raw_archive_allowed
 
 PAGES_FILE = "pages.jsonl.gz"
 REDACTED = "[redacted]"
@@ -189,15 +190,31 @@ def _bytes_body(body: bytes) -> dict[str, Any]:
     return {"body_b64": base64.b64encode(reencoded).decode("ascii")}
 
 
-class RawArchive:
-    """Gzip JSON-lines archive of API pages rooted at ``root`` (normally ``$TMEET_DATA_DIR/raw``)."""
+class _DiscardingWriter(RawWriter):
+    """Counts pages and keeps none: the archive is off while the PII policy hashes or drops a column."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.pages_written = 0
+
+    def _write(self, line: bytes) -> None:
+        self.pages_written += 1
+
+
+class RawArchive:
+    """Gzip JSON-lines archive of API pages rooted at ``root`` (normally ``$TMEET_DATA_DIR/raw``).
+
+    With ``enabled=False`` nothing is written: pages hold every personal field exactly as received,
+    so they are kept only when the PII policy keeps every column.
+    """
+
+    def __init__(self, root: Path, enabled: bool = True) -> None:
         self.root = Path(root)
+        self.enabled = enabled
 
     @classmethod
     def from_data_dir(cls, data_dir: Path) -> RawArchive:
-        return cls(Path(data_dir) / "raw")
+        return cls(Path(data_dir) / "raw", enabled=raw_archive_allowed())
 
     def asset_dir(self, asset: str) -> Path:
         if not _ASSET_NAME.match(asset):
@@ -216,6 +233,9 @@ class RawArchive:
     def writer(self, asset: str, partition: dt.date | str | None) -> Iterator[RawWriter]:
         """Collect a partition's pages; they replace the previous pages only on a clean exit."""
         path = self.path(asset, partition)
+        if not self.enabled:
+            yield _DiscardingWriter(path)
+            return
         with atomic_file(path) as handle:
             # mtime=0 keeps the bytes a function of the pages alone.
             # Level 3 compresses JSON pages nearly as well as 9 at a fraction of the CPU.

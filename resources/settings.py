@@ -13,6 +13,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
 
+from assets.normalize.pii import PiiPolicyError, parse_pii_policy
+from resources.file_modes import FILE_MODE_ENV, parse_file_mode
+
 AuthMode = Literal["oauth", "aksk"]
 AppType = Literal["account", "user"]
 
@@ -118,6 +121,8 @@ class Settings:
     quota_wait_attempts: int = 10
     refresh_skew_seconds: float = 300.0
     refresh_warn_days: int = 5
+    file_mode: str = "private"
+    pii_policy: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def state_dir(self) -> Path:
@@ -211,6 +216,8 @@ class Settings:
             quota_wait_attempts=_int("TMEET_QUOTA_WAIT_ATTEMPTS", get("TMEET_QUOTA_WAIT_ATTEMPTS", "10"), 1),
             refresh_skew_seconds=_float("TMEET_REFRESH_SKEW_SECONDS", get("TMEET_REFRESH_SKEW_SECONDS", "300")),
             refresh_warn_days=_int("TMEET_REFRESH_WARN_DAYS", get("TMEET_REFRESH_WARN_DAYS", "5"), 0),
+            file_mode=_file_mode(get(FILE_MODE_ENV, "private")),
+            pii_policy=_pii_policy(get("TMEET_PII_POLICY")),
         )
 
 
@@ -234,6 +241,21 @@ ENV_OF: dict[str, str] = {
     "max_workers": "TMEET_MAX_WORKERS",
 }
 assert {f.name for f in fields(Settings)} >= set(ENV_OF)
+
+
+def _file_mode(value: str) -> str:
+    try:
+        parse_file_mode(value)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    return value.lower() or "private"
+
+
+def _pii_policy(value: str) -> dict[str, str]:
+    try:
+        return dict(parse_pii_policy(value))
+    except PiiPolicyError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _present(value: object) -> bool:

@@ -25,6 +25,7 @@ import pandas as pd
 import pyarrow as pa
 
 from resources.atomic_files import describe_write_failure, fsync_dir
+from resources.file_modes import current_modes, make_dirs, restrict
 from resources.lake import Lake, check_table_name
 
 log = logging.getLogger(__name__)
@@ -86,8 +87,8 @@ class Warehouse:
         sql_files = sorted(Path(sql_dir).glob("*.sql"))
         for table in tables:
             check_table_name(table)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        lock = filelock.FileLock(str(self.lock_path), timeout=lock_timeout)
+        make_dirs(self.path.parent)
+        lock = filelock.FileLock(str(self.lock_path), timeout=lock_timeout, mode=current_modes().file)
         started = time.monotonic()
         try:
             lock.acquire()
@@ -182,6 +183,8 @@ class Warehouse:
         try:
             fd = os.open(build, os.O_RDONLY)
             try:
+                # DuckDB created the file with the umask's mode; fix it before anyone can open it.
+                restrict(fd)
                 os.fsync(fd)
             finally:
                 os.close(fd)

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from resources.file_modes import make_dirs, precreate
 from resources.tencent.errors import QuotaExhausted
 
 PLATFORM_TZ = ZoneInfo("Asia/Shanghai")
@@ -58,7 +59,8 @@ class QuotaLimiter:
         self._sleep = sleep
         self._margin = margin
         self._local = threading.local()
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_dirs(path.parent)
+        precreate(path)
         with self._connect() as db:
             db.executescript(
                 """

@@ -19,6 +19,7 @@ from typing import Any
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from filelock import FileLock
 
+from resources.file_modes import PRIVATE, make_dirs
 from resources.settings import ConfigError, Secret
 from resources.tencent.redact import register_secret
 
@@ -108,7 +109,7 @@ def load_or_create_key(settings_key: Secret | None, key_path: Path) -> MultiFern
                 "`python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`"
             ) from exc
         return MultiFernet(keys)
-    key_path.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(key_path.parent, PRIVATE)
     _refuse_symlink(key_path)
     try:
         fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
@@ -138,12 +139,13 @@ class TokenStore:
     def __init__(self, path: Path, fernet: MultiFernet) -> None:
         self.path = path
         self._fernet = fernet
-        self.lock = FileLock(str(path) + ".lock", timeout=120)
+        self.lock = FileLock(str(path) + ".lock", timeout=120, mode=PRIVATE.file)
 
     @classmethod
     def for_app(cls, state_dir: Path, sdk_id: str, token_key: Secret | None) -> TokenStore:
-        state_dir.mkdir(parents=True, exist_ok=True)
-        os.chmod(state_dir, 0o700)
+        make_dirs(state_dir.parent)
+        make_dirs(state_dir, PRIVATE)
+        os.chmod(state_dir, PRIVATE.directory)
         fernet = load_or_create_key(token_key, state_dir / "token.key")
         safe = "".join(c for c in sdk_id if c.isalnum() or c in "-_") or "default"
         return cls(state_dir / f"tokens-{safe}.fernet", fernet)

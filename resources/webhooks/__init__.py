@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from resources.webhooks.crypto import AesCipher, WebhookDecodeError, compute_signature, verify_signature
-from resources.webhooks.inbox import Inbox, InboxRow
+from resources.webhooks.inbox import EventNotStorableError, Inbox, InboxRow
 from resources.webhooks.receiver import ACK_BODY, CALLBACK_PATH, create_app
 from resources.webhooks.settings import WebhookConfigError, WebhookSettings
 
@@ -11,6 +11,7 @@ __all__ = [
     "ACK_BODY",
     "CALLBACK_PATH",
     "AesCipher",
+    "EventNotStorableError",
     "Inbox",
     "InboxRow",
     "WebhookConfigError",

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from resources.file_modes import make_dirs, precreate
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS webhook_inbox (
     seq          INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -55,6 +57,10 @@ class _Append:
     done: Future[bool]
 
 
+class EventNotStorableError(ValueError):
+    """The database refused this one event's values; storing it again would fail the same way."""
+
+
 class InboxClosedError(RuntimeError):
     """The inbox was closed; open a new ``Inbox`` to write again."""
 
@@ -64,8 +70,9 @@ class Inbox:
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
-        # Events name people (user names, phone numbers): keep the directory private to the service user.
-        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # Events name people (user names, phone numbers): the inbox gets the data modes, owner-only by default.
+        make_dirs(self.path.parent)
+        precreate(self.path)
         self._writer = self._connect()
         self._writer.executescript(_SCHEMA)
         _fsync_dir(self.path.parent)
@@ -122,14 +129,25 @@ class Inbox:
                 return
 
     def _commit(self, batch: list[_Append]) -> None:
-        results: list[bool] = []
+        # Each insert sits in its own savepoint: one event the database refuses (say, text that is not
+        # valid UTF-8) fails alone, and the rest of the batch still commits under one fsync.
+        outcomes: list[bool | BaseException] = []
         try:
             self._writer.execute("BEGIN IMMEDIATE")
             for item in batch:
-                cur = self._writer.execute(
-                    _INSERT, (item.trace_id, item.event, item.received_at_ms, item.payload_json)
-                )
-                results.append(cur.rowcount == 1)
+                self._writer.execute("SAVEPOINT one_event")
+                try:
+                    cur = self._writer.execute(
+                        _INSERT, (item.trace_id, item.event, item.received_at_ms, item.payload_json)
+                    )
+                except (sqlite3.DataError, sqlite3.IntegrityError, UnicodeError, OverflowError) as exc:
+                    self._writer.execute("ROLLBACK TO one_event")
+                    refused = EventNotStorableError(f"the inbox refused the event: {type(exc).__name__}")
+                    refused.__cause__ = exc
+                    outcomes.append(refused)
+                else:
+                    outcomes.append(cur.rowcount == 1)
+                self._writer.execute("RELEASE one_event")
             self._writer.execute("COMMIT")
         except Exception as exc:  # noqa: BLE001 - every waiter must hear about the failure
             if self._writer.in_transaction:
@@ -137,8 +155,8 @@ class Inbox:
             for item in batch:
                 _settle(item.done, exc)
             return
-        for item, is_new in zip(batch, results, strict=True):
-            _settle(item.done, is_new)
+        for item, outcome in zip(batch, outcomes, strict=True):
+            _settle(item.done, outcome)
 
     # -- reading -------------------------------------------------------------------------------
 

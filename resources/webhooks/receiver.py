@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import re
 import time
 from collections import OrderedDict
@@ -27,7 +28,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from resources.webhooks.crypto import AesCipher, WebhookDecodeError, decode_data, verify_signature
-from resources.webhooks.inbox import Inbox
+from resources.webhooks.inbox import EventNotStorableError, Inbox
 from resources.webhooks.settings import WebhookSettings
 
 log = logging.getLogger("tmeet.webhooks")
@@ -36,6 +37,7 @@ ACK_BODY = "successfully received callback"
 CALLBACK_PATH = "/webhook"
 _TIMESTAMP = re.compile(r"\d{13}|\d{10}")
 _NONCE = re.compile(r"[\x21-\x7e]{1,128}")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _MAX_TRACE_ID = 256
 _MAX_EVENT = 128
 
@@ -43,7 +45,14 @@ _MAX_EVENT = 128
 class _Rejected(Exception):
     """A request refused with ``status``; ``reason`` is for the log only, never the response."""
 
-    _BODIES = {400: "malformed request", 403: "forbidden", 413: "payload too large", 503: "try again later"}
+    _BODIES = {
+        400: "malformed request",
+        403: "forbidden",
+        408: "request timeout",
+        413: "payload too large",
+        422: "unprocessable event",
+        503: "try again later",
+    }
 
     def __init__(self, status: int, reason: str) -> None:
         super().__init__(reason)
@@ -51,7 +60,9 @@ class _Rejected(Exception):
         self.reason = reason
 
     def response(self) -> Response:
-        return PlainTextResponse(self._BODIES[self.status], status_code=self.status)
+        # After a timed-out body the connection's framing is unknown: uvicorn closes it on this header.
+        headers = {"connection": "close"} if self.status == 408 else None
+        return PlainTextResponse(self._BODIES[self.status], status_code=self.status, headers=headers)
 
 
 class NonceCache:
@@ -168,7 +179,7 @@ def create_app(
     async def receive_event(request: Request) -> Response:
         try:
             signed = signed_headers(request)
-            body = await _read_capped(request, settings.max_body_bytes)
+            body = await _read_capped(request, settings.max_body_bytes, settings.body_timeout_s)
             data = _envelope_data(body)
             if not verify_signature(settings.token, signed.timestamp, signed.nonce, data, signed.signature):
                 raise _Rejected(403, "signature does not match data")
@@ -185,6 +196,10 @@ def create_app(
             is_new = await asyncio.wrap_future(
                 state["inbox"].submit(trace_id, event, datetime.fromtimestamp(clock(), tz=UTC), event_json)
             )
+        except EventNotStorableError:
+            # Permanent for this event alone: a 4xx stops the platform's retries; the inbox is fine.
+            log.warning("event %r refused by the inbox: its values cannot be stored", event)
+            return _Rejected(422, "event cannot be stored").response()
         except Exception as exc:  # noqa: BLE001 - storage failure: no ack, so the platform redelivers
             nonces.release(key)
             log.error("inbox write failed for trace_id=%r event=%r: %s", trace_id, event, type(exc).__name__)
@@ -220,7 +235,7 @@ def _check_str_candidates(raw_query: str) -> list[str]:
     return candidates
 
 
-async def _read_capped(request: Request, limit: int) -> bytes:
+async def _read_capped(request: Request, limit: int, timeout_s: float) -> bytes:
     declared = request.headers.get("content-length")
     if declared is not None:
         if not declared.isdigit():
@@ -230,13 +245,18 @@ async def _read_capped(request: Request, limit: int) -> bytes:
     chunks: list[bytes] = []
     size = 0
     try:
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                raise _Rejected(413, f"body exceeds {limit} bytes")
-            chunks.append(chunk)
+        # The whole body, not each chunk, has one deadline: a byte every few seconds must not keep
+        # a connection open for ever.
+        async with asyncio.timeout(timeout_s):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise _Rejected(413, f"body exceeds {limit} bytes")
+                chunks.append(chunk)
     except ClientDisconnect:
         raise _Rejected(400, "client disconnected before the body was complete") from None
+    except TimeoutError:
+        raise _Rejected(408, f"body not complete within {timeout_s:g} s ({size} bytes read)") from None
     return b"".join(chunks)
 
 
@@ -257,11 +277,36 @@ def _envelope_data(body: bytes) -> str:
     return envelope["data"]
 
 
+class _NonFiniteNumberError(Exception):
+    """NaN, Infinity or -Infinity in the decoded event (Python's json accepts them; JSON does not)."""
+
+
+def _refuse_constant(_name: str) -> Any:
+    raise _NonFiniteNumberError
+
+
+def _finite_float(text: str) -> float:
+    # 1e999 is valid JSON syntax but parses to inf, which would reach the tables as Infinity.
+    value = float(text)
+    if not math.isfinite(value):
+        raise _NonFiniteNumberError
+    return value
+
+
 def _event_identity(plaintext: bytes) -> tuple[str, str, str]:
-    """(event, trace_id, JSON text) of a decoded event; a legacy ``unique_sequence`` stands in for trace_id."""
+    """(event, trace_id, JSON text) of a decoded event; a legacy ``unique_sequence`` stands in for trace_id.
+
+    Signed content that can never be stored as text is refused with 422, not 5xx: retrying it would
+    fail the same way for ever. That covers NaN/Infinity (not JSON, RFC 8259 §6) and numbers that
+    overflow a float (1e999, which Python would read as infinity), lone UTF-16
+    surrogates anywhere (not Unicode text, cannot be written as UTF-8) and control characters in the
+    identity fields (a trace_id with a NUL cannot be compared, logged or keyed on safely).
+    """
     try:
         text = plaintext.decode("utf-8")
-        decoded = json.loads(text)
+        decoded = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+    except _NonFiniteNumberError:
+        raise _Rejected(422, "event holds NaN, Infinity or a number beyond the float range") from None
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise _Rejected(400, "decoded data is not UTF-8 JSON") from None
     if not isinstance(decoded, dict):
@@ -274,6 +319,14 @@ def _event_identity(plaintext: bytes) -> tuple[str, str, str]:
         raise _Rejected(400, "trace_id is missing or not a short string")
     if not isinstance(decoded.get("payload"), list):
         raise _Rejected(400, "payload is missing or not a list")
+    try:
+        # A \ud800 escape decodes to a lone surrogate, which no UTF-8 store accepts.
+        json.dumps(decoded, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise _Rejected(422, "event holds a lone UTF-16 surrogate (\\ud800-\\udfff escape)") from None
+    for name, value in (("event", event), ("trace_id", trace_id)):
+        if _CONTROL.search(value):
+            raise _Rejected(422, f"{name} holds a control character (NUL or other C0/C1)")
     return event, trace_id, text
 
 

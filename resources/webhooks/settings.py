@@ -15,6 +15,11 @@ DATA_DIR_ENV = "TMEET_DATA_DIR"
 TOLERANCE_ENV = "TMEET_WEBHOOK_TOLERANCE_S"
 MAX_BODY_ENV = "TMEET_WEBHOOK_MAX_BODY_BYTES"
 NONCE_CACHE_ENV = "TMEET_WEBHOOK_NONCE_CACHE"
+HEADER_TIMEOUT_ENV = "TMEET_WEBHOOK_HEADER_TIMEOUT_S"
+BODY_TIMEOUT_ENV = "TMEET_WEBHOOK_BODY_TIMEOUT_S"
+KEEP_ALIVE_ENV = "TMEET_WEBHOOK_KEEP_ALIVE_S"
+MAX_HEADER_ENV = "TMEET_WEBHOOK_MAX_HEADER_BYTES"
+MAX_CONNECTIONS_ENV = "TMEET_WEBHOOK_MAX_CONNECTIONS"
 
 _Num = TypeVar("_Num", int, float)
 
@@ -36,6 +41,13 @@ class WebhookSettings:
     tolerance_s: float = 300.0
     max_body_bytes: int = 1_048_576
     nonce_cache_size: int = 500_000
+    # A client gets this long to send a request's line and headers, and then its body; a stalled
+    # connection is dropped instead of holding a socket (slowloris).
+    header_timeout_s: float = 10.0
+    body_timeout_s: float = 10.0
+    keep_alive_s: int = 5
+    max_header_bytes: int = 32_768
+    max_connections: int = 1000
 
     def __post_init__(self) -> None:
         if not _TOKEN_RE.fullmatch(self.token):
@@ -54,6 +66,17 @@ class WebhookSettings:
             raise WebhookConfigError(f"{MAX_BODY_ENV} must be at least 1024 bytes")
         if self.nonce_cache_size < 1:
             raise WebhookConfigError(f"{NONCE_CACHE_ENV} must be a positive number of entries")
+        for name, seconds in (
+            (HEADER_TIMEOUT_ENV, self.header_timeout_s),
+            (BODY_TIMEOUT_ENV, self.body_timeout_s),
+            (KEEP_ALIVE_ENV, self.keep_alive_s),
+        ):
+            if not 0 < seconds <= 300:
+                raise WebhookConfigError(f"{name} must be a number of seconds between 0 and 300")
+        if self.max_header_bytes < 1024:
+            raise WebhookConfigError(f"{MAX_HEADER_ENV} must be at least 1024 bytes")
+        if self.max_connections < 2:
+            raise WebhookConfigError(f"{MAX_CONNECTIONS_ENV} must be at least 2 connections")
 
     @property
     def inbox_path(self) -> Path:
@@ -75,6 +98,11 @@ class WebhookSettings:
             tolerance_s=_number(env, TOLERANCE_ENV, 300.0, float),
             max_body_bytes=_number(env, MAX_BODY_ENV, 1_048_576, int),
             nonce_cache_size=_number(env, NONCE_CACHE_ENV, 500_000, int),
+            header_timeout_s=_number(env, HEADER_TIMEOUT_ENV, 10.0, float),
+            body_timeout_s=_number(env, BODY_TIMEOUT_ENV, 10.0, float),
+            keep_alive_s=_number(env, KEEP_ALIVE_ENV, 5, int),
+            max_header_bytes=_number(env, MAX_HEADER_ENV, 32_768, int),
+            max_connections=_number(env, MAX_CONNECTIONS_ENV, 1000, int),
         )
 
 

@@ -13,15 +13,15 @@ import pytest
 import uvicorn
 
 from resources.webhooks import Inbox, WebhookSettings, create_app
+from resources.webhooks.server import server_config
 from tests.webhooks.platform import AES_KEY, TOKEN, Platform
 
 
 class ThreadedServer:
     """uvicorn on an ephemeral loopback port in a background thread."""
 
-    def __init__(self, app: object) -> None:
-        config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", access_log=False)  # type: ignore[arg-type]
-        self.server = uvicorn.Server(config)
+    def __init__(self, app: object, settings: WebhookSettings) -> None:
+        self.server = uvicorn.Server(server_config(app, settings, host="127.0.0.1", port=0, log_level="warning"))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     def __enter__(self) -> str:
@@ -61,7 +61,7 @@ def running_receiver(data_dir: Path, *, aes: bool = False, **overrides: object) 
     settings = WebhookSettings(token=TOKEN, aes_key=AES_KEY if aes else None, data_dir=data_dir, **overrides)  # type: ignore[arg-type]
     inbox = Inbox(settings.inbox_path)
     try:
-        with ThreadedServer(create_app(settings, inbox)) as url, httpx.Client(timeout=10) as client:
+        with ThreadedServer(create_app(settings, inbox), settings) as url, httpx.Client(timeout=10) as client:
             yield Receiver(url, inbox, Platform(aes_key=settings.aes_key), client)
     finally:
         inbox.close()

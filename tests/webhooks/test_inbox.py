@@ -3,12 +3,13 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from resources.webhooks.inbox import Inbox, InboxClosedError
+from resources.webhooks.inbox import EventNotStorableError, Inbox, InboxClosedError
 
 T0 = datetime(2026, 3, 1, 8, 30, tzinfo=UTC)
 
@@ -107,3 +108,25 @@ def test_a_cancelled_waiter_does_not_stop_the_writer(tmp_path: Path) -> None:
         assert inbox.append("after", "meeting.end", T0, _payload("after")) is True
         # Cancelling only stops the caller waiting; the verified events are still stored.
         assert inbox.count() == 6
+
+
+def test_an_unstorable_event_fails_alone_in_its_batch(tmp_path: Path) -> None:
+    inbox = Inbox(tmp_path / "inbox.sqlite")
+    try:
+        # Hold the write lock so every append below queues up and rides in one transaction.
+        blocker = sqlite3.connect(inbox.path, isolation_level=None)
+        blocker.execute("BEGIN IMMEDIATE")
+        first = inbox.submit("trace-first", "e", T0, "{}")
+        time.sleep(0.2)
+        good = [inbox.submit(f"trace-{i}", "e", T0, "{}") for i in range(100)]
+        bad = inbox.submit("trace-\ud800", "e", T0, "{}")
+        more = [inbox.submit(f"trace-after-{i}", "e", T0, "{}") for i in range(100)]
+        blocker.execute("ROLLBACK")
+        blocker.close()
+        assert first.result(timeout=30) is True
+        assert [f.result(timeout=30) for f in good + more] == [True] * 200
+        with pytest.raises(EventNotStorableError):
+            bad.result(timeout=30)
+        assert inbox.count() == 201
+    finally:
+        inbox.close()

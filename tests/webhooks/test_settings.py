@@ -25,8 +25,15 @@ def test_every_setting_is_read() -> None:
             "TMEET_WEBHOOK_TOLERANCE_S": "120",
             "TMEET_WEBHOOK_MAX_BODY_BYTES": "65536",
             "TMEET_WEBHOOK_NONCE_CACHE": "1000",
+            "TMEET_WEBHOOK_HEADER_TIMEOUT_S": "4.5",
+            "TMEET_WEBHOOK_BODY_TIMEOUT_S": "6",
+            "TMEET_WEBHOOK_KEEP_ALIVE_S": "3",
+            "TMEET_WEBHOOK_MAX_HEADER_BYTES": "8192",
+            "TMEET_WEBHOOK_MAX_CONNECTIONS": "200",
         }
     )
+    assert (settings.header_timeout_s, settings.body_timeout_s, settings.keep_alive_s) == (4.5, 6, 3)
+    assert (settings.max_header_bytes, settings.max_connections) == (8192, 200)
     assert settings.aes_key == AES_KEY and AES_KEY not in repr(settings)
     assert settings.inbox_path == Path("/srv/tmeet/inbox/webhooks.sqlite")
     assert (settings.tolerance_s, settings.max_body_bytes, settings.nonce_cache_size) == (120, 65536, 1000)
@@ -41,6 +48,9 @@ def test_every_setting_is_read() -> None:
         ({"TMEET_WEBHOOK_TOKEN": TOKEN, "TMEET_WEBHOOK_AES_KEY": AES_KEY[:-2]}, "43-character"),
         ({"TMEET_WEBHOOK_TOKEN": TOKEN, "TMEET_WEBHOOK_TOLERANCE_S": "soon"}, "TMEET_WEBHOOK_TOLERANCE_S"),
         ({"TMEET_WEBHOOK_TOKEN": TOKEN, "TMEET_WEBHOOK_TOLERANCE_S": "0"}, "positive"),
+        ({"TMEET_WEBHOOK_TOKEN": TOKEN, "TMEET_WEBHOOK_HEADER_TIMEOUT_S": "0"}, "TMEET_WEBHOOK_HEADER_TIMEOUT_S"),
+        ({"TMEET_WEBHOOK_TOKEN": TOKEN, "TMEET_WEBHOOK_BODY_TIMEOUT_S": "1000"}, "TMEET_WEBHOOK_BODY_TIMEOUT_S"),
+        ({"TMEET_WEBHOOK_TOKEN": TOKEN, "TMEET_WEBHOOK_MAX_CONNECTIONS": "1"}, "TMEET_WEBHOOK_MAX_CONNECTIONS"),
     ],
 )
 def test_bad_settings_name_the_fix_without_echoing_secrets(env: dict[str, str], names: str) -> None:

@@ -1,7 +1,12 @@
 from __future__ import annotations
 
+import socket
+import time
+from pathlib import Path
+
 import pytest
 
+from bench.webhook_bench import ReceiverProcess
 from pipelines.cli import main
 from tests.webhooks.platform import TOKEN
 
@@ -28,3 +33,19 @@ def test_webhook_serve_is_listed(capsys: pytest.CaptureFixture[str]) -> None:
         main(["webhook", "serve", "--help"])
     out = capsys.readouterr().out
     assert "--host" in out and "--port" in out and "TMEET_WEBHOOK_TOKEN" in out
+
+
+def test_serve_drops_connections_that_send_no_request(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The limits reach the real command, not only the app: a silent client is cut off after the header timeout."""
+    monkeypatch.setenv("TMEET_WEBHOOK_HEADER_TIMEOUT_S", "1")
+    receiver = ReceiverProcess(tmp_path, token=TOKEN)
+    receiver.start()
+    try:
+        sockets = [socket.create_connection(("127.0.0.1", receiver.port), timeout=15) for _ in range(20)]
+        started = time.monotonic()
+        for sock in sockets:
+            with sock:
+                assert sock.recv(1) == b""  # EOF from the server, long before the 15 s client timeout
+        assert time.monotonic() - started < 12
+    finally:
+        receiver.kill()
