@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from resources.file_modes import make_dirs, precreate
 from resources.tencent.redact import scrub
 
 LOG_NAME = "tmeet-etl.log"
@@ -162,7 +163,8 @@ def write_trace(data_dir: Path, command: str, trace: str) -> Path | None:
     """Append a scrubbed trace to the command log; None when the data dir cannot take it either."""
     path = log_path(data_dir)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_dirs(path.parent)
+        precreate(path)
         with path.open("a", encoding="utf-8") as fh:
             fh.write(f"--- {datetime.now(UTC).isoformat()} tmeet-etl {command}\n{scrub(trace)}\n")
     except OSError:
