@@ -47,6 +47,8 @@ class SyncContext:
     progress: Progress = field(default_factory=current_progress)
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
     shape_errors_landed: int = 0
+    # Tables the platform refused to this auth mode while the rest of the step landed: table -> reason.
+    refused_tables: dict[str, str] = field(default_factory=dict)
 
     @property
     def tz_info(self) -> ZoneInfo:

@@ -80,8 +80,9 @@ def test_account_level_oauth_under_the_api_reference_reaches_only_its_admins_oau
         (inst,) = [i for i in ent.instances_of(key[0]) if i.sub_meeting_id == key[1]]
         assert inst.oauth_created and (inst.creator == admin or attended(ent, inst, admin))
     assert len(seen["meetings"]) < len(whole["meetings"])
-    # The directory stays readable through /v1/users/advance/list; the role list does not.
-    assert len(seen["users"]) == len(whole["users"]) and seen["roles"].empty
+    # No directory list takes OAuth under the reference: only the admin's own record, no departments or roles.
+    assert set(seen["users"]["userid"]) == {admin}
+    assert seen["user_departments"].empty and seen["roles"].empty
     other = oauth_creators(ent)[0]
     as_other = compute_viewer_truth(ent, start=FIRST, end=LAST, viewer=Viewer(
         platform="api-reference", auth_mode="oauth", app_type="account", userids=frozenset({other})))
