@@ -25,7 +25,14 @@ from emulator.errors import ApiError, no_permission, token_invalid
 from emulator.faults import FaultInjector
 from emulator.limits import LimitConfig, RateLimiter
 from emulator.oauth import ACCESS_TTL_SECONDS, REFRESH_TTL_SECONDS, OAuthService
-from emulator.platform import DEFAULT_PLATFORM, Platform, auth_mode_refusal, check_platform, with_reach
+from emulator.platform import (
+    DEFAULT_PLATFORM,
+    Platform,
+    auth_mode_refusal,
+    check_platform,
+    check_roles_shape,
+    with_reach,
+)
 from emulator.principal import Principal
 from emulator.signing import AkSkVerifier
 from emulator.stats import Stats
@@ -414,6 +421,7 @@ def build_emulator(
 ) -> Emulator:
     """Every part of the emulator except the HTTP app (the enterprise is built here if not given)."""
     check_platform(config.platform)
+    check_roles_shape(config.roles_shape)
     clock = clock or Clock(config.now)
     if enterprise is None:
         from emulator.enterprise import Enterprise
