@@ -203,6 +203,9 @@ def required_scopes(principal: Principal, route: str, family: str | None, *, pla
         raise no_permission(f"missing scope {needed[0]} (or {needed[1]}) needed by {route}")
 
 
+DATA_CLOCK_HEADER = b"x-emulator-now"
+
+
 class ApiGate:
     """Pure ASGI guard for ``/v1/*``: count, faults, authenticate, scope, limits, then the handler."""
 
@@ -241,6 +244,10 @@ class ApiGate:
         async def tracking_send(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status[0] = message["status"]
+                # The data clock, which a frozen world keeps apart from the wall clock of the Date
+                # header: a client probing "the last day" asks about the world's last day.
+                now = str(int(em.clock.time())).encode("latin-1")
+                message = {**message, "headers": [*message.get("headers", []), (DATA_CLOCK_HEADER, now)]}
             await send(message)
 
         try:
