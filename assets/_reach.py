@@ -31,6 +31,7 @@ def corp_or_own(
     corp: Callable[[], Iterator[Page]],
     own: Callable[[], Iterator[Page]],
     *,
+    corp_endpoint: str,
     resource: str,
     own_endpoint: str,
 ) -> Iterator[Page]:
@@ -41,6 +42,12 @@ def corp_or_own(
     """
     if not can_read_as_admin(client):
         yield from corp()
+        return
+    known = client.mode_refusals.get(corp_endpoint)
+    if known is not None:
+        # Refused earlier in this step (another day of the range): do not spend a call to hear it again.
+        note_narrowed(client, known, resource, own_endpoint)
+        yield from own()
         return
     yielded = False
     try:

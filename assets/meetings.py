@@ -41,7 +41,7 @@ def extract_meetings(ctx: SyncContext, day: date) -> Landed:
             fetched = (
                 corp_or_own(client, lambda c=client: c.iter_corp_meetings(ENDED, start, end),
                             lambda c=client: c.iter_user_ended_meetings(start, end),
-                            resource="ended meetings", own_endpoint=E_USER_ENDED)
+                            corp_endpoint=E_CORP_MEETINGS, resource="ended meetings", own_endpoint=E_USER_ENDED)
                 if account_level
                 else client.iter_user_ended_meetings(start, end)
             )

@@ -43,7 +43,7 @@ def extract_recordings(ctx: SyncContext, day: date) -> tuple[Landed, Landed]:
             fetched = (
                 corp_or_own(client, lambda c=client: c.iter_corp_records(start, end),
                             lambda c=client: c.iter_records(start, end),
-                            resource="recordings", own_endpoint=E_RECORDS)
+                            corp_endpoint=E_CORP_RECORDS, resource="recordings", own_endpoint=E_RECORDS)
                 if account_level
                 else client.iter_records(start, end)
             )

@@ -41,7 +41,7 @@ def snapshot_meetings(ctx: SyncContext) -> dict[str, Landed]:
             if client.app_type in ("account", "aksk"):
                 pages.extend(archive_page(raw, page, context) for page in corp_or_own(
                     client, lambda c=client: _corp_snapshot(c, snapshot_at), client.iter_user_meetings,
-                    resource="upcoming and live meetings", own_endpoint=E_USER_MEETINGS))
+                    corp_endpoint=E_CORP_MEETINGS, resource="upcoming and live meetings", own_endpoint=E_USER_MEETINGS))
             else:
                 pages.extend(archive_page(raw, page, context) for page in client.iter_user_meetings())
     if any(client.shape_errors for client in ctx.clients):

@@ -90,6 +90,8 @@ class TencentMeetingClient:
         self.stats = stats or CallStats()
         # Pages that came without their documented list: the asset quarantines them.
         self.shape_errors: list[ResponseShapeError] = []
+        # Endpoints the platform refused to this auth mode, so a caller can stop asking for them.
+        self.mode_refusals: dict[str, AuthModeUnsupported] = {}
         self.limiter = limiter or QuotaLimiter(
             settings.state_dir / "quota.sqlite", settings.daily_limit, tz=_platform_tz()
         )
@@ -169,11 +171,14 @@ class TencentMeetingClient:
                 endpoint=exc.endpoint, code=exc.code, http_status=exc.http_status,
             ) from None
         except PermissionDenied as exc:
-            if isinstance(exc, AuthModeUnsupported) or not auth_modes.is_mode_refusal(
-                endpoint, self.mode, exc.platform_message
-            ):
+            if isinstance(exc, AuthModeUnsupported):
+                self.mode_refusals[endpoint] = exc
                 raise
-            raise mode_refusal(exc, endpoint, self.mode) from None
+            if not auth_modes.is_mode_refusal(endpoint, self.mode, exc.platform_message):
+                raise
+            refusal = mode_refusal(exc, endpoint, self.mode)
+            self.mode_refusals[endpoint] = refusal
+            raise refusal from None
 
     def _reauthenticate(self, exc: TencentError, stale: str) -> bool:
         if self.tokens is None or self.open_id is None:
