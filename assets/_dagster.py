@@ -175,10 +175,13 @@ def scoped(compute: Callable[..., Iterator[Any]]) -> Callable[..., Iterator[Any]
                         continue
                     yield output
             except AssetRefused as refused:
-                refusals = dict.fromkeys(sorted(running), refused.reason)
+                named = refused.tables if refused.tables is not None else dict.fromkeys(running, refused.reason)
+                refusals = {name: named[name] for name in sorted(running) if name in named}
                 record_skips(context, storage, refusals, label=NOT_RUN_AUTH_MODE)
                 yield from not_run_checks(context, refusals, refused.api_calls)
-                return
+                running -= refusals.keys()
+                if not running:
+                    return
         yield from shape_check_results(context, running, problems)
 
     return wrapper

@@ -31,9 +31,11 @@ NOT_RUN_AUTH_MODE = "(not run: auth mode)"
 class AssetRefused(Exception):
     """The platform refuses this asset's endpoint to the configured auth mode; skip, do not fail."""
 
-    def __init__(self, reason: str, api_calls: int = 0) -> None:
+    def __init__(self, reason: str, api_calls: int = 0, tables: dict[str, str] | None = None) -> None:
         self.reason = reason
         self.api_calls = api_calls
+        # Only these outputs were refused (output -> reason); None: every output of the step.
+        self.tables = tables
         super().__init__(reason)
 
 

@@ -52,6 +52,8 @@ class SyncContext:
     shape_errors_landed: int = 0
     # Per table and business date landed: written to sync_log as "(rows) <table>" under that date.
     tallies: dict[tuple[str, date | None], Tally] = field(default_factory=dict)
+    # Tables the platform refused to this auth mode while the rest of the step landed: table -> reason.
+    refused_tables: dict[str, str] = field(default_factory=dict)
 
     @property
     def tz_info(self) -> ZoneInfo:

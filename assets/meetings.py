@@ -18,6 +18,7 @@ from assets._dagster import (
     pull_days,
     result,
 )
+from assets._reach import corp_or_own
 from assets._sync import (
     Derived,
     Landed,
@@ -34,7 +35,7 @@ from assets.normalize._common import concat_quarantine, quarantine_rows
 from assets.normalize.meetings import normalize_corp_ended_meetings, normalize_user_ended_meetings
 from assets.schemas import KEYS
 from resources.dagster_resources import StorageResource, TencentMeetingResource
-from resources.tencent.scopes import E_CORP_MEETINGS
+from resources.tencent.scopes import E_CORP_MEETINGS, E_USER_ENDED
 
 ASSET = "meetings"
 ENDED = 1
@@ -51,7 +52,9 @@ def extract_meetings(ctx: SyncContext, day: date) -> Landed:
         for client in ctx.clients:
             account_level = client.app_type in ("account", "aksk")
             fetched = (
-                client.iter_corp_meetings(ENDED, start, end)
+                corp_or_own(client, lambda c=client: c.iter_corp_meetings(ENDED, start, end),
+                            lambda c=client: c.iter_user_ended_meetings(start, end),
+                            corp_endpoint=E_CORP_MEETINGS, resource="ended meetings", own_endpoint=E_USER_ENDED)
                 if account_level
                 else client.iter_user_ended_meetings(start, end)
             )
@@ -59,7 +62,9 @@ def extract_meetings(ctx: SyncContext, day: date) -> Landed:
                 pages.append(archive_page(raw, page))
                 api_total += first_page_total(page, [("page", 1)]) or 0
     landed = land(ctx, derive_meetings(pages, day, ctx.tz), day, ASSET)["meetings"]
-    landed.api_total = api_total if ctx.account_level else None
+    # Only the account-wide list's total_count counts the same rows as the landed partition.
+    account_wide = ctx.account_level and all(p.endpoint == E_CORP_MEETINGS for p in pages)
+    landed.api_total = api_total if account_wide else None
     return landed
 
 

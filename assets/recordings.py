@@ -19,6 +19,7 @@ from assets._dagster import (
     pull_days,
     result,
 )
+from assets._reach import corp_or_own
 from assets._sync import (
     Derived,
     Landed,
@@ -35,7 +36,7 @@ from assets._windows import day_window
 from assets.normalize.recordings import normalize_recordings
 from assets.schemas import KEYS
 from resources.dagster_resources import StorageResource, TencentMeetingResource
-from resources.tencent.scopes import E_CORP_RECORDS
+from resources.tencent.scopes import E_CORP_RECORDS, E_RECORDS
 
 ASSET = "recordings"
 
@@ -53,12 +54,19 @@ def extract_recordings(ctx: SyncContext, day: date) -> tuple[Landed, Landed]:
     with ctx.raw.writer(ASSET, day) as raw:
         for client in ctx.clients:
             account_level = client.app_type in ("account", "aksk")
-            fetched = client.iter_corp_records(start, end) if account_level else client.iter_records(start, end)
+            fetched = (
+                corp_or_own(client, lambda c=client: c.iter_corp_records(start, end),
+                            lambda c=client: c.iter_records(start, end),
+                            corp_endpoint=E_CORP_RECORDS, resource="recordings", own_endpoint=E_RECORDS)
+                if account_level
+                else client.iter_records(start, end)
+            )
             for page in fetched:
                 pages.append(archive_page(raw, page))
                 api_total += first_page_total(page, [("page", 1)]) or 0
     landed = land(ctx, derive_recordings(pages, ctx.tz), day, ASSET)
-    landed["recordings"].api_total = api_total if ctx.account_level else None
+    account_wide = ctx.account_level and all(p.endpoint == E_CORP_RECORDS for p in pages)
+    landed["recordings"].api_total = api_total if account_wide else None
     return landed["recordings"], landed["recording_files"]
 
 

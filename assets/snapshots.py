@@ -8,6 +8,7 @@ import pandas as pd
 from dagster import AssetExecutionContext
 
 from assets._dagster import API_POOL, result, scoped, sync_context
+from assets._reach import corp_or_own
 from assets._refusals import shape_check_spec
 
 from assets._sync import Derived, Landed, PageData, SyncContext, archive_page, combine, write_quarantine
@@ -15,7 +16,9 @@ from assets.normalize.snapshots import normalize_snapshot
 from assets.schemas import SCHEMAS
 from resources.dagster_resources import StorageResource, TencentMeetingResource
 from resources.raw_archive import RawArchive, RawWriter
-from resources.tencent.scopes import E_CORP_MEETINGS
+from resources.tencent.client import TencentMeetingClient
+from resources.tencent.pagination import Page
+from resources.tencent.scopes import E_CORP_MEETINGS, E_USER_MEETINGS
 
 ASSET = "meeting_snapshots"
 LIVE, UPCOMING = 2, 3
@@ -36,14 +39,24 @@ def snapshot_meetings(ctx: SyncContext) -> dict[str, Landed]:
         _carry_over(ctx.raw, local.date(), raw)
         for client in ctx.clients:
             if client.app_type in ("account", "aksk"):
-                for state, start, end in (
-                    (UPCOMING, snapshot_at, snapshot_at + UPCOMING_HORIZON),
-                    (LIVE, snapshot_at - LIVE_LOOKBACK, snapshot_at),
-                ):
-                    pages.extend(archive_page(raw, page, context) for page in client.iter_corp_meetings(state, start, end))
+                pages.extend(archive_page(raw, page, context) for page in corp_or_own(
+                    client, lambda c=client: _corp_snapshot(c, snapshot_at), client.iter_user_meetings,
+                    corp_endpoint=E_CORP_MEETINGS, resource="upcoming and live meetings", own_endpoint=E_USER_MEETINGS))
             else:
                 pages.extend(archive_page(raw, page, context) for page in client.iter_user_meetings())
+    if any(client.shape_errors for client in ctx.clients):
+        # A walk cut short by a page in an unknown shape is not a snapshot of the account: a
+        # partial one would show meetings as gone. The pages are quarantined; no snapshot is added.
+        return {}
     return land_snapshot(ctx, derive_snapshots(pages, ctx.tz), snapshot_at)
+
+
+def _corp_snapshot(client: TencentMeetingClient, snapshot_at: datetime) -> Iterator[Page]:
+    for state, start, end in (
+        (UPCOMING, snapshot_at, snapshot_at + UPCOMING_HORIZON),
+        (LIVE, snapshot_at - LIVE_LOOKBACK, snapshot_at),
+    ):
+        yield from client.iter_corp_meetings(state, start, end)
 
 
 def _carry_over(archive: RawArchive, day: date, raw: RawWriter) -> None:
@@ -111,5 +124,8 @@ def meeting_snapshots(
     """Snapshot the upcoming and live meetings now (the hourly schedule runs this)."""
     with sync_context(context, tencent, storage, ASSET) as ctx:
         landed = snapshot_meetings(ctx)
-    yield result("upcoming_meetings", landed["upcoming_meetings"], ctx.stats())
-    yield result("live_meetings", landed["live_meetings"], None)
+    stats = ctx.stats()
+    for table in ("upcoming_meetings", "live_meetings"):
+        if table in landed:
+            yield result(table, landed[table], stats)
+            stats = None

@@ -7,7 +7,8 @@ import dagster as dg
 import pandas as pd
 from dagster import AssetExecutionContext
 
-from assets._refusals import shape_check_spec
+from assets._reach import can_read_as_admin, note_narrowed
+from assets._refusals import AssetRefused, refusal_reason, shape_check_spec
 from assets._dagster import (
     API_POOL,
     API_RETRY,
@@ -33,36 +34,54 @@ from assets._sync import (
 from assets.normalize.users import normalize_corp_users, normalize_role_users, normalize_roles, normalize_user_info
 from resources.dagster_resources import StorageResource, TencentMeetingResource
 from resources.raw_archive import RawWriter
+from resources.tencent.client import TencentMeetingClient
+from resources.tencent.errors import AuthModeUnsupported, ResponseShapeError
 from resources.tencent.pagination import Page
 from resources.tencent.scopes import E_CORP_ROLES, E_CORP_USERS, E_USER_INFO
 from resources.tencent.shapes import ROLE_LIST, ROLE_USERS, SHAPE_SOURCES, roles_shape, shape_note
 
 ASSET = "directory"
 TABLES = ("users", "user_departments", "roles")
-TABLE_ENDPOINT = {"users": E_CORP_USERS, "user_departments": E_CORP_USERS, "roles": E_CORP_ROLES}
 
 
 def extract_directory(ctx: SyncContext, *, include_roles: bool = True) -> dict[str, Landed]:
     """Replace the three directory tables.
 
     Account-level apps list the whole account; a user-level app only knows its authorizing
-    users (keyed by open_id) and has no access to departments or roles, which stay empty.
+    users (keyed by open_id) and has no access to departments or roles, which stay empty. An
+    account-level OAuth app refused the account-wide lists (the API reference) lands its admin's
+    own record, the way a user-level app does, and names the tables it could not read in
+    ``ctx.refused_tables``.
     """
     pages: list[PageData] = []
+    sources = {"users": E_CORP_USERS, "user_departments": E_CORP_USERS, "roles": E_CORP_ROLES}
     with ctx.raw.writer(ASSET, None) as raw:
         for client in ctx.clients:
-            if client.app_type in ("account", "aksk"):
+            if client.app_type not in ("account", "aksk"):
+                sources["users"] = E_USER_INFO
+                pages.extend(_own_info(client, raw))
+                continue
+            try:
                 pages.extend(archive_page(raw, page) for page in client.iter_corp_users())
-                if include_roles:
+            except AuthModeUnsupported as exc:
+                if not can_read_as_admin(client) or any(p.endpoint == E_CORP_USERS for p in pages):
+                    raise
+                note_narrowed(client, exc, "user record", E_USER_INFO)
+                sources["users"] = E_USER_INFO
+                ctx.refused_tables["user_departments"] = refusal_reason(exc)
+                pages.extend(_own_info(client, raw))
+            if include_roles:
+                try:
                     pages.extend(_archive_roles_page(raw, page) for page in client.iter_roles())
-            else:
-                assert client.open_id is not None
-                info = client.get_user_info()
-                pages.append(archive_record(raw, E_USER_INFO, {}, info, {"open_id": client.open_id}))
+                except AuthModeUnsupported as exc:
+                    if not can_read_as_admin(client):
+                        raise
+                    client.stats.skip(exc.endpoint or E_CORP_ROLES, "roles", exc.code, refusal_reason(exc))
+                    ctx.refused_tables["roles"] = refusal_reason(exc)
     # A table whose pages came in an unknown shape keeps its last good state: replacing it
     # with what little was read would pass an unread answer off as the directory.
     unread = {ep for client in ctx.clients for ep in (exc.endpoint for exc in client.shape_errors)}
-    tables = [t for t in TABLES if TABLE_ENDPOINT[t] not in unread]
+    tables = [t for t in TABLES if sources[t] not in unread and t not in ctx.refused_tables]
     landed = land(ctx, derive_directory(pages, ctx.tz), None, ASSET, tables=tables)
     shapes = roles_shapes_seen(pages)
     for shape in shapes:
@@ -70,6 +89,17 @@ def extract_directory(ctx: SyncContext, *, include_roles: bool = True) -> dict[s
     if "roles" in landed and shapes:
         landed["roles"].notes["roles_shape"] = ", ".join(SHAPE_SOURCES[s] for s in shapes)
     return landed
+
+
+def _own_info(client: TencentMeetingClient, raw: RawWriter) -> list[PageData]:
+    """The caller's own record from ``/v1/users/info/basic``; none when it came in another shape."""
+    assert client.open_id is not None
+    try:
+        info = client.get_user_info()
+    except ResponseShapeError as exc:
+        client.note_shape_error(exc)
+        return []
+    return [archive_record(raw, E_USER_INFO, {}, info, {"open_id": client.open_id})]
 
 
 def _archive_roles_page(raw: RawWriter, page: Page) -> PageData:
@@ -173,3 +203,6 @@ def directory(
         stats = None
     if "roles" in landed:
         yield result("roles", landed["roles"], stats, [conservation_check("roles", landed["roles"].tally)])
+    if ctx.refused_tables:
+        raise AssetRefused("; ".join(sorted(set(ctx.refused_tables.values()))), int(ctx.stats().totals()["calls"]),
+                           tables=dict(ctx.refused_tables))

@@ -30,7 +30,14 @@ from emulator.errors import ApiError, no_permission, token_invalid
 from emulator.faults import FaultInjector
 from emulator.limits import LimitConfig, RateLimiter
 from emulator.oauth import ACCESS_TTL_SECONDS, REFRESH_TTL_SECONDS, OAuthService
-from emulator.platform import DEFAULT_PLATFORM, Platform, auth_mode_refusal, check_platform, with_reach
+from emulator.platform import (
+    DEFAULT_PLATFORM,
+    Platform,
+    auth_mode_refusal,
+    check_platform,
+    check_roles_shape,
+    with_reach,
+)
 from emulator.principal import Principal
 from emulator.signing import AkSkVerifier
 from emulator.stats import Stats
@@ -204,6 +211,9 @@ def required_scopes(principal: Principal, route: str, family: str | None, *, pla
         raise no_permission(f"missing scope {needed[0]} (or {needed[1]}) needed by {route}")
 
 
+DATA_CLOCK_HEADER = b"x-emulator-now"
+
+
 class ApiGate:
     """Pure ASGI guard for ``/v1/*``: count, faults, authenticate, scope, limits, then the handler."""
 
@@ -242,6 +252,10 @@ class ApiGate:
         async def tracking_send(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status[0] = message["status"]
+                # The data clock, which a frozen world keeps apart from the wall clock of the Date
+                # header: a client probing "the last day" asks about the world's last day.
+                now = str(int(em.clock.time())).encode("latin-1")
+                message = {**message, "headers": [*message.get("headers", []), (DATA_CLOCK_HEADER, now)]}
             await send(message)
 
         try:
@@ -495,6 +509,7 @@ def build_emulator(
 ) -> Emulator:
     """Every part of the emulator except the HTTP app (the enterprise is built here if not given)."""
     check_platform(config.platform)
+    check_roles_shape(config.roles_shape)
     clock = clock or Clock(config.now)
     if enterprise is None:
         from emulator.enterprise import Enterprise

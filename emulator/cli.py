@@ -18,6 +18,7 @@ DEFAULT_PORT = 8766
 SCALES = ("small", "demo", "large")
 from emulator.faults import PROFILES as FAULT_PROFILES
 PLATFORMS = ("api-reference", "scope-table")
+ROLES_SHAPES = ("role-list", "reference")
 
 
 class CliError(Exception):
@@ -41,6 +42,10 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--webhook-url", metavar="URL", help="push webhook events to this URL as the data clock advances")
     parser.add_argument("--webhook-token", help="the webhook Token (25 letters or digits) used to sign deliveries")
     parser.add_argument("--webhook-aes-key", help="the 43-character EncodingAESKey; omit for plain base64 payloads")
+    parser.add_argument("--roles-shape", choices=ROLES_SHAPES, default="role-list",
+                        help="how /v1/corp/user-roles answers without role_code (default role-list: "
+                        "{user_role_list}, the older Java SDK; reference: the users of every role, "
+                        "1095/52496); see docs/platform.md")
     parser.add_argument("--log-level", default="warning", choices=("debug", "info", "warning", "error"))
     parser.set_defaults(func=serve_command)
 
@@ -135,6 +140,7 @@ def config_from_args(args: argparse.Namespace) -> Any:
         webhook_token=args.webhook_token,
         webhook_aes_key=args.webhook_aes_key,
         platform=args.platform,
+        roles_shape=args.roles_shape,
     )
 
 
@@ -145,7 +151,7 @@ def banner(base_url: str, emulator: Any) -> str:
     lines.append(
         f"world: seed={config.seed} scale={config.scale} days={config.days} "
         f"now={'real clock' if config.now is None else config.now.isoformat()} faults={config.faults} "
-        f"rate-limit={config.rate_limit} platform={config.platform}"
+        f"rate-limit={config.rate_limit} platform={config.platform} roles-shape={config.roles_shape}"
     )
     lines.append("")
     for app in emulator.apps:

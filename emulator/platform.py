@@ -38,6 +38,16 @@ AUTH_MODE_ERROR_CODE = 9042
 AUTH_MODE_HTTP_STATUS = 403
 
 
+# The two documented answers of /v1/corp/user-roles without role_code (docs/platform.md, "Shapes and quirks").
+ROLES_SHAPES: tuple[str, ...] = ("role-list", "reference")
+
+
+def check_roles_shape(value: str) -> str:
+    if value not in ROLES_SHAPES:
+        raise ValueError(f"roles_shape must be one of {', '.join(ROLES_SHAPES)}, not {value!r}")
+    return value
+
+
 def check_platform(value: str) -> Platform:
     if value not in PLATFORMS:
         raise ValueError(f"platform must be one of {', '.join(PLATFORMS)}, not {value!r}")

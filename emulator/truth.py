@@ -363,6 +363,7 @@ def compute_viewer_truth(enterprise: Enterprise, *, start: date, end: date, view
          whole["recordings"][["meeting_id", "host_userid"]].itertuples(index=False, name=None)]
     ])
     snapshot_ids = reach.upcoming_or_live()
+    own_record = viewer.app_type == "user" or viewer.oauth_created_only
     meeting_key = ["meeting_id", "sub_meeting_id"]
     keep: dict[str, tuple[list[str], set[Any]]] = {
         "meetings": (meeting_key, meetings),
@@ -375,9 +376,11 @@ def compute_viewer_truth(enterprise: Enterprise, *, start: date, end: date, view
         "recording_view_details": (["meeting_record_id"], recordings),
         "upcoming_meetings": (["meeting_id"], snapshot_ids),
         "live_meetings": (["meeting_id"], snapshot_ids),
-        "users": (["userid"], set(reach.acting) if viewer.app_type == "user" else set(whole["users"]["userid"])),
-        # /v1/users/advance/list still serves an account-level OAuth app its directory, with departments.
-        "user_departments": (["userid"], set() if viewer.app_type == "user" else set(whole["users"]["userid"])),
+        # No directory list is documented as taking OAuth (/v1/corp/users and /v1/users/list refuse
+        # it; /v1/users/advance/list and /v1/users/{userid} list AK/SK alone), so under the API
+        # reference an OAuth caller reaches only its own record, through /v1/users/info/basic.
+        "users": (["userid"], set(reach.acting) if own_record else set(whole["users"]["userid"])),
+        "user_departments": (["userid"], set() if own_record else set(whole["users"]["userid"])),
         # Only /v1/corp/user-roles lists roles, and it takes AK/SK alone under the API reference.
         "roles": (["role_code"], set() if viewer.app_type == "user" or viewer.oauth_created_only
                   else set(whole["roles"]["role_code"])),

@@ -239,22 +239,40 @@ def doctor_report(settings: Settings) -> list[tuple[str, bool, str]]:
                 granted = None
             rows.append(("connectivity", True, f"{who}: HTTP {resp.status} in {time.time() - started:.2f}s"))
             rows.append(_skew_row(resp.date_header))
+            clock = server_clock(resp.date_header, resp.data_clock)
         except TencentError as exc:
             rows.append(("connectivity", False, f"{who}: {exc}"))
             client.close()
             continue
         plan = sc.plan_assets(client.app_type, granted)
         rows.append(("scopes", True, ", ".join(granted) if granted is not None else "not reported for AK/SK apps"))
-        rows.extend(coverage_plan(client, plan))
+        rows.extend(coverage_plan(client, plan, now=lambda at=clock: at))
         client.close()
     return rows
 
 
-def coverage_plan(client: Any, plan: sc.AssetPlan) -> list[tuple[str, bool, str]]:
-    """Probe each endpoint family once and say which assets will run, which are refused and why."""
+def coverage_plan(
+    client: Any, plan: sc.AssetPlan, now: Callable[[], float] = time.time
+) -> list[tuple[str, bool, str]]:
+    """Probe each endpoint family once and say which assets will run, which are refused and why.
+
+    ``now`` is the server's clock: the probes ask about the last day the platform knows.
+    """
     from pipelines.coverage import coverage_rows, probe_families
 
-    return coverage_rows(client, plan, probe_families(client))
+    return coverage_rows(client, plan, probe_families(client, now=now))
+
+
+def server_clock(date_header: str, data_clock: str = "") -> float:
+    """The server's time: the data clock the emulator reports, else the Date header, else ours."""
+    if data_clock.isdigit():
+        return float(data_clock)
+    if date_header:
+        try:
+            return email.utils.parsedate_to_datetime(date_header).timestamp()
+        except (TypeError, ValueError):
+            pass
+    return time.time()
 
 
 def refused_login_rows(settings: Settings) -> list[tuple[str, bool, str]]:

@@ -29,6 +29,7 @@ from assets.webhooks import compare_day
 from emulator.apps import load_apps
 from emulator.testing import EmulatorHandle, running_emulator
 from pipelines.auth_cli import login
+from pipelines.reach import reach_summary
 from pipelines.sync import SyncSummary, print_summary, run_sync
 from pipelines.webhook_demo import recent_events_summary, run_receiver_in_thread
 from resources.dagster_resources import StorageResource
@@ -120,7 +121,8 @@ def run_demo(options: DemoOptions, console: Console) -> SyncSummary:
 
 def platform_line() -> str:
     return (f"Platform reading: {DEMO_PLATFORM} (the OAuth-apps page's scope table); "
-            f"mode: {DEMO_MODE} (see docs/platform.md)")
+            f"mode: {DEMO_MODE} (see docs/platform.md)\n"
+            f"What it sees: {reach_summary(DEMO_PLATFORM, 'oauth', 'account')}")
 
 
 def last_working_day(today: date) -> date:

@@ -23,9 +23,18 @@ from resources.tencent.errors import (
     TencentError,
 )
 from resources.tencent.oauth import OAuthAuth, TokenManager
-from resources.tencent.pagination import Deduper, KeyFn, Page, records_of, walk_cursory, walk_pages, walk_pos
+from resources.tencent.pagination import (
+    Deduper,
+    KeyFn,
+    Page,
+    object_of,
+    records_of,
+    walk_cursory,
+    walk_pages,
+    walk_pos,
+)
 from resources.tencent.quota import QuotaLimiter
-from resources.tencent.shapes import ROLE_LIST, roles_shape
+from resources.tencent.shapes import ROLE_LIST, USER_INFO_FIELDS, roles_shape
 from resources.tencent.signer import AkSkAuth
 from resources.tencent.stats import CallStats
 from resources.tencent.token_store import TokenStore
@@ -81,6 +90,8 @@ class TencentMeetingClient:
         self.stats = stats or CallStats()
         # Pages that came without their documented list: the asset quarantines them.
         self.shape_errors: list[ResponseShapeError] = []
+        # Endpoints the platform refused to this auth mode, so a caller can stop asking for them.
+        self.mode_refusals: dict[str, AuthModeUnsupported] = {}
         self.limiter = limiter or QuotaLimiter(
             settings.state_dir / "quota.sqlite", settings.daily_limit, tz=_platform_tz()
         )
@@ -160,11 +171,14 @@ class TencentMeetingClient:
                 endpoint=exc.endpoint, code=exc.code, http_status=exc.http_status,
             ) from None
         except PermissionDenied as exc:
-            if isinstance(exc, AuthModeUnsupported) or not auth_modes.is_mode_refusal(
-                endpoint, self.mode, exc.platform_message
-            ):
+            if isinstance(exc, AuthModeUnsupported):
+                self.mode_refusals[endpoint] = exc
                 raise
-            raise mode_refusal(exc, endpoint, self.mode) from None
+            if not auth_modes.is_mode_refusal(endpoint, self.mode, exc.platform_message):
+                raise
+            refusal = mode_refusal(exc, endpoint, self.mode)
+            self.mode_refusals[endpoint] = refusal
+            raise refusal from None
 
     def _reauthenticate(self, exc: TencentError, stale: str) -> bool:
         if self.tokens is None or self.open_id is None:
@@ -190,9 +204,14 @@ class TencentMeetingClient:
                 yield page
         except ResponseShapeError as exc:
             # The walk cannot go on without the page's cursor; the rest of the run can.
-            self.shape_errors.append(exc)
-            self.stats.skip(endpoint, "page", None, f"response shape: {exc.detail}")
-            log.warning("quarantined a page of %s: %s", endpoint, exc.detail)
+            self.note_shape_error(exc, endpoint)
+
+    def note_shape_error(self, exc: ResponseShapeError, endpoint: str = "", resource: str = "page") -> None:
+        """Keep a body that came in an undocumented shape for the asset to quarantine, and log it."""
+        endpoint = endpoint or exc.endpoint or "?"
+        self.shape_errors.append(exc)
+        self.stats.skip(endpoint, resource, None, f"response shape: {exc.detail}")
+        log.warning("quarantined a %s of %s: %s", resource, endpoint, exc.detail)
 
     def _skipping_gone(self, endpoint: str, resource: str, pages: Iterator[Page]) -> Iterator[Page]:
         try:
@@ -354,11 +373,13 @@ class TencentMeetingClient:
         return self._counted(ep, walk())
 
     def get_user_info(self) -> dict[str, Any]:
+        """The caller's own basic info; a body that is not that object raises :class:`ResponseShapeError`."""
         ep = sc.E_USER_INFO
         self._require_user()
         resp = self.get(ep, "/v1/users/info/basic", dict(self.operator))
+        info = object_of(resp, USER_INFO_FIELDS)
         self.stats.add(ep, pages=1, rows=1)
-        return resp.body
+        return info
 
     # -- recordings ----------------------------------------------------------------------------
     def iter_corp_records(self, start: datetime | int, end: datetime | int) -> Iterator[Page]:

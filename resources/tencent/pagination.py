@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Callable, Collection, Hashable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -76,6 +76,23 @@ def records_of(resp: ApiResponse, *keys: str) -> list[Any]:
     present = ", ".join(sorted(str(k) for k in resp.body)[:12]) or "none"
     raise ResponseShapeError(
         f"the response has no {' or '.join(repr(k) for k in keys)} list (keys present: {present})",
+        endpoint=resp.endpoint, http_status=resp.status, raw=resp.raw,
+    )
+
+
+def object_of(resp: ApiResponse, fields: Collection[str]) -> dict[str, Any]:
+    """A single-object answer: a JSON object holding at least one of the documented ``fields``.
+
+    A wrapper such as ``{"data": {...}}`` or an object of another endpoint is a shape error, never
+    a record with every field missing.
+    """
+    body = resp.body
+    if isinstance(body, dict) and any(name in body for name in fields):
+        return body
+    present = ", ".join(sorted(str(k) for k in body)[:12]) if isinstance(body, dict) else type(body).__name__
+    raise ResponseShapeError(
+        f"the response is not the documented object: none of {', '.join(sorted(fields))} "
+        f"(keys present: {present or 'none'})",
         endpoint=resp.endpoint, http_status=resp.status, raw=resp.raw,
     )
 

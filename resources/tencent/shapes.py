@@ -1,4 +1,4 @@
-"""The two documented response shapes of ``GET /v1/corp/user-roles`` (docs/platform.md, "Shapes and quirks")."""
+"""Documented response shapes the client tells apart: the two of `GET /v1/corp/user-roles`, and the user-info object (docs/platform.md, "Shapes and quirks")."""
 
 from __future__ import annotations
 
@@ -33,3 +33,7 @@ def roles_shape(body: Any) -> RolesShape | None:
 def shape_note(shape: str) -> str:
     """The ``sync_log`` label that records which roles shape a run saw."""
     return f"shape of GET /v1/corp/user-roles: {SHAPE_SOURCES.get(shape, shape)}"
+
+# `GET /v1/users/info/basic` answers one object, not a list (Python SDK V1UsersInfoBasicGet200Response):
+# the fields the pipeline reads from it. A body with none of them is a shape error.
+USER_INFO_FIELDS: tuple[str, ...] = ("username", "status", "enable_ai_account")

@@ -66,6 +66,8 @@ class ApiResponse:
     status: int
     fetched_at: datetime
     date_header: str = ""
+    # Unix seconds of the emulator's data clock (header X-Emulator-Now); the real platform sends none.
+    data_clock: str = ""
     # The body exactly as received, so the raw archive can keep it without re-encoding.
     raw: bytes = b""
 
@@ -355,6 +357,7 @@ class Transport:
             status=status,
             fetched_at=datetime.now(UTC),
             date_header=headers.get("Date", ""),
+            data_clock=headers.get("X-Emulator-Now", ""),
             raw=raw,
         )
 

@@ -7,8 +7,8 @@ never vacuous) and the fields the pipeline reads from it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import requests
@@ -31,6 +31,10 @@ from emulator.enterprise.ids import KIND_SERIES
 
 AKSK = "aksk"
 OAUTH = "oauth"
+# A user-level OAuth caller under the API reference reading, where an OAuth caller sees only
+# meetings created through OAuth apps (docs/platform.md, R7-R10): it calls as a user who
+# created such meetings, so its lists are not empty either.
+OAUTH_REFERENCE = "oauth-reference"
 # operator_id_type values (docs/platform.md, "Conventions"): 1 userid, 2 open_id.
 BY_USERID = "1"
 BY_OPEN_ID = "2"
@@ -105,6 +109,8 @@ class Inputs:
     recurring: Instance
     recording: Recording
     now_s: int
+    # How ``user`` is named where a call takes a type: 1 userid, 2 open_id (an OAuth caller names itself).
+    user_type: str = "1"
 
 
 @dataclass(frozen=True)
@@ -126,19 +132,45 @@ class SdkCall:
 def choose_inputs(ent: Enterprise) -> Inputs:
     """Pick a recorded, ended meeting with views and downloads, and a user with upcoming meetings."""
     now_s = ent.now_s()
-    recordings = ent.recordings_in((now_s - 30 * DAY_S) * 1000, now_s * 1000)
-    recording = next(
-        r for r in recordings
-        if r.state_at(ent.now_ms()) == 3 and r.files and len(ent.prepared(r.instance).sessions or []) > 1
-        and {e.event_type for e in ent.visible_events(r)} == {1, 2}
-        and any(e.record_file_id == r.files[0].record_file_id for e in ent.visible_events(r))
-    )
+    recording = next(_well_watched(ent))
     upcoming = ent.upcoming_instances()
     creator = upcoming[0].creator
     recurring = next(i for i in upcoming if i.meeting_type == KIND_SERIES)
     user = ent.user_by_id[recording.instance.creator]
     return Inputs(user=user.userid, user_uuid=user.uuid, upcoming_creator=creator, ended=recording.instance,
                   recurring=recurring, recording=recording, now_s=now_s)
+
+
+def choose_oauth_created_inputs(ent: Enterprise) -> Inputs:
+    """A user who created, through an OAuth app, both a recorded meeting with views and downloads and
+    a meeting still to come: under the API reference every list it reads has rows.
+
+    ``user`` is the userid to authorize as; name the caller by its open_id with :func:`named_by`.
+    """
+    upcoming = [i for i in ent.upcoming_instances() + ent.live_instances() if i.oauth_created]
+    creators = {i.creator for i in upcoming}
+    recording = next(r for r in _well_watched(ent) if r.instance.oauth_created and r.instance.creator in creators)
+    user = ent.user_by_id[recording.instance.creator]
+    mine = next(i for i in upcoming if i.creator == user.userid)
+    # No recurring series is created through OAuth, so the recurring case has no reference-OAuth row.
+    return Inputs(user=user.userid, user_uuid=user.uuid, upcoming_creator=user.userid, ended=recording.instance,
+                  recurring=mine, recording=recording, now_s=ent.now_s())
+
+
+def named_by(inputs: Inputs, open_id: str) -> Inputs:
+    """The same inputs, naming their user by the open_id an OAuth caller knows it by (R11)."""
+    return replace(inputs, user=open_id, upcoming_creator=open_id, user_type=BY_OPEN_ID)
+
+
+def _well_watched(ent: Enterprise) -> Iterator[Recording]:
+    """Transcoded recordings of the last 30 days with several joins and both views and downloads."""
+    now_s = ent.now_s()
+    for r in ent.recordings_in((now_s - 30 * DAY_S) * 1000, now_s * 1000):
+        events = ent.visible_events(r)
+        if (r.state_at(ent.now_ms()) == 3 and r.files and len(ent.prepared(r.instance).sessions or []) > 1
+                and {e.event_type for e in events} == {1, 2}
+                and any(e.record_file_id == r.files[0].record_file_id for e in events)):
+            yield r
 
 
 def _meetings_by_user(c: Caller, i: Inputs) -> Any:
@@ -179,7 +211,7 @@ def _history(c: Caller, i: Inputs) -> Any:
 def _records(c: Caller, i: Inputs) -> Any:
     start_s = i.recording.media_start_ms // 1000
     req = records_api.ApiV1RecordsGetRequest(
-        operator_id=i.user, operator_id_type=BY_USERID, start_time=str(start_s - DAY_S),
+        operator_id=i.user, operator_id_type=i.user_type, start_time=str(start_s - DAY_S),
         end_time=str(start_s + DAY_S), page="1", page_size="20")
     return c.client.records_api.v1_records_get(request=req, authenticator_options=c.options())
 
@@ -331,26 +363,28 @@ CALLS: dict[str, SdkCall] = {
 
 # Which (call, mode) pairs are exercised. OAuth: the endpoints a user may call for its own data
 # (contract, "Which auth mode reaches which endpoint"); /v1/users/list is AK/SK only (1095/43678)
-# and /v1/users/info/basic OAuth only (1095/67432).
+# and /v1/users/info/basic OAuth only (1095/67432). OAuth under the API reference: the per-user
+# lists, meeting by id and by code, participants, records and recording access of a meeting
+# created through OAuth; the user directory endpoints list AK/SK alone there (contract E15, E17).
 MODES: dict[str, tuple[str, ...]] = {
-    "GET /v1/meetings?userid": (AKSK, OAUTH),
-    "GET /v1/meetings?meeting_code": (AKSK, OAUTH),
-    "GET /v1/meetings/{meeting_id}": (AKSK, OAUTH),
+    "GET /v1/meetings?userid": (AKSK, OAUTH, OAUTH_REFERENCE),
+    "GET /v1/meetings?meeting_code": (AKSK, OAUTH, OAUTH_REFERENCE),
+    "GET /v1/meetings/{meeting_id}": (AKSK, OAUTH, OAUTH_REFERENCE),
     "GET /v1/meetings/{meeting_id} (recurring)": (AKSK, OAUTH),
-    "GET /v1/meetings/{meeting_id}/participants": (AKSK, OAUTH),
-    "GET /v1/history/meetings/{userid}": (AKSK, OAUTH),
-    "GET /v1/records": (AKSK, OAUTH),
-    "GET /v1/addresses": (AKSK, OAUTH),
-    "GET /v1/addresses/{record_file_id}": (AKSK, OAUTH),
-    "GET /v1/metrics/records": (AKSK, OAUTH),
-    "GET /v1/records/events?event_type=1": (AKSK, OAUTH),
-    "GET /v1/records/events?event_type=2": (AKSK, OAUTH),
-    "GET /v1/records/view-details": (AKSK, OAUTH),
+    "GET /v1/meetings/{meeting_id}/participants": (AKSK, OAUTH, OAUTH_REFERENCE),
+    "GET /v1/history/meetings/{userid}": (AKSK, OAUTH, OAUTH_REFERENCE),
+    "GET /v1/records": (AKSK, OAUTH, OAUTH_REFERENCE),
+    "GET /v1/addresses": (AKSK, OAUTH, OAUTH_REFERENCE),
+    "GET /v1/addresses/{record_file_id}": (AKSK, OAUTH, OAUTH_REFERENCE),
+    "GET /v1/metrics/records": (AKSK, OAUTH, OAUTH_REFERENCE),
+    "GET /v1/records/events?event_type=1": (AKSK, OAUTH, OAUTH_REFERENCE),
+    "GET /v1/records/events?event_type=2": (AKSK, OAUTH, OAUTH_REFERENCE),
+    "GET /v1/records/view-details": (AKSK, OAUTH, OAUTH_REFERENCE),
     "GET /v1/users/{userid}": (AKSK, OAUTH),
     "GET /v1/users?uuid": (AKSK, OAUTH),
     "GET /v1/users/list": (AKSK,),
     "GET /v1/users/advance/list": (AKSK,),
-    "GET /v1/users/info/basic": (OAUTH,),
+    "GET /v1/users/info/basic": (OAUTH, OAUTH_REFERENCE),
 }
 
 # Endpoints the SDK does not model, with the fields the pipeline reads from each, as documented on

@@ -304,3 +304,19 @@ def test_the_serve_command_and_the_config_take_the_reading() -> None:
     assert config_from_args(parser.parse_args(["emulator", "--platform", "scope-table"])).platform == "scope-table"
     with pytest.raises(ValueError, match="api-reference, scope-table"):
         build_emulator(EmulatorConfig(platform="seed", scale="small", days=1))  # type: ignore[arg-type]
+
+
+def test_the_serve_command_takes_the_roles_shape() -> None:
+    import argparse
+
+    from emulator.app import EmulatorConfig, build_emulator
+    from emulator.cli import config_from_args, register
+
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers(dest="command"))
+    assert config_from_args(parser.parse_args(["emulator"])).roles_shape == "role-list"
+    assert config_from_args(parser.parse_args(["emulator", "--roles-shape", "reference"])).roles_shape == "reference"
+    with pytest.raises(SystemExit):
+        parser.parse_args(["emulator", "--roles-shape", "roles"])
+    with pytest.raises(ValueError, match="role-list, reference"):
+        build_emulator(EmulatorConfig(roles_shape="roles", scale="small", days=1))

@@ -25,11 +25,14 @@ from emulator.apps import DEMO_REDIRECT_URIS
 from emulator.oauth import OAUTH_PREFIX
 from emulator.testing import EmulatorHandle, running_emulator
 from tests.emulator.sdk_calls import (
-    AKSK, CALLS, MODES, OAUTH, UNMODELLED, Caller, Inputs, aksk_caller, choose_inputs, oauth_caller,
+    AKSK, CALLS, MODES, OAUTH, OAUTH_REFERENCE, UNMODELLED, Caller, Inputs, aksk_caller, choose_inputs,
+    choose_oauth_created_inputs, named_by, oauth_caller,
 )
 from tests.emulator.sdk_shapes import check, declared_fields, is_model
 
 NOW = datetime(2026, 11, 18, 7, 30, tzinfo=UTC)
+USER_APP, USER_SECRET = "300000077", "conformance-user-secret-77"
+CALLBACK = "http://127.0.0.1:8765/callback"
 
 
 @pytest.fixture(scope="module")
@@ -41,30 +44,55 @@ def emu() -> Iterator[EmulatorHandle]:
 
 
 @pytest.fixture(scope="module")
-def inputs(emu: EmulatorHandle) -> Inputs:
-    return choose_inputs(emu.enterprise)
+def reference_emu(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorHandle]:
+    """The same world under the API reference, with a user-level app whose users authorize it."""
+    apps = tmp_path_factory.mktemp("apps") / "apps.json"
+    apps.write_text(json.dumps({"apps": [{
+        "sdk_id": USER_APP, "secret": USER_SECRET, "type": "user", "corp_id": "conformance-corp",
+        "redirect_uris": [CALLBACK], "scopes": ["VIEW_MEETING", "VIEW_VIDEO", "VIEW_USER_INFO"], "activated": True,
+    }]}), encoding="utf-8")
+    with running_emulator(scale="small", now=NOW, rate_limit="off", platform="api-reference",
+                          apps_path=str(apps)) as handle:
+        yield handle
 
 
-def _oauth_token(emu: EmulatorHandle) -> dict[str, Any]:
-    """A token from the emulator's own OAuth flow: authorize as the admin, then exchange the code."""
-    app = emu.default_app
-    code = emu.authorize(app.sdk_id, DEMO_REDIRECT_URIS[0], "sdkconformance")
+def _token(emu: EmulatorHandle, sdk_id: str, secret: str, redirect: str, login_userid: str | None = None
+           ) -> dict[str, Any]:
+    """A token from the emulator's own OAuth flow: authorize, then exchange the code."""
+    code = emu.authorize(sdk_id, redirect, "sdkconformance", login_userid=login_userid)
     response = httpx.post(f"{emu.base_url}{OAUTH_PREFIX}/access_token", trust_env=False, timeout=30,
-                          json={"sdk_id": app.sdk_id, "secret": app.secret, "auth_code": code})
+                          json={"sdk_id": sdk_id, "secret": secret, "auth_code": code})
     assert response.status_code == 200, response.text
     return response.json()["data"]  # type: ignore[no-any-return]
 
 
 @pytest.fixture(scope="module")
-def callers(emu: EmulatorHandle) -> dict[str, Caller]:
+def setup(emu: EmulatorHandle, reference_emu: EmulatorHandle) -> dict[str, tuple[Caller, Inputs]]:
+    """Per mode: the SDK caller and the ids it asks about."""
     app = emu.default_app
     assert app.app_id and app.secret_id and app.secret_key
-    token = _oauth_token(emu)
+    token = _token(emu, app.sdk_id, app.secret, DEMO_REDIRECT_URIS[0])
+    inputs = choose_inputs(emu.enterprise)
+    # A user who created meetings through OAuth authorizes the user-level app and names itself by open_id.
+    created = choose_oauth_created_inputs(reference_emu.enterprise)
+    user_token = _token(reference_emu, USER_APP, USER_SECRET, CALLBACK, login_userid=created.user)
     return {
-        AKSK: aksk_caller(emu.base_url, app.app_id, app.sdk_id, app.secret_id, app.secret_key,
-                          emu.enterprise.super_admin),
-        OAUTH: oauth_caller(emu.base_url, token["open_id"], token["access_token"]),
+        AKSK: (aksk_caller(emu.base_url, app.app_id, app.sdk_id, app.secret_id, app.secret_key,
+                           emu.enterprise.super_admin), inputs),
+        OAUTH: (oauth_caller(emu.base_url, token["open_id"], token["access_token"]), inputs),
+        OAUTH_REFERENCE: (oauth_caller(reference_emu.base_url, user_token["open_id"], user_token["access_token"]),
+                          named_by(created, user_token["open_id"])),
     }
+
+
+@pytest.fixture(scope="module")
+def callers(setup: dict[str, tuple[Caller, Inputs]]) -> dict[str, Caller]:
+    return {mode: caller for mode, (caller, _) in setup.items()}
+
+
+@pytest.fixture(scope="module")
+def inputs(setup: dict[str, tuple[Caller, Inputs]]) -> Inputs:
+    return setup[AKSK][1]
 
 
 PAIRS = [(name, mode) for name, modes in MODES.items() for mode in modes]
@@ -75,10 +103,11 @@ def test_every_modelled_call_has_a_mode_table_entry() -> None:
 
 
 @pytest.mark.parametrize(("name", "mode"), PAIRS, ids=[f"{mode}:{name}" for name, mode in PAIRS])
-def test_response_fits_the_sdk_model(name: str, mode: str, callers: dict[str, Caller], inputs: Inputs) -> None:
+def test_response_fits_the_sdk_model(name: str, mode: str, setup: dict[str, tuple[Caller, Inputs]]) -> None:
     call = CALLS[name]
+    caller, inputs = setup[mode]
     # The SDK raises ServiceException on a refused call (HTTP >= 300): authentication must pass.
-    response = call.invoke(callers[mode], inputs)
+    response = call.invoke(caller, inputs)
     assert response.status_code == 200
     assert isinstance(response.data, call.model), f"{name}: the SDK did not build {call.model.__name__}"
     raw = json.loads(response.raw_body)

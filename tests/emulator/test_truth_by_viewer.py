@@ -80,8 +80,9 @@ def test_account_level_oauth_under_the_api_reference_reaches_only_its_admins_oau
         (inst,) = [i for i in ent.instances_of(key[0]) if i.sub_meeting_id == key[1]]
         assert inst.oauth_created and (inst.creator == admin or attended(ent, inst, admin))
     assert len(seen["meetings"]) < len(whole["meetings"])
-    # The directory stays readable through /v1/users/advance/list; the role list does not.
-    assert len(seen["users"]) == len(whole["users"]) and seen["roles"].empty
+    # No directory list takes OAuth under the reference: only the admin's own record, no departments or roles.
+    assert set(seen["users"]["userid"]) == {admin}
+    assert seen["user_departments"].empty and seen["roles"].empty
     other = oauth_creators(ent)[0]
     as_other = compute_viewer_truth(ent, start=FIRST, end=LAST, viewer=Viewer(
         platform="api-reference", auth_mode="oauth", app_type="account", userids=frozenset({other})))
@@ -116,3 +117,20 @@ def test_the_truth_command_writes_a_viewers_truth(ent: Enterprise, tmp_path: Pat
     without_users = [a for a in argv if a not in users and a != "--userid"]
     assert emulator_main(without_users) == 2
     assert "--userid" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("platform", ["api-reference", "scope-table"])
+@pytest.mark.parametrize(("auth_mode", "app_type"), [("aksk", "account"), ("oauth", "account"), ("oauth", "user")])
+def test_the_reach_the_product_prints_agrees_with_the_viewer_truth(
+    ent: Enterprise, whole: dict[str, pd.DataFrame], platform: str, auth_mode: str, app_type: str
+) -> None:
+    from pipelines.reach import reach_summary
+
+    userids = frozenset(oauth_creators(ent)[:1]) if app_type == "user" else frozenset()
+    seen = compute_viewer_truth(ent, start=FIRST, end=LAST, viewer=Viewer(
+        platform=platform, auth_mode=auth_mode, app_type=app_type, userids=userids))  # type: ignore[arg-type]
+    everything = all(len(seen[t]) == len(whole[t]) for t in whole)
+    said = reach_summary(platform, auth_mode, app_type)
+    assert (": the whole account" in said) == everything, said
+    assert ("without departments or roles" in said) == (seen["roles"].empty and seen["user_departments"].empty
+                                                         and platform == "api-reference"), said

@@ -21,6 +21,9 @@ def test_demo_signs_in_syncs_and_publishes(tmp_path: Path, monkeypatch: pytest.M
     assert summary.success, summary.failures
     assert "Signed in through OAuth" in output
     assert "Platform reading: scope-table" in output
+    sees = " ".join(output.split("What it sees: ", 1)[1].split("Signed in through OAuth", 1)[0].split())
+    assert sees.startswith("account-level OAuth under the OAuth page's reading (scope-table): the whole account")
+    assert "TMEET_AUTH_MODE=aksk" in sees, "the demo says which mode reaches the account on today's platform"
     assert ": consistent" in output, "the live day's events should match the pull of that day"
     assert summary.api_calls > 0
     with duckdb.connect(str(tmp_path / "demo" / "warehouse.duckdb"), read_only=True) as con:

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import dagster as dg
+import httpx
 import pytest
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -16,10 +17,13 @@ from emulator.api import ROUTE_SCOPES, build_api_routes
 from emulator.clock import Clock
 from emulator.enterprise import Enterprise
 from emulator.testing import EmulatorHandle, running_emulator
+from pipelines.auth_cli import login
 from pipelines.definitions import ASSETS
 from resources.dagster_resources import StorageResource, TencentMeetingResource
 from resources.lake import Lake
+from resources.settings import Settings
 from tests.pipeline.conftest import LAST, NOW, aksk_env
+from tests.pipeline.test_scopes import REDIRECT, _apps_file, _free_port
 
 WORLD = {"seed": 11, "scale": "small", "days": 6, "now": NOW, "rate_limit": "off"}
 
@@ -148,3 +152,58 @@ def test_a_users_answer_without_its_list_keeps_the_last_directory(
              if ev.check_name == "response_shape"}  # type: ignore[attr-defined]
     assert not shape["users"].passed and "'users'" in shape["users"].description
     assert not Lake.from_data_dir(tmp_path / "data").has_files("users")
+
+
+def test_a_snapshot_cut_short_by_a_shape_error_is_not_written(
+    drifted_platform: Callable[[str, dict[str, object]], EmulatorHandle], tmp_path: Path,
+) -> None:
+    drifted_platform("corp_meetings", {"total_count": 2, "current_page": 1, "meetings": []})
+    outcome = _materialize("upcoming_meetings", "live_meetings")
+    assert outcome.success
+    assert not outcome.get_asset_materialization_events(), "a partial snapshot would show meetings as gone"
+    shape = [ev for ev in _evaluations(outcome) if ev.check_name == "response_shape"]  # type: ignore[attr-defined]
+    assert {ev.asset_key.to_user_string() for ev in shape} == {"upcoming_meetings", "live_meetings"}  # type: ignore[attr-defined]
+    assert not any(ev.passed for ev in shape)  # type: ignore[attr-defined]
+    lake = Lake.from_data_dir(tmp_path / "data")
+    assert not lake.has_files("upcoming_meetings") and not lake.has_files("live_meetings")
+    quarantine = lake.read("quarantine")
+    assert quarantine["reason"].str.startswith("response shape").sum() >= 1
+
+
+def test_a_user_info_answer_that_is_not_the_documented_object_keeps_the_last_users(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    wrapped = {"code": 0, "data": {"username": "someone", "status": "1"}}
+    enterprise = Enterprise(WORLD["seed"], WORLD["scale"], WORLD["days"], Clock(NOW), tz="Asia/Shanghai")
+
+    async def drifted(_: Request) -> Response:
+        return JSONResponse(wrapped)
+
+    routes = [Route(r.path, drifted, methods=["GET"], name=r.name) if r.name == "basic_info" else r
+              for r in build_api_routes(enterprise)]
+    port = _free_port()
+    apps = _apps_file(tmp_path, port, ["VIEW_ALL_MEETINGS", "VIEW_ALL_RECORDS", "VIEW_ALL_USERS"])
+    with running_emulator(**WORLD, enterprise=enterprise, api_routes=routes, route_scopes=ROUTE_SCOPES,
+                          apps_path=str(apps), platform="api-reference") as emu:
+        env = {
+            "TMEET_API_BASE_URL": emu.base_url, "TMEET_OAUTH_BASE_URL": emu.base_url, "TMEET_AUTH_MODE": "oauth",
+            "TMEET_APP_TYPE": "account", "TMEET_SDK_ID": "300000001", "TMEET_SECRET": "scope-test-secret-0001",
+            "TMEET_CORP_ID": "scope-corp", "TMEET_REDIRECT_URI": REDIRECT.format(port=port),
+            "TMEET_DATA_DIR": str(tmp_path / "data"), "TMEET_STEP_RETRIES": "0", "TMEET_QUOTA_WINDOW_SECONDS": "1",
+        }
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.chdir(tmp_path)
+        login(Settings.from_env(dotenv_path=None), open_browser=lambda url: httpx.get(url, follow_redirects=True),
+              out=lambda _line: None, timeout=30)
+        outcome = _materialize("users", "user_departments", "roles")
+    assert outcome.success
+    assert not outcome.get_asset_materialization_events(), "an unread user record must not replace the users table"
+    shape = {ev.asset_key.to_user_string(): ev for ev in _evaluations(outcome)  # type: ignore[attr-defined]
+             if ev.check_name == "response_shape"}  # type: ignore[attr-defined]
+    assert not shape["users"].passed and "username" in shape["users"].description
+    lake = Lake.from_data_dir(tmp_path / "data")
+    assert not lake.has_files("users")
+    quarantine = lake.read("quarantine")
+    rows = quarantine[quarantine["reason"].str.startswith("response shape")]
+    assert [json.loads(r) for r in rows["record_json"]] == [wrapped], "the body is kept as received"
