@@ -75,7 +75,7 @@ def is_dormant(seed: int, user: User) -> bool:
     """An enabled user who neither hosts, attends nor watches anything (stable per seed and user)."""
     if user.status != 1 or user.index < ALWAYS_MEETING_USERS:
         return False
-    digest = hashlib.sha256(f"{seed}:dormant:{user.userid}".encode()).digest()
+    digest = hashlib.sha256(f"{seed}:unused:{user.userid}".encode()).digest()
     return int.from_bytes(digest[:8], "big") / 2**64 < DORMANT_SHARE
 
 
