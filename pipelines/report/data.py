@@ -108,7 +108,7 @@ def _daily(con: duckdb.DuckDBPyConnection, flt: ReportFilter) -> pd.DataFrame:
     full["meetings"] = full["meetings"].astype("int64")
     full["people"] = full["people"].astype("int64")
     full["weekday"] = full["day"].dt.day_name()
-    full["day_kind"] = full["day"].dt.weekday.map(lambda d: "weekend" if d >= 5 else "weekday")
+    full["day_kind"] = full["day"].dt.day_of_week.map(lambda d: "weekend" if d >= 5 else "weekday")
     full["date"] = full["day"].dt.strftime("%Y-%m-%d")
     return full.drop(columns=["day"])[["date", "weekday", "day_kind", "meetings", "attendee_hours", "people"]]
 

@@ -40,7 +40,7 @@ def synced(tmp_path_factory: pytest.TempPathFactory) -> Synced:
     last = (now + timedelta(hours=8)).date() - timedelta(days=1)
     first = last - timedelta(days=DAYS - 1)
     data_dir = tmp_path_factory.mktemp("synced") / "data"
-    with running_emulator(seed=SEED, scale="small", days=DAYS + 1, now=now, rate_limit="off") as emu:
+    with running_emulator(seed=SEED, scale="small", days=DAYS + 3, now=now, rate_limit="off") as emu:
         env = aksk_env(emu, data_dir) | {"TMEET_TIMEZONE": "Asia/Shanghai"}
         with environment(env):
             summary = run_sync(first, last)
