@@ -217,3 +217,16 @@ PANELS: tuple[Callable[[ReportData], Panel], ...] = (
     daily_panel, departments_panel, heatmap_panel, meeting_size_panel, recurring_panel, recordings_panel,
     licences_panel,
 )
+
+
+def compact_daily_chart(data: ReportData) -> alt.TopLevelMixin:
+    """A small attendee-hours trend for the Dagster UI, where the metadata panel is narrow."""
+    frame = data.daily
+    if not (frame["meetings"].sum() or frame["attendee_hours"].sum()):
+        return no_data(f"No meetings from {data.filter.label}", "daily").properties(width=420, height=60)
+    source, datasets = named(frame, "daily")
+    return alt.Chart(source, title=f"Attendee-hours per day, {data.filter.label}").mark_bar().encode(
+        x=alt.X("date:O", title=None, axis=alt.Axis(labelAngle=-60, labelFontSize=8)),
+        y=alt.Y("attendee_hours:Q", title="attendee-hours"),
+        color=alt.Color("day_kind:N", scale=DAY_COLOURS, title=None),
+    ).properties(width=420, height=120, datasets=datasets)

@@ -130,7 +130,7 @@ def build_report(
 
 
 def render_png(spec: dict[str, object]) -> bytes:
-    return vl_convert.vegalite_to_png(spec, scale=PNG_SCALE, vl_version=_vl_version())
+    return vl_convert.vegalite_to_png(spec, scale=PNG_SCALE, vl_version=vl_version())
 
 
 def chart_png(panel: Panel) -> bytes:
@@ -140,10 +140,10 @@ def chart_png(panel: Panel) -> bytes:
 @functools.cache
 def javascript_bundle() -> str:
     """Vega, Vega-Lite and vega-embed in one script, so the page needs no network."""
-    return vl_convert.javascript_bundle(vl_version=_vl_version())
+    return vl_convert.javascript_bundle(vl_version=vl_version())
 
 
-def _vl_version() -> str:
+def vl_version() -> str:
     # vl-convert names Vega-Lite versions like "v6_4"; Altair's schema is "v6.4.1".
     return "_".join(alt.SCHEMA_VERSION.split(".")[:2])
 
