@@ -83,6 +83,8 @@ def load(con: duckdb.DuckDBPyConnection, flt: ReportFilter) -> ReportData:
     con.execute("SET VARIABLE tz = ?", [flt.timezone])
     # People of the chosen department (by main department, id or name); everyone without a filter.
     con.execute(PEOPLE_SQL)
+    if flt.department is not None:
+        _check_department(con, flt.department)
     window_start = flt.end - dt.timedelta(days=LICENCE_WINDOW_DAYS - 1)
     con.execute("SET VARIABLE ls = CAST(? AS DATE)", [window_start.isoformat()])
     return ReportData(
@@ -95,6 +97,19 @@ def load(con: duckdb.DuckDBPyConnection, flt: ReportFilter) -> ReportData:
         recordings=con.execute(RECORDINGS_SQL).df(),
         licences=con.execute(LICENCES_SQL).df(),
         licence_window=(window_start, flt.end),
+    )
+
+
+def _check_department(con: duckdb.DuckDBPyConnection, department: str) -> None:
+    (people,) = con.execute("SELECT count(*) FROM report_people").fetchone()
+    if people:
+        return
+    known = [name for (name,) in con.execute(
+        "SELECT DISTINCT main_department_name FROM users WHERE main_department_name IS NOT NULL ORDER BY 1 LIMIT 12"
+    ).fetchall()]
+    raise ReportDataError(
+        f"no user has the main department {department!r}; give a department id or one of these names: "
+        + (", ".join(known) or "(the directory has no departments)")
     )
 
 

@@ -95,3 +95,15 @@ def test_cli_names_the_fix_when_there_is_no_warehouse(
     monkeypatch.setenv("TMEET_DATA_DIR", str(tmp_path / "nothing"))
     assert main(["report"]) == 1
     assert "tmeet-etl sync" in capsys.readouterr().out.replace("\n", " ")
+
+
+def test_an_unknown_department_is_named_with_the_known_ones(
+    synced: Synced, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("TMEET_DATA_DIR", str(synced.data_dir))
+    assert main(["report", "--department", "No such team"]) == 1
+    out = capsys.readouterr().out.replace("\n", " ")
+    assert "No such team" in out
+    with duckdb.connect(str(synced.warehouse), read_only=True) as con:
+        (some,) = con.execute("SELECT min(main_department_name) FROM users").fetchone()
+    assert some in out
