@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import altair as alt
 import pandas as pd
 
-from pipelines.report.data import ReportData
+from pipelines.report.data import SIZE_BUCKETS, ReportData
 
 WIDTH = 760
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
@@ -121,10 +121,12 @@ def meeting_size_panel(data: ReportData) -> Panel:
                      no_data(f"No ended meetings from {data.filter.label}", name), name, False)
     source, datasets = named(frame, name)
     base = alt.Chart(source).mark_bar(color="#54a24b")
+    sizes = [label for _, _, label in SIZE_BUCKETS]
     size = base.encode(
-        x=alt.X("participants:Q", bin=alt.Bin(maxbins=25), title="participants"),
+        x=alt.X("size_bucket:O", sort=sizes, scale=alt.Scale(domain=sizes), title="participants",
+                axis=alt.Axis(labelAngle=-40)),
         y=alt.Y("count():Q", title="meetings"),
-        tooltip=[alt.Tooltip("participants:Q", bin=alt.Bin(maxbins=25)), alt.Tooltip("count():Q", title="meetings")],
+        tooltip=[alt.Tooltip("size_bucket:O", title="participants"), alt.Tooltip("count():Q", title="meetings")],
     )
     duration = base.encode(
         x=alt.X("duration_minutes:Q", bin=alt.Bin(step=15), title="duration (minutes)"),

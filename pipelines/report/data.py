@@ -15,6 +15,9 @@ TOP_DEPARTMENTS = 10
 # Attendees of at least this share of a series' occurrences are its regulars.
 REGULAR_SHARE = 0.5
 TOP_SERIES = 12
+# Meeting sizes span 1 to several hundred people; equal-width bins would put nearly all in one.
+SIZE_BUCKETS = ((0, 0, "0"), (1, 1, "1"), (2, 2, "2"), (3, 5, "3-5"), (6, 10, "6-10"), (11, 25, "11-25"), (26, 50, "26-50"),
+                (51, 100, "51-100"), (101, 250, "101-250"), (251, None, "251+"))
 
 
 class ReportDataError(RuntimeError):
@@ -92,7 +95,7 @@ def load(con: duckdb.DuckDBPyConnection, flt: ReportFilter) -> ReportData:
         daily=_daily(con, flt),
         departments=con.execute(DEPARTMENTS_SQL).df(),
         heatmap=con.execute(HEATMAP_SQL).df(),
-        meetings=con.execute(MEETINGS_SQL).df(),
+        meetings=_with_size_bucket(con.execute(MEETINGS_SQL).df()),
         recurring=_recurring(con.execute(RECURRING_SQL).df()),
         recordings=con.execute(RECORDINGS_SQL).df(),
         licences=con.execute(LICENCES_SQL).df(),
@@ -126,6 +129,15 @@ def _daily(con: duckdb.DuckDBPyConnection, flt: ReportFilter) -> pd.DataFrame:
     full["day_kind"] = full["day"].dt.day_of_week.map(lambda d: "weekend" if d >= 5 else "weekday")
     full["date"] = full["day"].dt.strftime("%Y-%m-%d")
     return full.drop(columns=["day"])[["date", "weekday", "day_kind", "meetings", "attendee_hours", "people"]]
+
+
+def _with_size_bucket(frame: pd.DataFrame) -> pd.DataFrame:
+    def bucket(participants: int) -> str:
+        return next(label for low, high, label in SIZE_BUCKETS
+                    if participants >= low and (high is None or participants <= high))
+
+    frame["size_bucket"] = frame["participants"].map(bucket) if not frame.empty else pd.Series(dtype=str)
+    return frame
 
 
 def _recurring(frame: pd.DataFrame) -> pd.DataFrame:

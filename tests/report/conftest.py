@@ -43,7 +43,7 @@ def synced(tmp_path_factory: pytest.TempPathFactory) -> Synced:
     with running_emulator(seed=SEED, scale="small", days=DAYS + 3, now=now, rate_limit="off") as emu:
         env = aksk_env(emu, data_dir) | {"TMEET_TIMEZONE": "Asia/Shanghai"}
         with environment(env):
-            summary = run_sync(first, last)
+            summary = run_sync(first, last, include_snapshots=True)
         users = list(emu.enterprise.users)
     assert summary.success, summary.failures
     return Synced(

@@ -34,7 +34,8 @@ def test_every_lake_table_reads_whole_in_pyarrow_and_polars_with_typed_partition
     lake = synced.data_dir / "lake"
     tables = lake_tables(lake)
     # The sync lands the API tables, the operations log and the reports.
-    assert {"meetings", "participant_sessions", "users", "sync_log", "report_daily_usage"} <= set(tables)
+    assert {"meetings", "participant_sessions", "users", "upcoming_meetings", "live_meetings", "sync_log",
+            "report_daily_usage"} <= set(tables)
     for table in tables:
         root = lake / table
         files = sorted(root.rglob("*.parquet"))
