@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 from pathlib import Path
 
@@ -9,8 +10,11 @@ import duckdb
 import pytest
 from playwright.sync_api import Request, Route, sync_playwright
 
+from assets.warehouse import SQL_DIR, WAREHOUSE_TABLES
 from pipelines.report import build_report
 from pipelines.report.charts import PANELS
+from resources.lake import Lake
+from resources.warehouse import Warehouse
 from tests.report.conftest import Synced
 
 CHROMIUM = "/usr/bin/chromium"
@@ -90,3 +94,26 @@ def test_report_renders_every_chart_offline_in_chromium(synced: Synced, tmp_path
     assert bars == 3 * len(drawn)
     assert screenshot.stat().st_size > 50_000
     print(f"report screenshot: {screenshot}")
+
+
+def test_an_empty_warehouse_gives_a_readable_no_data_page(tmp_path: Path) -> None:
+    empty = Warehouse(tmp_path / "warehouse.duckdb")
+    empty.publish(Lake(tmp_path / "lake"), WAREHOUSE_TABLES, SQL_DIR, report_as_of=dt.date(2026, 6, 1))
+    result = build_report(empty.path, tmp_path / "report", today=dt.date(2026, 6, 1))
+    errors: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            page.goto(result.html.as_uri(), timeout=RENDER_TIMEOUT_MS)
+            page.wait_for_function("window.reportRendered !== undefined", timeout=RENDER_TIMEOUT_MS)
+            page.evaluate("window.reportRendered")
+            texts = page.evaluate("""() => Array.from(document.querySelectorAll('.chart')).map(
+                chart => Array.from(chart.querySelectorAll('svg .role-mark text')).map(t => t.textContent).join(' '))""")
+        finally:
+            browser.close()
+    assert errors == [], errors
+    assert len(texts) == len(PANELS)
+    assert all(text.startswith("No ") for text in texts), texts
