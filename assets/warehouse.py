@@ -1,5 +1,6 @@
 """The DuckDB warehouse: every lake table plus the reporting tables, published atomically."""
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,8 +10,11 @@ from dagster import AssetExecutionContext
 
 from assets._dagster import DUCKDB_POOL, check
 from assets.schemas import KEYS, SCHEMAS
+from pipelines.partitions import account_timezone
 from resources.dagster_resources import StorageResource
 from resources.warehouse import PublishResult, Warehouse, WarehousePublishError, quote_identifier
+
+log = logging.getLogger(__name__)
 
 SQL_DIR = Path(__file__).parent / "sql"
 REPORTS = ("daily_usage", "usage_by_department", "meeting_attendance", "recording_engagement", "user_activity")
@@ -20,6 +24,18 @@ LAKE_TABLES = (
     "upcoming_meetings", "live_meetings", "webhook_events", "live_attendance", "sync_log", "quarantine",
 )
 WAREHOUSE_TABLES = {table: SCHEMAS[table] for table in LAKE_TABLES}
+REPORT_COMMAND = "tmeet-etl report"
+
+
+def report_description(name: str) -> str:
+    """The leading comment of the report's SQL file: what the table holds and how it is computed."""
+    (sql_file,) = SQL_DIR.glob(f"*_{name}.sql")
+    lines = []
+    for line in sql_file.read_text(encoding="utf-8").splitlines():
+        if not line.startswith("--"):
+            break
+        lines.append(line.removeprefix("--").strip())
+    return " ".join(lines) + f" Also in the lake as lake/report_{name}/data.parquet; columns in docs/tables.md."
 
 
 def publish(storage: StorageResource) -> PublishResult:
@@ -38,7 +54,7 @@ def publish(storage: StorageResource) -> PublishResult:
         ),
         *[
             dg.AssetSpec(f"report_{name}", deps=["warehouse"], group_name="reporting", kinds={"duckdb", "sql"},
-                         description=f"Reporting table report_{name} (assets/sql).")
+                         description=report_description(name))
             for name in REPORTS
         ],
     ],
@@ -59,12 +75,19 @@ def warehouse(context: AssetExecutionContext, storage: StorageResource) -> Itera
     counts = dict(published.row_counts)
     duplicates = duplicate_keys(storage.warehouse())
     orphans = orphan_recordings(storage.warehouse())
+    columns = report_columns(storage.warehouse())
     yield dg.MaterializeResult(
         asset_key="warehouse",
         metadata={
             "path": dg.MetadataValue.path(str(published.path)),
             "publish_seconds": dg.MetadataValue.float(round(published.duration_seconds, 3)),
             "row_counts": dg.MetadataValue.json(counts),
+            # Plain numbers, so the UI plots them across materializations.
+            "dagster/row_count": dg.MetadataValue.int(sum(n for t, n in counts.items() if t in WAREHOUSE_TABLES)),
+            "meetings": dg.MetadataValue.int(counts.get("meetings", 0)),
+            "participant_sessions": dg.MetadataValue.int(counts.get("participant_sessions", 0)),
+            "quarantined_rows": dg.MetadataValue.int(counts.get("quarantine", 0)),
+            **usage_metadata(storage, published),
         },
         check_results=[
             check("warehouse", "keys_unique", not duplicates, f"duplicate keys: {duplicates or 'none'}",
@@ -75,10 +98,53 @@ def warehouse(context: AssetExecutionContext, storage: StorageResource) -> Itera
         ],
     )
     for name in REPORTS:
+        table = f"report_{name}"
         yield dg.MaterializeResult(
-            asset_key=f"report_{name}",
-            metadata={"dagster/row_count": dg.MetadataValue.int(counts.get(f"report_{name}", 0))},
+            asset_key=table,
+            metadata={
+                "dagster/row_count": dg.MetadataValue.int(counts.get(table, 0)),
+                "dagster/column_schema": dg.TableSchema(columns=columns.get(table, [])),
+                "lake_path": dg.MetadataValue.path(str(storage.lake().table_dir(table) / "data.parquet")),
+            },
         )
+
+
+def usage_metadata(storage: StorageResource, published: PublishResult) -> dict[str, dg.MetadataValue]:
+    """Two small charts of the published data and where the full report is drawn."""
+    report = storage.root() / "report" / "index.html"
+    metadata: dict[str, dg.MetadataValue] = {
+        "report": dg.MetadataValue.path(str(report.resolve())),
+        "report_hint": dg.MetadataValue.text(
+            f"`{REPORT_COMMAND}` draws the full dashboard at that path"
+            + ("" if report.exists() else " (not drawn yet)")
+        ),
+    }
+    from pipelines.report.data import ReportDataError
+    from pipelines.report.metadata import ui_charts_markdown
+
+    try:
+        charts = ui_charts_markdown(published.path, account_timezone(), published.report_as_of)
+    except (ReportDataError, duckdb.Error, OSError, ValueError, RuntimeError) as exc:
+        # The warehouse is published either way; a chart that cannot be drawn is not a failed run.
+        log.warning("could not draw the usage charts for the Dagster UI: %s", exc)
+        charts = f"The usage charts could not be drawn ({exc}); `{REPORT_COMMAND}` shows the data."
+    metadata["usage_charts"] = dg.MetadataValue.md(charts)
+    return metadata
+
+
+def report_columns(store: Warehouse) -> dict[str, list[dg.TableColumn]]:
+    """Each report table's columns, types and DuckDB COMMENTs, for the UI's column schema."""
+    columns: dict[str, list[dg.TableColumn]] = {}
+    with duckdb.connect(str(store.path), read_only=True) as con:
+        rows = con.execute(
+            "SELECT table_name, column_name, data_type, comment FROM duckdb_columns() "
+            "WHERE table_name LIKE 'report\\_%' ESCAPE '\\' ORDER BY table_name, column_index"
+        ).fetchall()
+    for table, column, data_type, comment in rows:
+        columns.setdefault(table, []).append(
+            dg.TableColumn(name=column, type=data_type.lower(), description=comment or None)
+        )
+    return columns
 
 
 def duplicate_keys(store: Warehouse) -> dict[str, int]:

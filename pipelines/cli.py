@@ -21,6 +21,7 @@ from resources.tencent.redact import install_log_scrubbing, scrub
 COMMAND_MODULES: tuple[str, ...] = (
     "pipelines.sync_cli",
     "pipelines.rebuild_cli",
+    "pipelines.report_cli",
     "pipelines.demo_cli",
     "pipelines.dev_cli",
     "pipelines.auth_cli",

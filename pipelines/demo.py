@@ -30,6 +30,7 @@ from emulator.apps import load_apps
 from emulator.testing import EmulatorHandle, running_emulator
 from pipelines.auth_cli import login
 from pipelines.reach import reach_summary
+from pipelines.report import build_report
 from pipelines.sync import SyncSummary, print_summary, run_sync
 from pipelines.webhook_demo import recent_events_summary, run_receiver_in_thread
 from resources.dagster_resources import StorageResource
@@ -111,11 +112,15 @@ def run_demo(options: DemoOptions, console: Console) -> SyncSummary:
     console.print(f"Emulator served {int(calls['total_calls']):,} API calls; the demo took {time.monotonic() - started:.0f} s.")
     console.print(
         f"Everything is under {options.data_dir.resolve()}:\n"
-        f"  lake/      Parquet tables, Hive-partitioned by date (BI tools read these)\n"
+        f"  lake/      Parquet tables, Hive-partitioned by date (BI tools read these; docs/bi.md)\n"
         f"  raw/       every API page as received (tmeet-etl rebuild re-derives the lake from it)\n"
         f"  inbox/     the webhook events, stored before they were acknowledged\n"
-        f"  warehouse.duckdb  all tables plus report_* tables: duckdb -readonly {options.data_dir / 'warehouse.duckdb'}"
+        f"  warehouse.duckdb  all tables plus report_* tables (DuckDB 1.x readers open it too)"
     )
+    if summary.success:
+        report = build_report(options.data_dir / "warehouse.duckdb", options.data_dir / "report",
+                              timezone=DEMO_TIMEZONE)
+        console.print(f"Usage report ({report.filter.label}): [bold]{report.html.resolve()}[/bold]")
     return summary
 
 

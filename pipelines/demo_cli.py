@@ -12,7 +12,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "demo",
         help="run the whole pipeline on the built-in emulator (no credentials needed)",
         description="Start the emulator, sign in through OAuth, sync the last days, publish the warehouse, "
-        "print a summary and stop.",
+        "print a summary, draw the usage report (data-dir/report/index.html) and stop.",
     )
     parser.add_argument("--data-dir", type=Path, default=Path("data/demo"),
                         help="where the demo's lake and warehouse go (default: data/demo)")

@@ -165,6 +165,17 @@ class PartitionWriter:
                 raise StorageWriteError(self.path, exc) from exc
             self.rows_written += arrow_table.num_rows
 
+    def write_arrow(self, data: pa.Table) -> None:
+        """Append an Arrow table that already has the writer's schema (no pandas round trip)."""
+        if data.schema != self._schema:
+            raise SchemaMismatchError(f"table {self._table!r}: Arrow schema {data.schema} is not {self._schema}")
+        if data.num_rows:
+            try:
+                self._writer.write_table(data)
+            except OSError as exc:
+                raise StorageWriteError(self.path, exc) from exc
+            self.rows_written += data.num_rows
+
 
 class Lake:
     """Hive-partitioned Parquet lake rooted at ``root`` (normally ``$TMEET_DATA_DIR/lake``)."""
@@ -226,6 +237,13 @@ class Lake:
         path = self.partition_dir(table, business_date) / f"snapshot-{name}.parquet"
         with self._file_writer(path, schema, table) as writer:
             writer.write(df)
+        return path
+
+    def write_unpartitioned_arrow(self, table: str, data: pa.Table) -> Path:
+        """Replace ``<table>/data.parquet`` with an Arrow table, keeping the table's own schema."""
+        path = self.table_dir(table) / UNPARTITIONED_FILE
+        with self._file_writer(path, data.schema, table) as writer:
+            writer.write_arrow(data)
         return path
 
     def write_unpartitioned(self, table: str, schema: pa.Schema, df: pd.DataFrame) -> Path:

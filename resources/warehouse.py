@@ -33,6 +33,11 @@ log = logging.getLogger(__name__)
 BUILD_SUFFIX = ".building"
 DEFAULT_LOCK_TIMEOUT_SECONDS = 1800.0
 DEFAULT_TIMEZONE = "Asia/Shanghai"
+# The file is written in the oldest storage format of DuckDB 1.x, so the DuckDB 1.x CLI and the
+# DuckDB 1.x drivers embedded in BI tools open it, not only the DuckDB this project runs.
+STORAGE_COMPATIBILITY_VERSION = "v1.0.0"
+# Tables the reporting SQL creates; they are also written to the lake for BI tools that read Parquet.
+REPORT_PREFIX = "report_"
 
 
 class WarehousePublishError(RuntimeError):
@@ -102,8 +107,9 @@ class Warehouse:
             self._remove_abandoned_builds()
             build = self.path.with_name(f".{self.path.name}.{os.getpid()}.{secrets.token_hex(6)}{BUILD_SUFFIX}")
             try:
-                row_counts = self._build(build, lake, tables, sql_files, as_of)
+                row_counts, reports = self._build(build, lake, tables, sql_files, as_of)
                 self._swap_in(build)
+                self._export_reports(lake, reports)
             finally:
                 _remove_database_files(build)
             published_at = time.time()
@@ -141,10 +147,12 @@ class Warehouse:
         tables: Mapping[str, pa.Schema],
         sql_files: list[Path],
         as_of: dt.date,
-    ) -> dict[str, int]:
+    ) -> tuple[dict[str, int], dict[str, pa.Table]]:
         step = f"opening {build}"
         try:
-            con = duckdb.connect(str(build))
+            con = duckdb.connect(
+                str(build), config={"storage_compatibility_version": STORAGE_COMPATIBILITY_VERSION}
+            )
         except duckdb.Error as exc:
             raise WarehousePublishError(self._failure(step, exc)) from exc
         try:
@@ -165,13 +173,29 @@ class Warehouse:
                     "ORDER BY table_name"
                 ).fetchall()
             }
+            step = "reading the report tables"
+            with con.cursor() as reader:
+                reports = {
+                    name: _plain_arrow(reader.sql(f"SELECT * FROM {quote_identifier(name)}").to_arrow_table())
+                    for name in row_counts
+                    if name.startswith(REPORT_PREFIX)
+                }
             step = "checkpointing"
             con.execute("CHECKPOINT")
         except duckdb.Error as exc:
             raise WarehousePublishError(self._failure(step, exc)) from exc
         finally:
             con.close()
-        return row_counts
+        return row_counts, reports
+
+    def _export_reports(self, lake: Lake, reports: Mapping[str, pa.Table]) -> None:
+        for name, data in reports.items():
+            try:
+                lake.write_unpartitioned_arrow(name, data)
+            except OSError as exc:
+                raise WarehousePublishError(
+                    f"{self.path} was published, but writing {name} to the lake failed: {exc}"
+                ) from exc
 
     def _swap_in(self, build: Path) -> None:
         wal = Path(f"{build}.wal")
@@ -219,6 +243,23 @@ def _load_table(con: duckdb.DuckDBPyConnection, lake: Lake, table: str, schema: 
         "FROM read_parquet(?, hive_partitioning = false, union_by_name = true)",
         [lake.glob(table)],
     )
+
+
+def _plain_arrow(data: pa.Table) -> pa.Table:
+    """The lake's own types (docs/tables.md): plain ``string`` and timestamps in ``UTC``.
+
+    Every BI Parquet reader understands plain strings, not every one string views; DuckDB names
+    the UTC zone ``Etc/UTC`` while the lake's tables say ``UTC``.
+    """
+    return data.cast(pa.schema([_plain_field(field) for field in data.schema], metadata=data.schema.metadata))
+
+
+def _plain_field(field: pa.Field) -> pa.Field:
+    if pa.types.is_string_view(field.type) or pa.types.is_large_string(field.type):
+        return field.with_type(pa.string())
+    if pa.types.is_timestamp(field.type) and field.type.tz is not None:
+        return field.with_type(pa.timestamp(field.type.unit, tz="UTC"))
+    return field
 
 
 def _remove_database_files(database: Path) -> None:

@@ -47,3 +47,13 @@ LEFT JOIN held USING (business_date)
 LEFT JOIN joined USING (business_date)
 LEFT JOIN attended USING (business_date)
 ORDER BY days.business_date;
+
+COMMENT ON TABLE report_daily_usage IS 'One row per business date with any meeting, session or attendance: meetings held, sessions, distinct people and attendee-minutes.';
+COMMENT ON COLUMN report_daily_usage.business_date IS 'Business date, local to the account (TMEET_TIMEZONE).';
+COMMENT ON COLUMN report_daily_usage.meetings_held IS 'Ended meeting instances whose business date this is.';
+COMMENT ON COLUMN report_daily_usage.total_duration_seconds IS 'Sum of those meetings'' durations, in seconds.';
+COMMENT ON COLUMN report_daily_usage.avg_duration_seconds IS 'Average meeting duration in seconds; NULL on a day with sessions but no ended meeting.';
+COMMENT ON COLUMN report_daily_usage.sessions IS 'Join sessions (every rejoin and every device is one).';
+COMMENT ON COLUMN report_daily_usage.distinct_participants IS 'Distinct people (person_key) who attended any meeting that day.';
+COMMENT ON COLUMN report_daily_usage.distinct_enterprise_users IS 'Of those, people of kind enterprise (directory users).';
+COMMENT ON COLUMN report_daily_usage.attendee_minutes IS 'Attended minutes summed over people, two devices at once counted once.';

@@ -17,7 +17,7 @@ SELECT
     a.business_date,
     count(DISTINCT a.userid) AS active_users,
     count(DISTINCT (a.meeting_id, a.sub_meeting_id, a.meeting_start_time)) AS meetings_attended,
-    sum(a.sessions) AS sessions,
+    CAST(sum(a.sessions) AS BIGINT) AS sessions,
     coalesce(sum(a.attended_seconds), 0) / 60.0 AS attendee_minutes
 FROM attendance AS a
 LEFT JOIN main_department AS md ON md.userid = a.userid
@@ -25,3 +25,12 @@ WHERE a.userid IS NOT NULL
   AND (md.userid IS NOT NULL OR a.person_kind = 'enterprise')
 GROUP BY md.department_id, md.department_name, a.business_date
 ORDER BY a.business_date, md.department_id NULLS LAST;
+
+COMMENT ON TABLE report_usage_by_department IS 'One row per main department and business date: its people''s attendance. Departments add up to the enterprise total.';
+COMMENT ON COLUMN report_usage_by_department.department_id IS 'The attendee''s main department; NULL for enterprise attendees without one.';
+COMMENT ON COLUMN report_usage_by_department.department_name IS 'Department name, or ''(no main department)''.';
+COMMENT ON COLUMN report_usage_by_department.business_date IS 'Business date of the meetings, local to the account.';
+COMMENT ON COLUMN report_usage_by_department.active_users IS 'Distinct users of the department who attended a meeting that day.';
+COMMENT ON COLUMN report_usage_by_department.meetings_attended IS 'Distinct meeting instances those users attended.';
+COMMENT ON COLUMN report_usage_by_department.sessions IS 'Their join sessions.';
+COMMENT ON COLUMN report_usage_by_department.attendee_minutes IS 'Their attended minutes, two devices at once counted once.';

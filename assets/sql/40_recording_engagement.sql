@@ -78,3 +78,18 @@ LEFT JOIN event_counts AS e USING (meeting_record_id)
 LEFT JOIN watched AS w USING (meeting_record_id)
 LEFT JOIN audience AS au USING (meeting_record_id)
 ORDER BY r.media_start_time, r.meeting_record_id;
+
+COMMENT ON TABLE report_recording_engagement IS 'One row per recording: views, downloads, viewers, seconds watched and the share of the meeting''s attendees who watched.';
+COMMENT ON COLUMN report_recording_engagement.meeting_record_id IS 'Recording id.';
+COMMENT ON COLUMN report_recording_engagement.meeting_id IS 'Meeting the recording belongs to.';
+COMMENT ON COLUMN report_recording_engagement.subject IS 'Meeting subject.';
+COMMENT ON COLUMN report_recording_engagement.host_userid IS 'Userid of the recording''s host.';
+COMMENT ON COLUMN report_recording_engagement.media_start_time IS 'When recording started (UTC).';
+COMMENT ON COLUMN report_recording_engagement.business_date IS 'Local date of media_start_time.';
+COMMENT ON COLUMN report_recording_engagement.views IS 'View events (recording_events).';
+COMMENT ON COLUMN report_recording_engagement.downloads IS 'Download events (recording_events).';
+COMMENT ON COLUMN report_recording_engagement.unique_viewers IS 'Distinct users with a view event or a play.';
+COMMENT ON COLUMN report_recording_engagement.watched_seconds IS 'Seconds watched over all plays (recording_view_details).';
+COMMENT ON COLUMN report_recording_engagement.meeting_attendees IS 'Attendees with a userid of the recorded meeting instance.';
+COMMENT ON COLUMN report_recording_engagement.attendees_who_watched IS 'Of those, how many watched the recording.';
+COMMENT ON COLUMN report_recording_engagement.attendee_watch_share IS 'attendees_who_watched / meeting_attendees; NULL when there are no such attendees.';

@@ -53,3 +53,19 @@ SELECT
     last_active_date IS NULL OR last_active_date <= report_as_of - 30 AS inactive_30d
 FROM activity
 ORDER BY userid;
+
+COMMENT ON TABLE report_user_activity IS 'One row per directory user: meetings hosted and attended, last activity, licence status and whether inactive for 30 days.';
+COMMENT ON COLUMN report_user_activity.userid IS 'Directory userid.';
+COMMENT ON COLUMN report_user_activity.user_name IS 'Display name (never used as an identity).';
+COMMENT ON COLUMN report_user_activity.main_department_id IS 'Main department id.';
+COMMENT ON COLUMN report_user_activity.main_department_name IS 'Main department name.';
+COMMENT ON COLUMN report_user_activity.role_name IS 'Role name in the enterprise.';
+COMMENT ON COLUMN report_user_activity.status IS 'Platform user status code: 1 enabled, 0 disabled, 2 inactive.';
+COMMENT ON COLUMN report_user_activity.licence_status IS 'status as a label: enabled, disabled or inactive.';
+COMMENT ON COLUMN report_user_activity.meetings_hosted IS 'Ended meeting instances the user created.';
+COMMENT ON COLUMN report_user_activity.meetings_attended IS 'Meeting instances the user attended.';
+COMMENT ON COLUMN report_user_activity.attended_minutes IS 'Minutes the user attended in total.';
+COMMENT ON COLUMN report_user_activity.last_activity_at IS 'Last instant the user hosted or attended a meeting (UTC).';
+COMMENT ON COLUMN report_user_activity.last_active_date IS 'Business date of that last activity.';
+COMMENT ON COLUMN report_user_activity.report_as_of IS 'The date the 30-day window ends on (the publish date in the account''s time zone).';
+COMMENT ON COLUMN report_user_activity.inactive_30d IS 'True when the user hosted and attended nothing in the 30 days ending on report_as_of.';

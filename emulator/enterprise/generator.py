@@ -40,6 +40,11 @@ PSTN_INSTANCE = 0
 ROOMS_INSTANCES = (20, 21, 22)
 CLIENT_INSTANCES = (1, 1, 1, 2, 2, 3, 4, 5, 6, 10)
 ROLE_CREATOR_HOST, ROLE_MEMBER, ROLE_GUEST, ROLE_COHOST = 3, 0, 4, 6
+# Share of enabled users who hold a licence but do not meet: without them every enabled user
+# meets and a licence review ("licensed, no meeting in 30 days") finds only disabled accounts.
+DORMANT_SHARE = 0.06
+# The first users (the super admin and the hosts of the big meetings) always meet.
+ALWAYS_MEETING_USERS = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +75,14 @@ def person_kind(instanceid: int, join_type: int, is_enterprise_user: bool) -> st
     return "enterprise" if is_enterprise_user else "external"
 
 
+def is_dormant(seed: int, user: User) -> bool:
+    """An enabled user who neither hosts, attends nor watches anything (stable per seed and user)."""
+    if user.status != 1 or user.index < ALWAYS_MEETING_USERS:
+        return False
+    digest = hashlib.sha256(f"{seed}:unused:{user.userid}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64 < DORMANT_SHARE
+
+
 class Generator:
     """Builds instances, sessions and recordings; holds no mutable state besides its inputs."""
 
@@ -79,8 +92,9 @@ class Generator:
         self.users = users
         self.tz = tz
         self.hostile = hostile
-        self.active = [u for u in users if u.status == 1]
-        self.pmi_owners = [u for u in users if u.has_pmi]
+        self.dormant = frozenset(u.userid for u in users if is_dormant(seed, u))
+        self.active = [u for u in users if u.status == 1 and u.userid not in self.dormant]
+        self.pmi_owners = [u for u in users if u.has_pmi and u.userid not in self.dormant]
         self.active_by_id = {u.userid: u for u in self.active}
 
     def local_epoch(self, day: date, minute: int) -> int:

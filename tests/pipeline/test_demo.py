@@ -26,6 +26,10 @@ def test_demo_signs_in_syncs_and_publishes(tmp_path: Path, monkeypatch: pytest.M
     assert "TMEET_AUTH_MODE=aksk" in sees, "the demo says which mode reaches the account on today's platform"
     assert ": consistent" in output, "the live day's events should match the pull of that day"
     assert summary.api_calls > 0
+    report = tmp_path / "demo" / "report" / "index.html"
+    assert report.is_file() and (tmp_path / "demo" / "report" / "daily.png").is_file()
+    # The demo ends by naming the report it wrote.
+    assert str(report.resolve()) in output.split("Usage report", 1)[1].replace("\n", "")
     with duckdb.connect(str(tmp_path / "demo" / "warehouse.duckdb"), read_only=True) as con:
         (meetings,) = con.execute("SELECT count(*) FROM meetings").fetchone()
         (reported,) = con.execute("SELECT sum(meetings_held) FROM report_daily_usage").fetchone()

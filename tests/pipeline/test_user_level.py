@@ -196,5 +196,6 @@ def resource(inst: Any) -> str:
 
 def lake_bytes(data_dir: Path) -> dict[str, bytes]:
     root = data_dir / "lake"
+    # The run log and the report tables (written by the warehouse publish) are not re-derived from pages.
     return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*.parquet"))
-            if p.relative_to(root).parts[0] != "sync_log"}
+            if p.relative_to(root).parts[0] != "sync_log" and not p.relative_to(root).parts[0].startswith("report_")}
