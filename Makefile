@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_WORKERS ?= 2
 
-.PHONY: install test soak demo dev emulator bench lint clean
+.PHONY: install system-packages test soak demo dev emulator bench lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,7 +15,10 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-test: $(STAMP)
+system-packages:
+	bash scripts/system-packages.sh
+
+test: $(STAMP) system-packages
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -m "not soak" $(PYTEST_ARGS)
 
 soak: $(STAMP)

@@ -30,7 +30,7 @@ RENDER_TIMEOUT_MS = 180_000
 def chromium_path() -> str:
     path = shutil.which("chromium") or CHROMIUM
     if not Path(path).exists():
-        pytest.fail("Chromium is not installed: run `apt-get install -y chromium` (.ci/run does it in CI)")
+        pytest.fail("Chromium is not installed: run `apt-get install -y chromium` (`make test` does it as root on Debian)")
     return path
 
 
