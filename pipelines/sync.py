@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -18,6 +18,7 @@ from rich.table import Table
 
 from assets._progress import NullProgress, install_progress
 from pipelines.definitions import ASSETS
+from pipelines.instance import cli_run_tags, deployment_instance
 from resources.dagster_resources import StorageResource, TencentMeetingResource
 from resources.settings import ConfigError, Settings
 
@@ -98,19 +99,23 @@ def run_sync(
     selection = dg.AssetSelection.all() if include_snapshots else SYNC_SELECTION
     # Assets the scopes do not allow stay out of the run, so the warehouse still publishes.
     selection = selection - dg.AssetSelection.assets(*plan.skipped)
-    with live_progress(console):
-        outcome = dg.materialize(
-            ASSETS,
-            selection=selection,
-            resources={"tencent": tencent, "storage": StorageResource()},
-            instance=instance,
-            raise_on_error=False,
-            run_config=QUIET_RUN_CONFIG,
-            tags={
-                "dagster/asset_partition_range_start": start.isoformat(),
-                "dagster/asset_partition_range_end": end.isoformat(),
-            },
-        )
+    with ExitStack() as stack:
+        # The deployment's instance, so the UI shows the run and the pools and run limits hold.
+        target = instance or stack.enter_context(deployment_instance(settings))
+        with live_progress(console):
+            outcome = dg.materialize(
+                ASSETS,
+                selection=selection,
+                resources={"tencent": tencent, "storage": StorageResource()},
+                instance=target,
+                raise_on_error=False,
+                run_config=QUIET_RUN_CONFIG,
+                tags={
+                    "dagster/asset_partition_range_start": start.isoformat(),
+                    "dagster/asset_partition_range_end": end.isoformat(),
+                    **cli_run_tags("sync"),
+                },
+            )
     summary = _summarize(outcome, start, end, settings.data_dir)
     summary.skipped_assets = dict(plan.skipped)
     return summary
