@@ -248,6 +248,10 @@ def table_metadata(landed: Landed) -> dict[str, dg.MetadataValue]:
         ),
         "quarantined": dg.MetadataValue.int(landed.quarantined),
     }
+    # Pulled, and nothing happened: told apart from a date never pulled, which has no file at all.
+    empty = sorted(str(day) for day, rows in landed.rows_by_partition.items() if day is not None and rows == 0)
+    if empty:
+        metadata["empty_days"] = dg.MetadataValue.json(empty)
     if landed.api_total is not None:
         metadata["api_total_count"] = dg.MetadataValue.int(landed.api_total)
     if landed.preview is not None and len(landed.preview):

@@ -16,9 +16,11 @@ from assets._dagster import (
     daily_table,
     for_asset,
     merge,
+    partition_days,
     pull_days,
     result,
 )
+from assets._upstream import require_upstream
 from assets._sync import Derived, Landed, PageData, SyncContext, archive_page, fan_out, first_page_total, land
 from assets.meetings import read_instances
 from assets.normalize.participants import InstanceRef, build_attendance, normalize_participant_batches
@@ -157,6 +159,7 @@ def participants(
     context: AssetExecutionContext, tencent: TencentMeetingResource, storage: StorageResource
 ) -> Iterator[dg.MaterializeResult]:
     """Pull the participants of every landed meeting instance and derive attendance."""
+    require_upstream(storage.lake(), "participant_sessions", ["meetings"], partition_days(context))
     outcomes, checks, stats = pull_days(context, tencent, storage, ASSET, _pull_day)
     yield result("participant_sessions", merge([s for s, _ in outcomes]), stats,
                  for_asset(checks, "participant_sessions"))

@@ -19,9 +19,11 @@ from assets._dagster import (
     daily_pull,
     daily_table,
     merge,
+    partition_days,
     pull_days,
     result,
 )
+from assets._upstream import require_upstream
 from assets._sync import Derived, Landed, PageData, SyncContext, archive_page, combine, fan_out, land
 from assets.normalize.recording_access import (
     AccessRef,
@@ -169,6 +171,7 @@ def recording_access(
     context: AssetExecutionContext, tencent: TencentMeetingResource, storage: StorageResource
 ) -> Iterator[dg.MaterializeResult]:
     """Pull who viewed or downloaded each transcoded recording of the run's dates."""
+    require_upstream(storage.lake(), "recording_access", ["recordings", "recording_files"], partition_days(context))
     outcomes, checks, stats = pull_days(context, tencent, storage, ASSET, _pull_day)
     yield result("recording_daily_metrics", merge([o["recording_daily_metrics"] for o in outcomes]), stats, checks)
     yield result("recording_events", merge([o["recording_events"] for o in outcomes]), None)
