@@ -10,7 +10,8 @@ from assets.snapshots import meeting_snapshots
 from assets.users import directory
 from assets.warehouse import warehouse
 from assets.webhooks import WEBHOOK_ASSETS, WEBHOOK_CHECKS
-from pipelines.jobs import daily_job, recordings_lookback_job, snapshot_job, webhook_job
+from pipelines.jobs import daily_job, publish_job, recordings_lookback_job, snapshot_job, webhook_job
+from pipelines.publish import warehouse_publish_sensor
 from pipelines.schedules import daily_schedule, recordings_lookback_schedule, snapshot_schedule
 from pipelines.sensors import webhook_inbox_sensor
 from resources.dagster_resources import build_resources
@@ -26,8 +27,8 @@ def defs() -> dg.Definitions:
         # The webhook assets stay out of ASSETS: `tmeet-etl sync` pulls, it does not read the inbox.
         assets=[*ASSETS, *WEBHOOK_ASSETS],
         asset_checks=WEBHOOK_CHECKS,
-        jobs=[daily_job, recordings_lookback_job, snapshot_job, webhook_job],
+        jobs=[daily_job, recordings_lookback_job, snapshot_job, webhook_job, publish_job],
         schedules=[daily_schedule, recordings_lookback_schedule, snapshot_schedule],
-        sensors=[webhook_inbox_sensor],
+        sensors=[webhook_inbox_sensor, warehouse_publish_sensor],
         resources=build_resources(),
     )
