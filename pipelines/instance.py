@@ -28,13 +28,12 @@ PID_TAG = "tmeet/pid"
 LAUNCHED_BY_TAG = "tmeet/launched_by"
 
 
-def dagster_home(settings: Settings | None = None) -> Path:
+def dagster_home(data_dir: Path | None = None) -> Path:
     """The instance directory: ``DAGSTER_HOME``, else ``dagster_home`` under the data directory."""
     explicit = os.environ.get("DAGSTER_HOME", "").strip()
     if explicit:
         return Path(explicit).expanduser().resolve()
-    data_dir = (settings or Settings.from_env()).data_dir
-    return (data_dir / HOME_DIR_NAME).resolve()
+    return ((data_dir or Settings.from_env().data_dir) / HOME_DIR_NAME).resolve()
 
 
 def prepare_home(home: Path, *, replace_config: bool = False) -> Path:
@@ -47,9 +46,9 @@ def prepare_home(home: Path, *, replace_config: bool = False) -> Path:
 
 
 @contextmanager
-def deployment_instance(settings: Settings | None = None) -> Iterator[dg.DagsterInstance]:
+def deployment_instance(data_dir: Path | None = None) -> Iterator[dg.DagsterInstance]:
     """The deployment's persistent instance, with runs killed mid-way by a signal marked failed."""
-    home = prepare_home(dagster_home(settings))
+    home = prepare_home(dagster_home(data_dir))
     with dg.DagsterInstance.from_config(str(home)) as instance:
         release_dead_cli_runs(instance)
         yield instance

@@ -101,7 +101,7 @@ def run_sync(
     selection = selection - dg.AssetSelection.assets(*plan.skipped)
     with ExitStack() as stack:
         # The deployment's instance, so the UI shows the run and the pools and run limits hold.
-        target = instance or stack.enter_context(deployment_instance(settings))
+        target = instance or stack.enter_context(deployment_instance(settings.data_dir))
         with live_progress(console):
             outcome = dg.materialize(
                 ASSETS,

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import dagster as dg
+from dagster._core.storage.dagster_run import DagsterRunStatus, RunsFilter
+
 from emulator.testing import EmulatorHandle
+from pipelines.partitions import account_timezone
+from pipelines.rebuild import rebuild
 from pipelines.instance import LAUNCHED_BY_TAG
 from pipelines.sync import run_sync
 from resources.lake import Lake
@@ -33,3 +38,21 @@ def test_cli_sync_is_a_run_in_the_ui(pipeline_env: tuple[EmulatorHandle, Path], 
         checks = check_executions(url, "meetings", "key_unique")
         assert [c["runId"] for c in checks] == [run["runId"]]
         assert checks[0]["status"] == "SUCCEEDED"
+
+
+def test_rebuild_is_a_run_with_the_partitions_it_replaced(pipeline_env: tuple[EmulatorHandle, Path]) -> None:
+    _, data_dir = pipeline_env
+    assert run_sync(FIRST, LAST).success
+    summary = rebuild(data_dir, account_timezone(), start=FIRST, end=LAST, tables=["meetings"])
+    with dg.DagsterInstance.from_config(str(data_dir / "dagster_home")) as instance:
+        (run,) = instance.get_runs(RunsFilter(tags={LAUNCHED_BY_TAG: "rebuild"}))
+        assert run.status == DagsterRunStatus.SUCCESS
+        records = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=dg.AssetKey("meetings")), limit=1000
+        ).records
+        rebuilt = {r.partition_key for r in records if r.run_id == run.run_id}
+        assert rebuilt == {str(d) for d in summary.days_by_table["meetings"]} == {
+            str(d) for d in Lake.from_data_dir(data_dir).partitions("meetings")}
+        warehouse = [r for r in instance.fetch_materializations(dg.AssetKey("warehouse"), limit=10).records
+                     if r.run_id == run.run_id]
+        assert len(warehouse) == 1
