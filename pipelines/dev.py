@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import signal
 import subprocess
 import sys
 import time
@@ -48,6 +49,8 @@ def run_dev(data_dir: Path, ui_port: int, console: Console) -> int:
     """Serve everything until Ctrl-C; returns the first exit code of a service that stopped."""
     data_dir = data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
+    # A plain `kill` must stop the webserver and the daemon too, not leave them running orphaned.
+    signal.signal(signal.SIGTERM, _interrupt)
     # The shared instance: `tmeet-etl` in another terminal records its runs here too.
     home = prepare_home(data_dir / "dagster_home", replace_config=True)
     start = first_day(data_dir)
@@ -77,8 +80,15 @@ def run_dev(data_dir: Path, ui_port: int, console: Console) -> int:
              "-h", "127.0.0.1", "-p", str(ui_port)], child_env, home))
         daemon = stack.enter_context(service(
             [str(BIN / "dagster-daemon"), "run", "-m", "pipelines.definitions"], child_env, home))
+        # The receiver runs beside it, so the webhook sensor has an inbox to read; turn it on.
+        subprocess.run([str(BIN / "dagster"), "sensor", "start", "-m", "pipelines.definitions", "webhook_inbox_sensor"],
+                       env=child_env, cwd=home, check=False, stdout=subprocess.DEVNULL)
         print_banner(console, emu.base_url, receiver_url, token.open_id, ui_port, home, env_file, env)
         return wait_for_first_exit([webserver, daemon])
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def first_day(data_dir: Path) -> date:
@@ -139,4 +149,5 @@ def print_banner(console: Console, emulator_url: str, receiver_url: str, open_id
         console.print(f"  export {name}={shlex.quote(env[name])}", highlight=False)
     console.print(f"  (the app's id and secret are in {env_file})", highlight=False)
     console.print("  tmeet-etl sync --start YYYY-MM-DD   # shows in the UI as a run", highlight=False)
-    console.print("Schedules start off: turn on daily_schedule (and the others you want) under Automation.")
+    console.print("webhook_inbox_sensor is on. Schedules start off: turn on daily_schedule (and the others "
+                  "you want) under Automation, or `dagster schedule start daily_schedule -m pipelines.definitions`.")

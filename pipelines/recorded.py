@@ -6,9 +6,9 @@ through here they show in the UI as runs of their own, like every other write of
 
 # No `from __future__ import annotations`: Dagster reads the op's context annotation at definition time.
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import dagster as dg
 from dagster import OpExecutionContext
@@ -47,3 +47,22 @@ def run_recorded(
     if raised:
         raise raised[0]
     return outcome[0]
+
+
+def materialize_as(
+    job_name: str,
+    assets: Sequence[dg.AssetsDefinition],
+    *,
+    selection: dg.AssetSelection,
+    resources: Mapping[str, object],
+    instance: dg.DagsterInstance,
+    run_config: Mapping[str, Any],
+    tags: Mapping[str, str],
+) -> dg.ExecuteInProcessResult:
+    """``dg.materialize`` under a job name the UI can show (it would say ``__ephemeral_asset_job__``)."""
+    defs = dg.Definitions(
+        jobs=[dg.define_asset_job(job_name, selection=selection)], assets=list(assets), resources=dict(resources),
+    )
+    return defs.resolve_job_def(job_name).execute_in_process(
+        run_config=dict(run_config), instance=instance, raise_on_error=False, tags=dict(tags),
+    )

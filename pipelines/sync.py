@@ -19,6 +19,7 @@ from rich.table import Table
 from assets._progress import NullProgress, install_progress
 from pipelines.definitions import ASSETS
 from pipelines.instance import cli_run_tags, deployment_instance
+from pipelines.recorded import materialize_as
 from resources.dagster_resources import StorageResource, TencentMeetingResource
 from resources.settings import ConfigError, Settings
 
@@ -26,6 +27,7 @@ from resources.settings import ConfigError, Settings
 QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 log = logging.getLogger(__name__)
 
+SYNC_JOB_NAME = "tmeet_etl_sync"
 SYNC_SELECTION = dg.AssetSelection.all() - dg.AssetSelection.assets("upcoming_meetings", "live_meetings")
 
 
@@ -103,12 +105,12 @@ def run_sync(
         # The deployment's instance, so the UI shows the run and the pools and run limits hold.
         target = instance or stack.enter_context(deployment_instance(settings.data_dir))
         with live_progress(console):
-            outcome = dg.materialize(
+            outcome = materialize_as(
+                SYNC_JOB_NAME,
                 ASSETS,
                 selection=selection,
                 resources={"tencent": tencent, "storage": StorageResource()},
                 instance=target,
-                raise_on_error=False,
                 run_config=QUIET_RUN_CONFIG,
                 tags={
                     "dagster/asset_partition_range_start": start.isoformat(),

@@ -29,7 +29,7 @@ def test_cli_sync_is_a_run_in_the_ui(pipeline_env: tuple[EmulatorHandle, Path], 
         found = runs(url, {LAUNCHED_BY_TAG: "sync"})
         assert len(found) == 1, found
         run = found[0]
-        assert run["status"] == "SUCCESS"
+        assert run["status"] == "SUCCESS" and run["jobName"] == "tmeet_etl_sync"
         for asset in ("meetings", "participant_sessions", "recordings"):
             events = [m for m in materializations(url, asset) if m["runId"] == run["runId"]]
             assert {m["partition"] for m in events} == {str(d) for d in lake.partitions(asset)}, asset
