@@ -9,9 +9,12 @@ import dagster as dg
 from dagster import SensorEvaluationContext
 
 from assets.warehouse import LAKE_TABLES
+from dagster._core.storage.dagster_run import IN_PROGRESS_RUN_STATUSES, RunsFilter
+
 from pipelines.jobs import publish_job
 
 DEFAULT_PUBLISH_INTERVAL_SECONDS = 600
+PUBLISHING_JOBS = frozenset({"daily_job", "recordings_lookback_job", "publish_job"})
 # The tables whose new data waits for the next debounced publish (the logs land with every step).
 PUBLISHED_TABLES = tuple(t for t in LAKE_TABLES if t not in ("sync_log", "quarantine"))
 
@@ -36,6 +39,14 @@ def newest_storage_id(instance: dg.DagsterInstance, tables: tuple[str, ...]) -> 
     return max(ids, default=0)
 
 
+def publishing_runs(instance: dg.DagsterInstance) -> list[str]:
+    """Runs queued or in progress that end with a publish: the daily pull, the look-back, a publish."""
+    found = instance.get_run_records(
+        RunsFilter(statuses=list(IN_PROGRESS_RUN_STATUSES)), limit=100,
+    )
+    return [r.dagster_run.run_id for r in found if r.dagster_run.job_name in PUBLISHING_JOBS]
+
+
 @dg.sensor(
     name="warehouse_publish_sensor",
     job=publish_job,
@@ -45,6 +56,9 @@ def newest_storage_id(instance: dg.DagsterInstance, tables: tuple[str, ...]) -> 
     "snapshot runs do not publish themselves); at most once per TMEET_PUBLISH_INTERVAL_SECONDS.",
 )
 def warehouse_publish_sensor(context: SensorEvaluationContext) -> dg.RunRequest | dg.SkipReason:
+    busy = publishing_runs(context.instance)
+    if busy:
+        return dg.SkipReason(f"run {busy[0]} publishes when it ends; nothing to add until then")
     landed = newest_storage_id(context.instance, PUBLISHED_TABLES)
     published = newest_storage_id(context.instance, ("warehouse",))
     if landed <= published:

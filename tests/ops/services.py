@@ -64,8 +64,11 @@ def webserver(env: Mapping[str, str], cwd: Path, log: Path) -> Iterator[str]:
 
 
 @contextmanager
-def daemon(env: Mapping[str, str], cwd: Path, log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    command = [str(BIN / "dagster-daemon"), "run", "-m", "pipelines.definitions"]
+def daemon(
+    env: Mapping[str, str], cwd: Path, log: Path, command: list[str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """``dagster-daemon run``: on the project's module, or ``command`` (a deployment's own)."""
+    command = command or [str(BIN / "dagster-daemon"), "run", "-m", "pipelines.definitions"]
     with process(command, env, cwd, log) as proc:
         yield proc
 

@@ -145,7 +145,7 @@ def test_deployment_on_postgres_runs_schedules_and_sensors_by_itself(
             subprocess.run([str(BIN / "dagster"), kind, "start", name, "-w", str(workspace)], env=env,
                            cwd=PROJECT_ROOT, check=True, capture_output=True, timeout=300)
 
-        first_daemon = daemon(env, PROJECT_ROOT, logs / "daemon-1.log")
+        first_daemon = daemon(env, PROJECT_ROOT, logs / "daemon-1.log", daemon_argv)
         first_daemon.__enter__()
         try:
             daily = _wait_for("the scheduled daily_job run", _finished_run(url, "daily_job"))
@@ -160,7 +160,7 @@ def test_deployment_on_postgres_runs_schedules_and_sensors_by_itself(
         emu.advance(timedelta(hours=6).total_seconds())
         _wait_for("pushed events in the inbox", lambda: (data_dir / "inbox").exists(), timeout=120)
 
-        second = stack.enter_context(daemon(env, PROJECT_ROOT, logs / "daemon-2.log"))
+        second = stack.enter_context(daemon(env, PROJECT_ROOT, logs / "daemon-2.log", daemon_argv))
         webhook = _wait_for("the webhook sensor's run", _finished_run(url, "webhook_job"))
         assert webhook["status"] == "SUCCESS", (logs / "daemon-2.log").read_text()[-3000:]
         publish = _wait_for("the debounced publish", _finished_run(url, "publish_job"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dagster as dg
+from dagster._core.storage.dagster_run import DagsterRunStatus
 
 from pipelines.definitions import defs
 from pipelines.jobs import PUBLISH_ASSETS
@@ -48,3 +49,14 @@ def test_publish_sensor_debounces_small_runs_into_one_publish() -> None:
         instance.report_runless_asset_event(dg.AssetMaterialization("upcoming_meetings", partition="2026-06-17"))
         later = _tick(instance)
         assert isinstance(later, dg.RunRequest) and later.run_key != first.run_key
+
+
+def test_publish_sensor_waits_for_a_run_that_publishes_anyway() -> None:
+    with dg.instance_for_test() as instance:
+        instance.report_runless_asset_event(dg.AssetMaterialization("meetings", partition="2026-06-16"))
+        assert isinstance(_tick(instance), dg.RunRequest)
+        daily = instance.create_run_for_job(defs().resolve_job_def("daily_job"), status=DagsterRunStatus.STARTED)
+        waiting = _tick(instance)
+        assert isinstance(waiting, dg.SkipReason) and daily.run_id in (waiting.skip_message or "")
+        instance.report_run_failed(daily)
+        assert isinstance(_tick(instance), dg.RunRequest)
