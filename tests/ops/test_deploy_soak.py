@@ -43,6 +43,7 @@ AES_KEY = "SoakAesKey0123456789abcdefghijklmnopqrstuvw"
 # A run on a loaded two-core machine: process start-up, code loading, the pull, the checks.
 RUN_TIMEOUT_SECONDS = 900.0
 DEPLOY = PROJECT_ROOT / "deploy"
+POOLS = ("tencent_api", "duckdb")
 
 
 def _wait_for(what: str, probe: Callable[[], Any], timeout: float = RUN_TIMEOUT_SECONDS) -> Any:
@@ -129,6 +130,10 @@ def test_deployment_on_postgres_runs_schedules_and_sensors_by_itself(
             "TMEET_PUBLISH_INTERVAL_SECONDS": "30",
             "TMEET_WEBHOOK_TOKEN": TOKEN, "TMEET_WEBHOOK_AES_KEY": AES_KEY,
         }
+        # As deploy/README.md installs it: the pools' limits set once, before any run claims a slot.
+        for pool in POOLS:
+            subprocess.run([str(BIN / "dagster"), "instance", "concurrency", "set", pool, "1"], env=env,
+                           cwd=PROJECT_ROOT, check=True, capture_output=True, timeout=300)
         stack.enter_context(process(_command(procfile["code"], **{"4266": str(code_port)}), env, PROJECT_ROOT,
                                     logs / "code.log"))
         stack.enter_context(process(_command(procfile["webhook"], **{"8090": receiver_port}), env, PROJECT_ROOT,
