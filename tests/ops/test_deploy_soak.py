@@ -66,6 +66,15 @@ def _finished_run(url: str, job: str) -> Callable[[], dict[str, Any] | None]:
     return probe
 
 
+def _any_run(url: str, job: str) -> Callable[[], dict[str, Any] | None]:
+    return lambda: next((run for run in runs(url) if run["jobName"] == job), None)
+
+
+def _cli(args: list[str], env: dict[str, str]) -> None:
+    subprocess.run([str(BIN / "dagster"), *args], env=env, cwd=PROJECT_ROOT, check=True, capture_output=True,
+                   timeout=300)
+
+
 def _workspace(tmp: Path, port: int) -> Path:
     """deploy/workspace.yaml with this test's code-server port."""
     text = (DEPLOY / "workspace.yaml").read_text(encoding="utf-8").replace("port: 4266", f"port: {port}")
@@ -132,8 +141,7 @@ def test_deployment_on_postgres_runs_schedules_and_sensors_by_itself(
         }
         # As deploy/README.md installs it: the pools' limits set once, before any run claims a slot.
         for pool in POOLS:
-            subprocess.run([str(BIN / "dagster"), "instance", "concurrency", "set", pool, "1"], env=env,
-                           cwd=PROJECT_ROOT, check=True, capture_output=True, timeout=300)
+            _cli(["instance", "concurrency", "set", pool, "1"], env)
         stack.enter_context(process(_command(procfile["code"], **{"4266": str(code_port)}), env, PROJECT_ROOT,
                                     logs / "code.log"))
         stack.enter_context(process(_command(procfile["webhook"], **{"8090": receiver_port}), env, PROJECT_ROOT,
@@ -147,12 +155,14 @@ def test_deployment_on_postgres_runs_schedules_and_sensors_by_itself(
 
         # Schedules and the webhook sensor start off, as in production: turn them on as the README says.
         for kind, name in (("schedule", "daily_schedule"), ("sensor", "webhook_inbox_sensor")):
-            subprocess.run([str(BIN / "dagster"), kind, "start", name, "-w", str(workspace)], env=env,
-                           cwd=PROJECT_ROOT, check=True, capture_output=True, timeout=300)
+            _cli([kind, "start", name, "-w", str(workspace)], env)
 
         first_daemon = daemon(env, PROJECT_ROOT, logs / "daemon-1.log", daemon_argv)
         first_daemon.__enter__()
         try:
+            _wait_for("the daemon to launch daily_job", _any_run(url, "daily_job"))
+            # A schedule's run key only dedupes within one tick: stop the every-minute cron after one run.
+            _cli(["schedule", "stop", "daily_schedule", "-w", str(workspace)], env)
             daily = _wait_for("the scheduled daily_job run", _finished_run(url, "daily_job"))
         finally:
             first_daemon.__exit__(None, None, None)
