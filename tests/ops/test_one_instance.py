@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import dagster as dg
+import pytest
 from dagster._core.storage.dagster_run import DagsterRunStatus, RunsFilter
 
 from emulator.testing import EmulatorHandle
@@ -17,6 +18,7 @@ from tests.ops.services import check_executions, materializations, runs, service
 from tests.pipeline.conftest import FIRST, LAST
 
 
+@pytest.mark.timeout(900)
 def test_cli_sync_is_a_run_in_the_ui(pipeline_env: tuple[EmulatorHandle, Path], tmp_path: Path) -> None:
     _, data_dir = pipeline_env
     summary = run_sync(FIRST, LAST)
@@ -40,6 +42,7 @@ def test_cli_sync_is_a_run_in_the_ui(pipeline_env: tuple[EmulatorHandle, Path], 
         assert checks[0]["status"] == "SUCCEEDED"
 
 
+@pytest.mark.timeout(900)
 def test_rebuild_is_a_run_with_the_partitions_it_replaced(pipeline_env: tuple[EmulatorHandle, Path]) -> None:
     _, data_dir = pipeline_env
     assert run_sync(FIRST, LAST).success
