@@ -15,6 +15,7 @@ import pandas as pd
 from dagster import AssetExecutionContext
 
 from assets._sync import Landed, SyncContext, write_sync_log
+from pipelines.alerting import daily_freshness_policy
 from pipelines.partitions import account_timezone, daily_partitions
 from resources.dagster_resources import StorageResource, TencentMeetingResource
 from resources.settings import ConfigError, Settings
@@ -166,10 +167,14 @@ API_KINDS = frozenset({"api", "pandas", "parquet"})
 def daily_table(
     name: str, description: str, *, group: str, deps: Sequence[str] = (), kinds: frozenset[str] = API_KINDS
 ) -> dg.AssetSpec:
-    """A table partitioned by business date; skippable, because a missing scope skips it."""
+    """A table partitioned by business date; skippable, because a missing scope skips it.
+
+    Its freshness policy gives Dagster's own fresh/stale state; the partition-level
+    ``partition_fresh`` check and its alerts are in ``pipelines.alerting``.
+    """
     return dg.AssetSpec(
         name, skippable=True, deps=list(deps), group_name=group, kinds=set(kinds),
-        partitions_def=daily_partitions, description=description,
+        partitions_def=daily_partitions, description=description, freshness_policy=daily_freshness_policy(),
     )
 
 

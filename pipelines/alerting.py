@@ -42,6 +42,17 @@ def grace() -> timedelta:
     return timedelta(hours=hours)
 
 
+def daily_freshness_policy() -> dg.FreshnessPolicy:
+    """Dagster's own freshness state for the daily tables, beside the partition-level check: a
+    materialization within the day before the daily run's deadline (01:30 plus the grace)."""
+    minutes = int((DAILY_RUN_AT + grace()).total_seconds() // 60)
+    return dg.FreshnessPolicy.cron(
+        deadline_cron=f"{minutes % 60} {(minutes // 60) % 24} * * *",
+        lower_bound_delta=timedelta(hours=24),
+        timezone=account_timezone(),
+    )
+
+
 def expected_day(now: datetime, tz: str) -> date:
     """The newest business date that must be in the lake at ``now``: yesterday, once the daily run is due."""
     local = now.astimezone(ZoneInfo(tz))

@@ -11,7 +11,8 @@ import pytest
 
 from assets.participants import participants
 from emulator.testing import EmulatorHandle
-from pipelines.alerting import FRESH_CHECK, expected_day, freshness_alert_sensor, run_failure_alert_sensor
+from pipelines.alerting import FRESH_CHECK, FRESH_TABLES, expected_day, freshness_alert_sensor, run_failure_alert_sensor
+from pipelines.definitions import defs
 from pipelines.partitions import account_timezone, daily_partitions
 from resources.alerts import AlertSettings, feishu_sign
 from resources.dagster_resources import StorageResource, TencentMeetingResource
@@ -104,3 +105,11 @@ def test_alert_format_follows_the_host_and_errors_name_the_setting() -> None:
 def _latest_check(instance: dg.DagsterInstance, table: str):  # type: ignore[no-untyped-def]
     key = dg.AssetCheckKey(dg.AssetKey(table), FRESH_CHECK)
     return instance.event_log_storage.get_latest_asset_check_execution_by_key([key])[key]
+
+
+def test_every_daily_table_has_a_freshness_policy_and_a_freshness_check() -> None:
+    graph = defs().resolve_asset_graph()
+    with_policy = {k.to_user_string() for k in graph.get_all_asset_keys() if graph.get(k).freshness_policy}
+    assert with_policy == set(FRESH_TABLES)
+    checked = {k.asset_key.to_user_string() for k in graph.asset_check_keys if k.name == FRESH_CHECK}
+    assert checked == set(FRESH_TABLES)
