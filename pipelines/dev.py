@@ -84,6 +84,9 @@ def run_dev(data_dir: Path, ui_port: int, console: Console) -> int:
         subprocess.run([str(BIN / "dagster"), "sensor", "start", "-m", "pipelines.definitions", "webhook_inbox_sensor"],
                        env=child_env, cwd=home, check=False, stdout=subprocess.DEVNULL)
         print_banner(console, emu.base_url, receiver_url, token.open_id, ui_port, home, env_file, env)
+        if not Lake.from_data_dir(data_dir).partitions("meetings"):
+            console.print(f"{data_dir} holds no data yet: `make demo` (or `tmeet-etl demo --data-dir {data_dir}`) "
+                          "fills it with a month of history, runs included.")
         return wait_for_first_exit([webserver, daemon])
 
 
