@@ -27,6 +27,7 @@ from assets._refusals import (
 )
 from assets._sync import Landed, SyncContext, Tally, write_sync_log
 from assets.schemas import SCHEMAS
+from pipelines.alerting import daily_freshness_policy
 from pipelines.partitions import account_timezone, daily_partitions
 from resources.dagster_resources import StorageResource, TencentMeetingResource
 from resources.pii_policy import redact_preview
@@ -206,10 +207,14 @@ API_KINDS = frozenset({"api", "pandas", "parquet"})
 def daily_table(
     name: str, description: str, *, group: str, deps: Sequence[str] = (), kinds: frozenset[str] = API_KINDS
 ) -> dg.AssetSpec:
-    """A table partitioned by business date; skippable, because a missing scope skips it."""
+    """A table partitioned by business date; skippable, because a missing scope skips it.
+
+    Its freshness policy gives Dagster's own fresh/stale state; the partition-level
+    ``partition_fresh`` check and its alerts are in ``pipelines.alerting``.
+    """
     return dg.AssetSpec(
         name, skippable=True, deps=list(deps), group_name=group, kinds=set(kinds),
-        partitions_def=daily_partitions, description=description,
+        partitions_def=daily_partitions, description=description, freshness_policy=daily_freshness_policy(),
     )
 
 
@@ -292,6 +297,10 @@ def table_metadata(landed: Landed) -> dict[str, dg.MetadataValue]:
     if landed.tally is not None:
         for name, value in landed.tally.as_dict().items():
             metadata[f"records_{name}"] = dg.MetadataValue.int(value)
+    # Pulled, and nothing happened: told apart from a date never pulled, which has no file at all.
+    empty = sorted(str(day) for day, rows in landed.rows_by_partition.items() if day is not None and rows == 0)
+    if empty:
+        metadata["empty_days"] = dg.MetadataValue.json(empty)
     if landed.api_total is not None:
         metadata["api_total_count"] = dg.MetadataValue.int(landed.api_total)
     for name, note in landed.notes.items():

@@ -20,9 +20,11 @@ from assets._dagster import (
     daily_table,
     for_asset,
     merge,
+    partition_days,
     pull_days,
     result,
 )
+from assets._upstream import require_upstream
 from assets._sync import (
     Derived,
     Landed,
@@ -203,6 +205,7 @@ def participants(
     context: AssetExecutionContext, tencent: TencentMeetingResource, storage: StorageResource
 ) -> Iterator[dg.MaterializeResult]:
     """Pull the participants of every landed meeting instance and derive attendance."""
+    require_upstream(storage.lake(), "participant_sessions", ["meetings"], partition_days(context))
     outcomes, checks, stats = pull_days(context, tencent, storage, ASSET, _pull_day)
     yield result("participant_sessions", merge([s for s, _ in outcomes]), stats,
                  for_asset(checks, "participant_sessions"))

@@ -22,9 +22,11 @@ from assets._dagster import (
     daily_table,
     for_asset,
     merge,
+    partition_days,
     pull_days,
     result,
 )
+from assets._upstream import require_upstream
 from assets._sync import (
     Derived,
     Landed,
@@ -192,6 +194,7 @@ def recording_access(
     context: AssetExecutionContext, tencent: TencentMeetingResource, storage: StorageResource
 ) -> Iterator[dg.MaterializeResult]:
     """Pull who viewed or downloaded each transcoded recording of the run's dates."""
+    require_upstream(storage.lake(), "recording_access", ["recordings", "recording_files"], partition_days(context))
     outcomes, checks, stats = pull_days(context, tencent, storage, ASSET, _pull_day)
     yield result("recording_daily_metrics", merge([o["recording_daily_metrics"] for o in outcomes]), stats,
                  for_asset(checks, "recording_daily_metrics"))

@@ -10,7 +10,9 @@ from assets.snapshots import meeting_snapshots
 from assets.users import directory
 from assets.warehouse import warehouse
 from assets.webhooks import WEBHOOK_ASSETS, WEBHOOK_CHECKS
-from pipelines.jobs import daily_job, recordings_lookback_job, snapshot_job, webhook_job
+from pipelines.alerting import freshness_alert_sensor, partition_freshness, run_failure_alert_sensor
+from pipelines.jobs import daily_job, publish_job, recordings_lookback_job, snapshot_job, webhook_job
+from pipelines.publish import warehouse_publish_sensor
 from pipelines.schedules import daily_schedule, recordings_lookback_schedule, snapshot_schedule
 from pipelines.sensors import webhook_inbox_sensor
 from resources.dagster_resources import build_resources
@@ -25,9 +27,9 @@ def defs() -> dg.Definitions:
     return dg.Definitions(
         # The webhook assets stay out of ASSETS: `tmeet-etl sync` pulls, it does not read the inbox.
         assets=[*ASSETS, *WEBHOOK_ASSETS],
-        asset_checks=WEBHOOK_CHECKS,
-        jobs=[daily_job, recordings_lookback_job, snapshot_job, webhook_job],
+        asset_checks=[*WEBHOOK_CHECKS, partition_freshness],
+        jobs=[daily_job, recordings_lookback_job, snapshot_job, webhook_job, publish_job],
         schedules=[daily_schedule, recordings_lookback_schedule, snapshot_schedule],
-        sensors=[webhook_inbox_sensor],
+        sensors=[webhook_inbox_sensor, warehouse_publish_sensor, run_failure_alert_sensor, freshness_alert_sensor],
         resources=build_resources(),
     )

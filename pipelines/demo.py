@@ -18,25 +18,28 @@ from datetime import time as dt_time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import dagster as dg
 import duckdb
 import httpx
 from rich.console import Console
 from rich.table import Table
 
 from assets.warehouse import publish
-from assets.webhook_inbox import inbox_path, rebuild_days
+from assets.webhook_inbox import Rebuilt, inbox_path, rebuild_days
 from assets.webhooks import compare_day
 from emulator.apps import load_apps
 from emulator.testing import EmulatorHandle, running_emulator
 from pipelines.auth_cli import login
 from pipelines.reach import reach_summary
 from pipelines.report import build_report
+from pipelines.recorded import run_recorded
 from pipelines.sync import SyncSummary, print_summary, run_sync
 from pipelines.webhook_demo import recent_events_summary, run_receiver_in_thread
 from resources.dagster_resources import StorageResource
 from resources.file_modes import PRIVATE, make_dirs, precreate
 from resources.lake import Lake
 from resources.settings import Settings
+from resources.warehouse import PublishResult
 from resources.webhooks import Inbox
 
 DEMO_TIMEZONE = "Asia/Shanghai"
@@ -99,10 +102,9 @@ def run_demo(options: DemoOptions, console: Console) -> SyncSummary:
                 watch_live_day(emu, options.data_dir, console)
                 console.print(f"[bold]3. The pull of {live_day}[/bold], compared with the events")
                 day_summary = run_sync(live_day, live_day, include_snapshots=True, console=console)
-                rebuild_days(Lake.from_data_dir(options.data_dir), inbox_path(options.data_dir), [live_day],
-                             DEMO_TIMEZONE)
+                run_recorded("demo webhooks", lambda: land_live_day(options.data_dir, live_day),
+                             live_day_materializations, options.data_dir)
                 print_crosscheck(options.data_dir, live_day, console)
-                publish(StorageResource(data_dir=str(options.data_dir)))
             calls = emu.stats()
     finally:
         stop_receiver()
@@ -128,6 +130,21 @@ def platform_line() -> str:
     return (f"Platform reading: {DEMO_PLATFORM} (the OAuth-apps page's scope table); "
             f"mode: {DEMO_MODE} (see docs/platform.md)\n"
             f"What it sees: {reach_summary(DEMO_PLATFORM, 'oauth', 'account')}")
+
+
+def land_live_day(data_dir: Path, day: date) -> tuple[Rebuilt, PublishResult]:
+    """The live day's pushed events into the lake, then one publish of everything."""
+    rebuilt = rebuild_days(Lake.from_data_dir(data_dir), inbox_path(data_dir), [day], DEMO_TIMEZONE)
+    return rebuilt, publish(StorageResource(data_dir=str(data_dir)))
+
+
+def live_day_materializations(outcome: tuple[Rebuilt, PublishResult]) -> Iterator[dg.AssetMaterialization]:
+    rebuilt, published = outcome
+    for day in sorted(rebuilt.events):
+        yield dg.AssetMaterialization("webhook_events", partition=day.isoformat())
+    for day in sorted(rebuilt.sessions):
+        yield dg.AssetMaterialization("live_attendance", partition=day.isoformat())
+    yield dg.AssetMaterialization("warehouse", metadata={"row_counts": dg.MetadataValue.json(dict(published.row_counts))})
 
 
 def last_working_day(today: date) -> date:

@@ -1,4 +1,4 @@
-"""Jobs: the daily pull, the recordings look-back, and the hourly snapshots."""
+"""Jobs: the daily pull, the recordings look-back, the hourly snapshots, the webhook rebuilds and the publish."""
 
 import dagster as dg
 
@@ -31,12 +31,19 @@ recordings_lookback_job = dg.define_asset_job(
 
 snapshot_job = dg.define_asset_job(
     "snapshot_job",
-    selection=dg.AssetSelection.assets("upcoming_meetings", "live_meetings") | PUBLISH,
-    description="Upcoming and live meetings as of now.",
+    selection=dg.AssetSelection.assets("upcoming_meetings", "live_meetings"),
+    description="Upcoming and live meetings as of now; the warehouse follows on the publish debounce.",
 )
 
 webhook_job = dg.define_asset_job(
     "webhook_job",
-    selection=dg.AssetSelection.assets("webhook_events", "live_attendance") | PUBLISH,
-    description="The business dates new pushed events touch, rebuilt from the webhook inbox, then the warehouse.",
+    selection=dg.AssetSelection.assets("webhook_events", "live_attendance"),
+    description="The business dates new pushed events touch, rebuilt from the webhook inbox; the warehouse "
+    "follows on the publish debounce.",
+)
+
+publish_job = dg.define_asset_job(
+    "publish_job",
+    selection=PUBLISH,
+    description="The warehouse and the reporting tables, rebuilt from the lake and swapped in atomically.",
 )

@@ -6,7 +6,7 @@ through the same partition writes, so a rebuilt lake is byte-for-byte what the p
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -18,6 +18,9 @@ from assets.recording_access import derive_recording_access
 from assets.recordings import derive_recordings
 from assets.snapshots import derive_snapshots, land_snapshot
 from assets.users import derive_directory
+import dagster as dg
+
+from pipelines.recorded import run_recorded
 from resources.dagster_resources import StorageResource
 from resources.lake import Lake
 from resources.raw_archive import RawArchive
@@ -63,6 +66,7 @@ REBUILDABLE_TABLES: tuple[str, ...] = tuple(t for asset in ARCHIVED_ASSETS for t
 class RebuildSummary:
     rows_by_table: dict[str, int] = field(default_factory=dict)
     partitions_by_table: dict[str, int] = field(default_factory=dict)
+    days_by_table: dict[str, list[date | None]] = field(default_factory=dict)
     published: PublishResult | None = None
 
 
@@ -75,10 +79,36 @@ def rebuild(
     tables: Sequence[str] | None = None,
     publish_warehouse: bool = True,
 ) -> RebuildSummary:
-    """Re-derive ``tables`` (default: all) for archived dates ``start``..``end`` (default: all) and publish."""
+    """Re-derive ``tables`` (default: all) for archived dates ``start``..``end`` (default: all) and publish.
+
+    The rebuild is a run of the deployment's instance: the UI shows it with every partition it replaced.
+    """
     if start is not None and end is not None and end < start:
         raise ConfigError(f"--end {end} is before --start {start}")
     chosen = _chosen_tables(tables)
+    return run_recorded(
+        "rebuild", lambda: _rebuild(data_dir, tz, start, end, chosen, publish_warehouse), rebuild_materializations,
+        data_dir,
+    )
+
+
+def rebuild_materializations(summary: RebuildSummary) -> Iterator[dg.AssetMaterialization]:
+    for table, days in sorted(summary.days_by_table.items()):
+        for day in days:
+            yield dg.AssetMaterialization(
+                table, partition=None if day is None else day.isoformat(),
+                description="re-derived from the raw archive by `tmeet-etl rebuild`",
+            )
+    if summary.published is not None:
+        yield dg.AssetMaterialization(
+            "warehouse", description="published by `tmeet-etl rebuild`",
+            metadata={"row_counts": dg.MetadataValue.json(dict(summary.published.row_counts))},
+        )
+
+
+def _rebuild(
+    data_dir: Path, tz: str, start: date | None, end: date | None, chosen: set[str], publish_warehouse: bool
+) -> RebuildSummary:
     ctx = SyncContext(clients=(), lake=Lake.from_data_dir(data_dir), raw=RawArchive.from_data_dir(data_dir), tz=tz)
     summary = RebuildSummary()
     for asset in ARCHIVED_ASSETS:
@@ -90,6 +120,7 @@ def rebuild(
             for table, item in landed.items():
                 summary.rows_by_table[table] = summary.rows_by_table.get(table, 0) + item.rows
                 summary.partitions_by_table[table] = summary.partitions_by_table.get(table, 0) + 1
+                summary.days_by_table.setdefault(table, []).append(day)
     if publish_warehouse:
         from assets.warehouse import publish
 

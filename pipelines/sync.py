@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -20,6 +20,8 @@ from rich.table import Table
 from assets._progress import NullProgress, install_progress
 from assets._refusals import NOT_RUN
 from pipelines.definitions import ASSETS
+from pipelines.instance import cli_run_tags, deployment_instance
+from pipelines.recorded import materialize_as
 from resources.dagster_resources import StorageResource, TencentMeetingResource
 from resources.settings import ConfigError, Settings
 
@@ -29,6 +31,7 @@ QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}
 DEBUG_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 log = logging.getLogger(__name__)
 
+SYNC_JOB_NAME = "tmeet_etl_sync"
 SYNC_SELECTION = dg.AssetSelection.all() - dg.AssetSelection.assets("upcoming_meetings", "live_meetings")
 
 
@@ -132,24 +135,28 @@ def run_sync(
     selection = dg.AssetSelection.all() if include_snapshots else SYNC_SELECTION
     # Assets the scopes do not allow stay out of the run, so the warehouse still publishes.
     selection = selection - dg.AssetSelection.assets(*plan.skipped)
-    with live_progress(console):
-        outcome = dg.materialize(
-            ASSETS,
-            selection=selection,
-            resources={"tencent": tencent, "storage": StorageResource()},
-            instance=instance,
-            raise_on_error=False,
-            run_config=DEBUG_RUN_CONFIG if debug else QUIET_RUN_CONFIG,
-            tags={
-                "dagster/asset_partition_range_start": start.isoformat(),
-                "dagster/asset_partition_range_end": end.isoformat(),
-            },
-        )
-    summary = _summarize(outcome, start, end, settings.data_dir)
-    if summary.skipped_assets and WAREHOUSE_STEP in summary.not_run_steps:
-        # Assets the platform refused at run time held the warehouse back; publish what was read,
-        # as a scope skip (decided before the run) would.
-        _publish_after_refusals(summary, tencent, instance)
+    with ExitStack() as stack:
+        # The deployment's instance, so the UI shows the run and the pools and run limits hold.
+        target = instance or stack.enter_context(deployment_instance(settings.data_dir))
+        with live_progress(console):
+            outcome = materialize_as(
+                SYNC_JOB_NAME,
+                ASSETS,
+                selection=selection,
+                resources={"tencent": tencent, "storage": StorageResource()},
+                instance=target,
+                run_config=DEBUG_RUN_CONFIG if debug else QUIET_RUN_CONFIG,
+                tags={
+                    "dagster/asset_partition_range_start": start.isoformat(),
+                    "dagster/asset_partition_range_end": end.isoformat(),
+                    **cli_run_tags("sync"),
+                },
+            )
+        summary = _summarize(outcome, start, end, settings.data_dir)
+        if summary.skipped_assets and WAREHOUSE_STEP in summary.not_run_steps:
+            # Assets the platform refused at run time held the warehouse back; publish what was read,
+            # as a scope skip (decided before the run) would.
+            _publish_after_refusals(summary, tencent, target)
     summary.skipped_assets = {**summary.skipped_assets, **plan.skipped}
     return summary
 
@@ -158,15 +165,16 @@ WAREHOUSE_STEP = "warehouse"
 
 
 def _publish_after_refusals(
-    summary: SyncSummary, tencent: TencentMeetingResource, instance: dg.DagsterInstance | None
+    summary: SyncSummary, tencent: TencentMeetingResource, instance: dg.DagsterInstance
 ) -> None:
-    outcome = dg.materialize(
+    outcome = materialize_as(
+        SYNC_JOB_NAME,
         ASSETS,
         selection=dg.AssetSelection.assets(WAREHOUSE_STEP).downstream(),
         resources={"tencent": tencent, "storage": StorageResource()},
         instance=instance,
-        raise_on_error=False,
         run_config=QUIET_RUN_CONFIG,
+        tags=cli_run_tags("sync"),
     )
     published = _summarize(outcome, summary.start, summary.end, summary.data_dir)
     summary.success = summary.success and published.success

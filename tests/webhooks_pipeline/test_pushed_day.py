@@ -12,6 +12,7 @@ from assets.webhooks import compare_day, matches_webhook_sessions
 from emulator.truth import compute_truth
 from emulator.webhooks import WebhookSender
 from pipelines.definitions import defs
+from pipelines.publish import warehouse_publish_sensor
 from pipelines.sensors import webhook_inbox_sensor
 from pipelines.sync import run_sync
 from resources.dagster_resources import StorageResource
@@ -28,11 +29,21 @@ def _tick(world: PushedWorld, instance: dg.DagsterInstance, cursor: str | None) 
     return webhook_inbox_sensor(context)
 
 
-def _run(instance: dg.DagsterInstance, request: dg.RunRequest) -> dg.ExecuteInProcessResult:
-    job = defs().resolve_job_def("webhook_job")
+def _run(instance: dg.DagsterInstance, request: dg.RunRequest, job_name: str = "webhook_job") -> dg.ExecuteInProcessResult:
+    job = defs().resolve_job_def(job_name)
     result = job.execute_in_process(instance=instance, tags=dict(request.tags), raise_on_error=False)
     assert result.success, [e.message for e in result.all_events if e.is_failure]
+    landed = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events() if e.asset_key}
+    if job_name == "webhook_job":
+        assert landed == {"webhook_events", "live_attendance"}, "a webhook run must not publish the warehouse"
     return result
+
+
+def _publish(instance: dg.DagsterInstance) -> None:
+    """What the publish sensor does after a webhook run: one publish of the warehouse."""
+    request = warehouse_publish_sensor(dg.build_sensor_context(instance=instance))
+    assert isinstance(request, dg.RunRequest), request
+    _run(instance, request, "publish_job")
 
 
 def _tables(world: PushedWorld) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -73,6 +84,7 @@ def test_pushed_day_lands_and_matches_the_pull(pushed_world: PushedWorld) -> Non
         _assert_equals_truth(world)
         with Inbox(world.inbox) as inbox:
             stored = inbox.count()
+        _publish(instance)
         published = _warehouse_counts(world)
         assert published["webhook_events"] >= len(events) and published["live_attendance"] >= len(sessions)
 

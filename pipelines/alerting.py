@@ -1,0 +1,184 @@
+"""Alerts: a failed run, and a daily table whose latest partition is older than the schedule allows.
+
+Both go to ``TMEET_ALERT_WEBHOOK_URL`` (WeCom, Feishu/Lark or Slack). Staleness is also a failed
+``partition_fresh`` check on the table, visible in the UI beside its other checks.
+"""
+
+# No `from __future__ import annotations`: Dagster reads the context annotations at definition time.
+
+import json
+import os
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+from dagster import AssetCheckExecutionContext, RunFailureSensorContext, SensorEvaluationContext
+
+from pipelines.partitions import account_timezone
+from resources.alerts import AlertSettings, send_alert
+
+# The daily pull's tables; each is expected up to yesterday once the daily run has had its time.
+FRESH_TABLES = (
+    "meetings", "participant_sessions", "attendance", "recordings", "recording_files",
+    "recording_daily_metrics", "recording_events", "recording_view_details",
+)
+FRESH_CHECK = "partition_fresh"
+# The daily schedule starts at 01:30 local time; a 90-day backfill or a quota wait can run long.
+DAILY_RUN_AT = timedelta(hours=1, minutes=30)
+DEFAULT_GRACE_HOURS = 4.0
+FRESHNESS_INTERVAL_SECONDS = 300
+
+
+def grace() -> timedelta:
+    """How long after the daily schedule's start yesterday's partition may still be missing."""
+    value = os.environ.get("TMEET_FRESHNESS_GRACE_HOURS", str(DEFAULT_GRACE_HOURS))
+    try:
+        hours = float(value)
+    except ValueError:
+        raise ValueError(f"TMEET_FRESHNESS_GRACE_HOURS={value!r} is not a number of hours; use e.g. 4") from None
+    if not 0 < hours <= 47:
+        raise ValueError(f"TMEET_FRESHNESS_GRACE_HOURS={hours:g} is out of range; use more than 0 and at most 47")
+    return timedelta(hours=hours)
+
+
+def daily_freshness_policy() -> dg.FreshnessPolicy:
+    """Dagster's own freshness state for the daily tables, beside the partition-level check: a
+    materialization within the day before the daily run's deadline (01:30 plus the grace)."""
+    minutes = int((DAILY_RUN_AT + grace()).total_seconds() // 60)
+    return dg.FreshnessPolicy.cron(
+        deadline_cron=f"{minutes % 60} {(minutes // 60) % 24} * * *",
+        lower_bound_delta=timedelta(hours=24),
+        timezone=account_timezone(),
+    )
+
+
+def expected_day(now: datetime, tz: str) -> date:
+    """The newest business date that must be in the lake at ``now``: yesterday, once the daily run is due."""
+    local = now.astimezone(ZoneInfo(tz))
+    return (local - DAILY_RUN_AT - grace()).date() - timedelta(days=1)
+
+
+def latest_partitions(instance: dg.DagsterInstance, tables: Iterable[str]) -> dict[str, date | None]:
+    """Each table's newest materialized business date (None when it was never materialized)."""
+    latest: dict[str, date | None] = {}
+    for table in tables:
+        keys = instance.get_materialized_partitions(dg.AssetKey(table))
+        latest[table] = max((date.fromisoformat(key) for key in keys), default=None)
+    return latest
+
+
+def freshness(instance: dg.DagsterInstance, now: datetime, tz: str) -> tuple[date, dict[str, date | None]]:
+    """The expected date, and each watched table's newest date. A table never materialized is not
+    watched: its scope may be missing, or the deployment has not run yet."""
+    due = expected_day(now, tz)
+    return due, {t: d for t, d in latest_partitions(instance, FRESH_TABLES).items() if d is not None}
+
+
+def describe(table: str, latest: date, due: date) -> str:
+    if latest >= due:
+        return f"{table}: newest partition {latest}, due {due}"
+    return (f"{table}: newest partition {latest}, but {due} was due by now; check the daily_job runs, "
+            f"or fill the gap with `tmeet-etl sync --start {latest + timedelta(days=1)} --end {due}`")
+
+
+def check_result(table: str, latest: date, due: date) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
+        asset_key=table, check_name=FRESH_CHECK, passed=latest >= due, severity=dg.AssetCheckSeverity.ERROR,
+        description=describe(table, latest, due),
+        metadata={"newest_partition": latest.isoformat(), "due_partition": due.isoformat()},
+    )
+
+
+@dg.multi_asset_check(
+    specs=[dg.AssetCheckSpec(FRESH_CHECK, asset=table, description="The newest partition is no older than the "
+                             "daily schedule allows (yesterday, from 01:30 plus TMEET_FRESHNESS_GRACE_HOURS).")
+           for table in FRESH_TABLES],
+    can_subset=True,
+    name="partition_freshness",
+)
+def partition_freshness(context: AssetCheckExecutionContext) -> Iterable[dg.AssetCheckResult]:
+    due, latest = freshness(context.instance, datetime.now(ZoneInfo("UTC")), account_timezone())
+    for key in context.selected_asset_check_keys:
+        table = key.asset_key.to_user_string()
+        newest = latest.get(table)
+        if newest is None:
+            yield dg.AssetCheckResult(asset_key=table, check_name=FRESH_CHECK, passed=True,
+                                      severity=dg.AssetCheckSeverity.WARN, description=f"{table} was never materialized")
+        else:
+            yield check_result(table, newest, due)
+
+
+@dg.sensor(
+    name="freshness_alert_sensor",
+    minimum_interval_seconds=FRESHNESS_INTERVAL_SECONDS,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Every 5 minutes: records the partition_fresh check of each daily table when it changes, "
+    "and alerts TMEET_ALERT_WEBHOOK_URL when one goes stale.",
+)
+def freshness_alert_sensor(context: SensorEvaluationContext) -> dg.SkipReason:
+    due, latest = freshness(context.instance, datetime.now(ZoneInfo("UTC")), account_timezone())
+    previous: Mapping[str, bool] = json.loads(context.cursor) if context.cursor else {}
+    state = {table: newest >= due for table, newest in latest.items()}
+    changed = [table for table, fresh in state.items() if previous.get(table) != fresh]
+    for table in changed:
+        context.instance.report_runless_asset_event(_evaluation(check_result(table, latest[table], due)))
+    stale = [table for table in changed if not state[table]]
+    if stale:
+        settings = AlertSettings.from_env()
+        send_alert(settings, f"[tmeet] {len(stale)} daily table(s) are stale",
+                   [describe(t, latest[t], due) for t in stale] + _ui_line(settings, None))
+    context.update_cursor(json.dumps(state, sort_keys=True))
+    fresh = sum(state.values())
+    return dg.SkipReason(f"{fresh} of {len(state)} watched table(s) fresh (due {due}); "
+                         f"{len(stale)} newly stale, {len(changed) - len(stale)} newly fresh")
+
+
+def _evaluation(result: dg.AssetCheckResult) -> dg.AssetCheckEvaluation:
+    assert result.asset_key is not None and result.check_name is not None
+    return dg.AssetCheckEvaluation(
+        asset_key=result.asset_key, check_name=result.check_name, passed=result.passed,
+        severity=result.severity, description=result.description, metadata=result.metadata,
+    )
+
+
+@dg.run_failure_sensor(
+    name="run_failure_alert_sensor",
+    # Command-line runs have no code location; they must alert too.
+    monitor_all_code_locations=True,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Posts every failed run (schedules, sensors, the UI and the command line) to TMEET_ALERT_WEBHOOK_URL.",
+)
+def run_failure_alert_sensor(context: RunFailureSensorContext) -> None:
+    settings = AlertSettings.from_env()
+    if not settings.enabled:
+        context.log.info("TMEET_ALERT_WEBHOOK_URL is not set: no alert sent")
+        return
+    send_alert(settings, *failure_message(context, settings))
+
+
+def failure_message(context: RunFailureSensorContext, settings: AlertSettings) -> tuple[str, list[str]]:
+    run = context.dagster_run
+    partition = run.tags.get("dagster/partition") or "..".join(
+        filter(None, (run.tags.get("dagster/asset_partition_range_start"), run.tags.get("dagster/asset_partition_range_end")))
+    )
+    title = f"[tmeet] run failed: {_job_label(run.job_name, run.tags)}" + (f" for {partition}" if partition else "")
+    lines = [f"run {run.run_id}"]
+    for event in context.get_step_failure_events()[:5]:
+        error = event.step_failure_data.error if event.step_failure_data else None
+        reason = error.message.strip().splitlines()[0] if error and error.message.strip() else "failed"
+        lines.append(f"{event.step_key}: {reason}")
+    if len(lines) == 1:
+        lines.append(context.failure_event.message or "the run failed before any step")
+    return title, lines + _ui_line(settings, run.run_id)
+
+
+def _job_label(job_name: str, tags: Mapping[str, str]) -> str:
+    launched = tags.get("tmeet/launched_by")
+    return f"`tmeet-etl {launched}`" if launched else job_name
+
+
+def _ui_line(settings: AlertSettings, run_id: str | None) -> list[str]:
+    if not settings.ui_url:
+        return []
+    return [f"{settings.ui_url}/runs/{run_id}" if run_id else f"{settings.ui_url}/assets"]

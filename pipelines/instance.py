@@ -1,0 +1,93 @@
+"""The deployment's one Dagster instance: where every run — CLI, schedule, sensor, UI — is recorded.
+
+``DAGSTER_HOME`` when it is set, else ``$TMEET_DATA_DIR/dagster_home``. A new home gets the
+project's ``dagster.yaml`` (pools, run limits, retries); an existing one is never overwritten, so
+an operator's Postgres configuration stays as it is.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import dagster as dg
+from dagster._core.storage.dagster_run import DagsterRunStatus, RunsFilter
+
+from resources.settings import Settings
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+INSTANCE_CONFIG = PROJECT_ROOT / "dagster.yaml"
+HOME_DIR_NAME = "dagster_home"
+# Tags on runs started from the command line: how a later command tells a killed run from a live one.
+HOST_TAG = "tmeet/host"
+PID_TAG = "tmeet/pid"
+LAUNCHED_BY_TAG = "tmeet/launched_by"
+
+
+def dagster_home(data_dir: Path | None = None) -> Path:
+    """The instance directory: ``DAGSTER_HOME``, else ``dagster_home`` under the data directory."""
+    explicit = os.environ.get("DAGSTER_HOME", "").strip()
+    if explicit:
+        return Path(explicit).expanduser().resolve()
+    return ((data_dir or Settings.from_env().data_dir) / HOME_DIR_NAME).resolve()
+
+
+def prepare_home(home: Path, *, replace_config: bool = False) -> Path:
+    """Create ``home`` with the project's instance configuration unless it already has one."""
+    home.mkdir(parents=True, exist_ok=True)
+    target = home / "dagster.yaml"
+    if (replace_config or not target.exists()) and INSTANCE_CONFIG.exists():
+        shutil.copyfile(INSTANCE_CONFIG, target)
+    return home
+
+
+@contextmanager
+def deployment_instance(data_dir: Path | None = None) -> Iterator[dg.DagsterInstance]:
+    """The deployment's persistent instance, with runs killed mid-way by a signal marked failed."""
+    home = prepare_home(dagster_home(data_dir))
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        release_dead_cli_runs(instance)
+        yield instance
+
+
+def cli_run_tags(command: str) -> dict[str, str]:
+    return {LAUNCHED_BY_TAG: command, HOST_TAG: socket.gethostname(), PID_TAG: str(os.getpid())}
+
+
+def release_dead_cli_runs(instance: dg.DagsterInstance) -> list[str]:
+    """Fail this host's CLI runs whose process is gone and free their pool slots.
+
+    A command-line run executes in its own process; killed, it can neither end its run nor
+    return the ``tencent_api``/``duckdb`` slots it holds, and with a pool limit of 1 every later
+    run would wait on them for ever. No daemon watches these runs, so the next command does.
+    """
+    running = instance.get_runs(
+        RunsFilter(
+            statuses=[DagsterRunStatus.STARTING, DagsterRunStatus.STARTED],
+            tags={HOST_TAG: socket.gethostname()},
+        )
+    )
+    released = []
+    for run in running:
+        pid = run.tags.get(PID_TAG, "")
+        # Our own pid on an unfinished run can only be a dead process's, reused.
+        if not pid.isdigit() or (int(pid) != os.getpid() and _alive(int(pid))):
+            continue
+        instance.report_run_failed(run, f"process {pid} ended without finishing the run (killed or crashed)")
+        instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+        released.append(run.run_id)
+    return released
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

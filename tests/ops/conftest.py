@@ -1,0 +1,1 @@
+from tests.pipeline.conftest import pipeline_env  # noqa: F401  (the emulator-backed environment)
