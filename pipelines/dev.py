@@ -39,7 +39,7 @@ from pipelines.demo import (
 from pipelines.instance import PROJECT_ROOT, prepare_home
 from pipelines.webhook_demo import run_receiver_in_thread
 from resources.lake import Lake
-from resources.file_modes import make_dirs
+from resources.file_modes import current_modes, make_dirs, umask_of
 from resources.settings import Settings
 
 DEV_ENV_FILE = "dev.env"
@@ -52,6 +52,9 @@ def run_dev(data_dir: Path, ui_port: int, console: Console) -> int:
     """Serve everything until Ctrl-C; returns the first exit code of a service that stopped."""
     data_dir = data_dir.resolve()
     make_dirs(data_dir)
+    # The webserver and daemon write the instance's runs and logs under the data directory: their
+    # files are created as private as the lake's (they inherit this process's umask).
+    os.umask(umask_of(current_modes()))
     # A plain `kill` must stop the webserver and the daemon too, not leave them running orphaned.
     signal.signal(signal.SIGTERM, _interrupt)
     # The shared instance: `tmeet-etl` in another terminal records its runs here too.

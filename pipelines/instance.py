@@ -17,6 +17,7 @@ from pathlib import Path
 import dagster as dg
 from dagster._core.storage.dagster_run import DagsterRunStatus, RunsFilter
 
+from resources.file_modes import make_dirs, restrict, restricted_umask
 from resources.settings import Settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -38,10 +39,11 @@ def dagster_home(data_dir: Path | None = None) -> Path:
 
 def prepare_home(home: Path, *, replace_config: bool = False) -> Path:
     """Create ``home`` with the project's instance configuration unless it already has one."""
-    home.mkdir(parents=True, exist_ok=True)
+    make_dirs(home)
     target = home / "dagster.yaml"
     if (replace_config or not target.exists()) and INSTANCE_CONFIG.exists():
         shutil.copyfile(INSTANCE_CONFIG, target)
+        restrict(target)
     return home
 
 
@@ -49,7 +51,8 @@ def prepare_home(home: Path, *, replace_config: bool = False) -> Path:
 def deployment_instance(data_dir: Path | None = None) -> Iterator[dg.DagsterInstance]:
     """The deployment's persistent instance, with runs killed mid-way by a signal marked failed."""
     home = prepare_home(dagster_home(data_dir))
-    with dg.DagsterInstance.from_config(str(home)) as instance:
+    # Run records and event logs hold previews of the data: as private as the lake itself.
+    with restricted_umask(), dg.DagsterInstance.from_config(str(home)) as instance:
         release_dead_cli_runs(instance)
         yield instance
 

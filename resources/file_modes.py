@@ -12,6 +12,8 @@ Secrets (the token store, its key, the emulator's app file) stay owner-only in e
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,6 +48,22 @@ def parse_file_mode(value: str) -> Modes:
 def current_modes() -> Modes:
     """The modes for data files, from ``TMEET_FILE_MODE`` (environment, then ``.env``)."""
     return parse_file_mode(env_setting(FILE_MODE_ENV))
+
+
+def umask_of(modes: Modes) -> int:
+    """The umask that creates files and directories no more open than ``modes``."""
+    return 0o777 & ~modes.directory
+
+
+@contextmanager
+def restricted_umask(modes: Modes | None = None) -> Iterator[None]:
+    """While third-party code creates files of its own under the data directory (Dagster's instance
+    storage, logs and schedules), let them be created no more open than the data modes allow."""
+    previous = os.umask(umask_of(modes or current_modes()))
+    try:
+        yield
+    finally:
+        os.umask(previous)
 
 
 def make_dirs(directory: Path, modes: Modes | None = None) -> list[Path]:
