@@ -12,9 +12,11 @@ import dagster as dg
 import pytest
 from dagster._core.storage.dagster_run import DagsterRunStatus, RunsFilter
 
+from emulator.testing import EmulatorHandle
 from pipelines.instance import cli_run_tags
 from pipelines.run_queue import blocked_by, run_within_limits
 from tests.ops.services import PROJECT_ROOT
+from tests.pipeline.conftest import LAST
 
 # Each process records one run; "hold" keeps its run going until the test drops a file.
 SCRIPT = """
@@ -72,6 +74,34 @@ def test_a_second_cli_run_waits_for_the_run_limit_then_runs(tmp_path: Path) -> N
     # One at a time: the two that waited never overlapped each other or the first.
     for (_, end, _), (begin, _, _) in zip(spans, spans[1:], strict=False):
         assert end is not None and begin is not None and begin >= end - 0.05, spans
+
+
+@pytest.mark.timeout(900)
+def test_tmeet_etl_sync_waits_for_a_run_holding_the_limit(
+    pipeline_env: tuple[EmulatorHandle, Path], tmp_path: Path
+) -> None:
+    _, data_dir = pipeline_env
+    home = data_dir / "dagster_home"
+    home.mkdir(parents=True)
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\nconcurrency:\n  runs:\n    max_concurrent_runs: 1\n")
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "TMEET_STEP_RETRIES": "0"}
+    env.pop("DAGSTER_HOME", None)
+    holder = subprocess.Popen([sys.executable, "-c", SCRIPT, "hold", str(tmp_path)], env=env, cwd=tmp_path,
+                              stderr=open(tmp_path / "hold.err", "w"), text=True)
+    _wait_for(lambda: (tmp_path / "hold.started").exists())
+    sync = subprocess.Popen([sys.executable, "-m", "pipelines.cli", "sync", "--start", str(LAST), "--end", str(LAST)],
+                            env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=open(tmp_path / "sync.err", "w"))
+    _wait_for(lambda: "waiting for room in the run queue" in (tmp_path / "sync.err").read_text())
+    assert "tmeet_etl_hold" in (tmp_path / "sync.err").read_text()
+    assert sync.poll() is None
+    (tmp_path / "release").touch()
+    assert holder.wait(timeout=300) == 0, (tmp_path / "hold.err").read_text()
+    assert sync.wait(timeout=600) == 0, (tmp_path / "sync.err").read_text()
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        (held,) = instance.get_run_records(RunsFilter(job_name="tmeet_etl_hold"))
+        (synced,) = instance.get_run_records(RunsFilter(job_name="tmeet_etl_sync"))
+    assert synced.dagster_run.status == DagsterRunStatus.SUCCESS
+    assert held.end_time is not None and synced.start_time is not None and synced.start_time >= held.end_time - 0.05
 
 
 def test_a_run_that_cannot_get_room_fails_naming_the_setting(tmp_path: Path) -> None:
