@@ -23,6 +23,7 @@ from typing import TypeVar
 
 import dagster as dg
 from dagster._core.events import DagsterEventType
+from dagster._core.run_coordinator import QueuedRunCoordinator
 from dagster._core.storage.dagster_run import ACTIVE_RUN_STATUSES, DagsterRun, RunsFilter
 from dagster._core.utils import make_new_run_id
 from dagster._utils.tags import TagConcurrencyLimitsCounter
@@ -79,6 +80,9 @@ def queue_timeout(env: Mapping[str, str] | None = None) -> float:
 
 def blocked_by(instance: dg.DagsterInstance, tags: Mapping[str, str]) -> Blocked | None:
     """The limit a new run with ``tags`` would exceed now, or None when it may start."""
+    # Without a queued run coordinator Dagster launches every run at once: there is no limit to keep.
+    if not isinstance(instance.run_coordinator, QueuedRunCoordinator):
+        return None
     config = instance.get_concurrency_config().run_queue_config
     if config is None:
         return None
@@ -97,7 +101,8 @@ def blocked_by(instance: dg.DagsterInstance, tags: Mapping[str, str]) -> Blocked
 
 def describe(run: DagsterRun) -> str:
     who = run.tags.get(LAUNCHED_BY_TAG)
-    where = f"`tmeet-etl {who}`, pid {run.tags.get(PID_TAG, '?')} on {run.tags.get(HOST_TAG, '?')}" if who else "daemon"
+    where = f"`tmeet-etl {who}`, pid {run.tags.get(PID_TAG, '?')} on {run.tags.get(HOST_TAG, '?')}" if who else (
+        "launched by Dagster")
     return f"{run.run_id[:8]} {run.job_name} ({where})"
 
 

@@ -127,3 +127,21 @@ def test_a_run_that_cannot_get_room_fails_naming_the_setting(tmp_path: Path) -> 
         with pytest.raises(CommandFailed, match="TMEET_RUN_QUEUE_TIMEOUT_SECONDS"):
             run_within_limits(instance, {"dagster/backfill": "b2"}, lambda run_id: run_id, timeout=0.5,
                               say=lambda _line: None)
+
+
+def test_without_a_run_queue_nothing_waits(tmp_path: Path) -> None:
+    (tmp_path / "dagster.yaml").write_text("run_coordinator:\n  module: dagster._core.run_coordinator\n"
+                                           "  class: DefaultRunCoordinator\n")
+    with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
+
+        @dg.op
+        def step() -> None:
+            pass
+
+        @dg.job
+        def busy() -> None:
+            step()
+
+        for _ in range(12):  # more than Dagster's default queue limit of 10
+            instance.create_run_for_job(busy, status=DagsterRunStatus.STARTED)
+        assert blocked_by(instance, cli_run_tags("sync")) is None
