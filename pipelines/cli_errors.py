@@ -23,6 +23,8 @@ _ERRNO_RE = re.compile(r"\[Errno (\d+)\]")
 _PATH_RE = re.compile(r"""['"](/[^'"]+)['"]""")
 _PHRASES = {
     "No space left on device": errno.ENOSPC,
+    # SQLite's own words (the Dagster instance and the quota ledger under the data directory).
+    "database or disk is full": errno.ENOSPC,
     "Read-only file system": errno.EROFS,
     "Disk quota exceeded": errno.EDQUOT,
     "Permission denied": errno.EACCES,
@@ -125,7 +127,7 @@ def _storage_problem(exc: BaseException, data_dir: Path) -> str | None:
         seen.add(id(current))
         if isinstance(current, OSError) and current.errno in _STORAGE_ERRNOS:
             return _storage_message(current.errno, current.filename, data_dir)
-        if isinstance(current, OSError) or type(current).__module__.split(".")[0] in ("duckdb", "pyarrow"):
+        if isinstance(current, OSError) or type(current).__module__.split(".")[0] in ("duckdb", "pyarrow", "sqlite3"):
             text = _storage_problem_text(str(current), getattr(current, "filename", None), data_dir)
             if text is not None:
                 return text
