@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from pipelines.cli_errors import CommandFailed, explain, trace_of, where_trace_is, write_trace
+from resources.refusal_alerts import install_refresh_refused_alerts
 from resources.tencent.redact import install_log_scrubbing, scrub
 
 # (module, attribute) pairs; each ``register`` adds its sub-commands and sets ``func``.
@@ -46,6 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     install_log_scrubbing()
+    # Every command that builds a client (sync, doctor, auth refresh, ...) alerts on a refused refresh.
+    install_refresh_refused_alerts()
     parser = build_parser()
     args = parser.parse_args(argv)
     _log_to_stderr(debug=args.debug)

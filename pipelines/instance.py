@@ -21,7 +21,9 @@ from resources.file_modes import make_dirs, restrict, restricted_umask
 from resources.settings import Settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-INSTANCE_CONFIG = PROJECT_ROOT / "dagster.yaml"
+# Shipped inside the package, so an installed wheel has it too; the repository's root
+# dagster.yaml is kept equal to it (a test checks) for `dagster dev` run from the checkout.
+INSTANCE_CONFIG = Path(__file__).resolve().parent / "dagster.yaml"
 HOME_DIR_NAME = "dagster_home"
 # Tags on runs started from the command line: how a later command tells a killed run from a live one.
 HOST_TAG = "tmeet/host"
@@ -41,7 +43,7 @@ def prepare_home(home: Path, *, replace_config: bool = False) -> Path:
     """Create ``home`` with the project's instance configuration unless it already has one."""
     make_dirs(home)
     target = home / "dagster.yaml"
-    if (replace_config or not target.exists()) and INSTANCE_CONFIG.exists():
+    if replace_config or not target.exists():
         shutil.copyfile(INSTANCE_CONFIG, target)
         restrict(target)
     return home

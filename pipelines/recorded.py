@@ -14,6 +14,7 @@ import dagster as dg
 from dagster import OpExecutionContext
 
 from pipelines.instance import cli_run_tags, deployment_instance
+from pipelines.run_queue import run_within_limits
 
 T = TypeVar("T")
 
@@ -42,8 +43,10 @@ def run_recorded(
         description=f"`tmeet-etl {command}` from the command line",
     )
     quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    tags = cli_run_tags(command)
     with deployment_instance(data_dir) as instance:
-        job.execute_in_process(instance=instance, tags=cli_run_tags(command), run_config=quiet, raise_on_error=False)
+        run_within_limits(instance, tags, lambda run_id: job.execute_in_process(
+            instance=instance, tags=tags, run_config=quiet, raise_on_error=False, run_id=run_id))
     if raised:
         raise raised[0]
     return outcome[0]
@@ -59,10 +62,12 @@ def materialize_as(
     run_config: Mapping[str, Any],
     tags: Mapping[str, str],
 ) -> dg.ExecuteInProcessResult:
-    """``dg.materialize`` under a job name the UI can show (it would say ``__ephemeral_asset_job__``)."""
+    """``dg.materialize`` under a job name the UI can show (it would say ``__ephemeral_asset_job__``),
+    started once the instance's run limits leave room for it."""
     defs = dg.Definitions(
         jobs=[dg.define_asset_job(job_name, selection=selection)], assets=list(assets), resources=dict(resources),
     )
-    return defs.resolve_job_def(job_name).execute_in_process(
-        run_config=dict(run_config), instance=instance, raise_on_error=False, tags=dict(tags),
-    )
+    job = defs.resolve_job_def(job_name)
+    return run_within_limits(instance, tags, lambda run_id: job.execute_in_process(
+        run_config=dict(run_config), instance=instance, raise_on_error=False, tags=dict(tags), run_id=run_id,
+    ))

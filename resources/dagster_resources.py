@@ -8,6 +8,7 @@ from pathlib import Path
 import dagster as dg
 
 from resources.lake import Lake
+from resources.refusal_alerts import install_refresh_refused_alerts
 from resources.raw_archive import RawArchive
 from resources.settings import ENV_OF, Settings
 from resources.tencent.client import TencentMeetingClient
@@ -50,6 +51,8 @@ class TencentMeetingResource(dg.ConfigurableResource):
         All clients of one asset run share ``stats`` so the run's cost is counted once.
         """
         settings = self.settings()
+        # A run launched by the daemon or the UI has no command line to say a login is needed.
+        install_refresh_refused_alerts()
         shared = stats or CallStats()
         clients = TencentMeetingClient.for_all_principals(settings, stats=shared)
         if not clients:
