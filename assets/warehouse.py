@@ -8,7 +8,7 @@ import duckdb
 from dagster import AssetExecutionContext
 
 from assets._dagster import DUCKDB_POOL, check
-from assets.schemas import KEYS, SCHEMAS
+from assets.schemas import KEYS, PARTITION_COLUMN, SCHEMAS
 from resources.dagster_resources import StorageResource
 from resources.warehouse import PublishResult, Warehouse, WarehousePublishError, quote_identifier
 
@@ -20,11 +20,13 @@ LAKE_TABLES = (
     "upcoming_meetings", "live_meetings", "webhook_events", "live_attendance", "sync_log", "quarantine",
 )
 WAREHOUSE_TABLES = {table: SCHEMAS[table] for table in LAKE_TABLES}
+# Tables whose lake partition is a date column can be republished one partition at a time.
+PARTITION_COLUMNS = {table: column for table in LAKE_TABLES if (column := PARTITION_COLUMN[table]) is not None}
 
 
 def publish(storage: StorageResource) -> PublishResult:
-    """Rebuild and swap in the warehouse; the only code that ever writes the DuckDB file."""
-    return storage.warehouse().publish(storage.lake(), WAREHOUSE_TABLES, SQL_DIR)
+    """Bring the warehouse up to date and swap it in; the only code that ever writes the DuckDB file."""
+    return storage.warehouse().publish(storage.lake(), WAREHOUSE_TABLES, SQL_DIR, partition_columns=PARTITION_COLUMNS)
 
 
 @dg.multi_asset(
@@ -64,6 +66,8 @@ def warehouse(context: AssetExecutionContext, storage: StorageResource) -> Itera
         metadata={
             "path": dg.MetadataValue.path(str(published.path)),
             "publish_seconds": dg.MetadataValue.float(round(published.duration_seconds, 3)),
+            "publish_mode": dg.MetadataValue.text(published.mode),
+            "reloaded_partitions": dg.MetadataValue.json(dict(published.reloaded)),
             "row_counts": dg.MetadataValue.json(counts),
         },
         check_results=[

@@ -1,20 +1,27 @@
-"""The DuckDB warehouse: rebuilt from the lake in a temp file and published with one rename.
+"""The DuckDB warehouse: built beside the published file and published with one rename.
 
-The published ``warehouse.duckdb`` is never opened for writing. Each publish builds a complete new
-database beside it, checkpoints and fsyncs it, then ``os.replace``-s it over the target, so an
+The published ``warehouse.duckdb`` is never opened for writing. Each publish prepares a complete
+new database beside it, checkpoints and fsyncs it, then ``os.replace``-s it over the target, so an
 analyst holding the old file open keeps a consistent snapshot and never blocks or breaks a run,
 and a killed publish leaves the previous database as it was. An inter-process file lock keeps
 publishers one at a time.
+
+A publish costs what changed, not the whole lake: the new database starts as a copy of the
+published one (a reflink where the file system offers one), only the lake partitions that changed
+since are deleted and reloaded, and the reporting SQL runs over the result. The first publish, a
+change of schema or SQL, or a file grown well past its fully built size builds from scratch.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import logging
 import os
 import secrets
+import shutil
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -26,12 +33,26 @@ import pyarrow as pa
 
 from resources.atomic_files import describe_write_failure, fsync_dir
 from resources.lake import Lake, check_table_name
+from resources.warehouse_changes import (
+    MANIFEST_TABLE,
+    LakeFile,
+    Manifest,
+    TableChange,
+    file_digest,
+    fingerprint,
+    plan_changes,
+    scan_lake,
+)
 
 log = logging.getLogger(__name__)
 
 BUILD_SUFFIX = ".building"
 DEFAULT_LOCK_TIMEOUT_SECONDS = 1800.0
 DEFAULT_TIMEZONE = "Asia/Shanghai"
+# Deleted rows leave free blocks behind; past this growth over the last full build, build afresh.
+MAX_GROWTH_FACTOR = 2.0
+MIN_GROWTH_BYTES = 64 * 2**20
+_FICLONE = 0x40049409
 
 
 class WarehousePublishError(RuntimeError):
@@ -48,6 +69,12 @@ class PublishResult:
     report_as_of: dt.date
     lock_acquired_at: float = field(repr=False)
     published_at: float = field(repr=False)
+    # "full" (built from the whole lake) or "incremental" (the previous file with changed partitions replaced).
+    mode: str = "full"
+    # Lake partitions reloaded, table -> business dates; a table reloaded whole maps to ["*"].
+    reloaded: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    # Wall seconds per publish step (copy, load, reports, checkpoint, ...), to show where the time goes.
+    step_seconds: Mapping[str, float] = field(default_factory=dict)
 
 
 def quote_identifier(name: str) -> str:
@@ -80,12 +107,25 @@ class Warehouse:
         *,
         report_as_of: dt.date | None = None,
         lock_timeout: float = DEFAULT_LOCK_TIMEOUT_SECONDS,
+        partition_columns: Mapping[str, str] | None = None,
+        incremental: bool = True,
     ) -> PublishResult:
-        """Rebuild the warehouse from ``lake`` plus the reporting SQL and publish it atomically."""
+        """Bring the warehouse up to date with ``lake`` plus the reporting SQL and publish it atomically.
+
+        ``partition_columns`` names, per table, the date column that holds each row's lake partition;
+        such a table is updated partition by partition. ``incremental=False`` builds from scratch.
+        """
         as_of = report_as_of or default_report_date()
         sql_files = sorted(Path(sql_dir).glob("*.sql"))
         for table in tables:
             check_table_name(table)
+        by_partition = {
+            table: column
+            for table, column in (partition_columns or {}).items()
+            if table in tables
+            and column in tables[table].names
+            and pa.types.is_date(tables[table].field(column).type)
+        }
         self.path.parent.mkdir(parents=True, exist_ok=True)
         lock = filelock.FileLock(str(self.lock_path), timeout=lock_timeout)
         started = time.monotonic()
@@ -100,16 +140,33 @@ class Warehouse:
             lock_acquired_at = time.time()
             self._remove_abandoned_builds()
             build = self.path.with_name(f".{self.path.name}.{os.getpid()}.{secrets.token_hex(6)}{BUILD_SUFFIX}")
+            clock = _Clock()
+            plan = _Plan(
+                lake=lake,
+                tables=tables,
+                partition_columns=by_partition,
+                sql_files=sql_files,
+                as_of=as_of,
+                fingerprint=fingerprint(tables, by_partition, sql_files),
+                current=scan_lake(lake, tables),
+                clock=clock,
+            )
+            clock.lap("scan lake")
             try:
-                row_counts = self._build(build, lake, tables, sql_files, as_of)
+                outcome = self._build_incrementally(build, plan) if incremental else None
+                if outcome is None:
+                    _remove_database_files(build)
+                    outcome = self._build(build, plan, None)
                 self._swap_in(build)
+                clock.lap("fsync and rename")
             finally:
                 _remove_database_files(build)
             published_at = time.time()
         finally:
             lock.release()
         duration = time.monotonic() - started
-        log.info("published %s in %.2f s: %s", self.path, duration, row_counts)
+        row_counts, mode, reloaded = outcome
+        log.info("published %s (%s) in %.2f s: %s", self.path, mode, duration, row_counts)
         return PublishResult(
             path=self.path,
             row_counts=row_counts,
@@ -117,6 +174,9 @@ class Warehouse:
             report_as_of=as_of,
             lock_acquired_at=lock_acquired_at,
             published_at=published_at,
+            mode=mode,
+            reloaded=reloaded,
+            step_seconds=clock.laps,
         )
 
     def query(self, sql: str, parameters: list[object] | None = None) -> pd.DataFrame:
@@ -133,14 +193,30 @@ class Warehouse:
             log.warning("removing %s left by an interrupted publish", stale)
             stale.unlink(missing_ok=True)
 
-    def _build(
-        self,
-        build: Path,
-        lake: Lake,
-        tables: Mapping[str, pa.Schema],
-        sql_files: list[Path],
-        as_of: dt.date,
-    ) -> dict[str, int]:
+    def _build_incrementally(self, build: Path, plan: _Plan) -> _Outcome | None:
+        """Patch a copy of the published database; None when only a full build is sound."""
+        if not self.path.exists():
+            return None
+        try:
+            published_bytes = self.path.stat().st_size
+            _clone_file(self.path, build)
+            plan.clock.lap("copy previous file")
+        except OSError as exc:
+            log.warning("could not copy %s (%s); building the warehouse from scratch", self.path, exc)
+            return None
+        manifest = _read_manifest(build)
+        plan.clock.lap("read manifest")
+        if manifest is None or manifest.fingerprint != plan.fingerprint:
+            return None
+        if published_bytes > max(manifest.full_build_bytes * MAX_GROWTH_FACTOR,
+                                 manifest.full_build_bytes + MIN_GROWTH_BYTES):
+            log.info("%s grew to %d bytes through incremental publishes; building it afresh", self.path,
+                     published_bytes)
+            return None
+        return self._build(build, plan, manifest)
+
+    def _build(self, build: Path, plan: _Plan, previous: Manifest | None) -> _Outcome:
+        """Fill ``build`` from scratch (``previous`` None) or apply the lake's changes since ``previous``."""
         step = f"opening {build}"
         try:
             con = duckdb.connect(str(build))
@@ -149,28 +225,118 @@ class Warehouse:
         try:
             # Reports compare UTC instants and local business dates; never depend on the host zone.
             con.execute("SET TimeZone = 'UTC'")
-            con.execute("SET VARIABLE report_as_of = CAST(? AS DATE)", [as_of.isoformat()])
-            for table, schema in tables.items():
+            con.execute("SET VARIABLE report_as_of = CAST(? AS DATE)", [plan.as_of.isoformat()])
+            if previous is None:
+                changes = {table: TableChange(reload_all=True) for table in plan.tables}
+                files: dict[str, list[int | str | None]] = {}
+                exact: set[str] = set()
+                for table, schema in plan.tables.items():
+                    step = f"creating table {table!r}"
+                    _create_table(con, table, schema)
+                step = "creating the publish manifest"
+                con.execute(f"CREATE TABLE {MANIFEST_TABLE} (manifest VARCHAR)")
+            else:
+                step = "comparing the lake with the published warehouse"
+                changes, files = plan_changes(plan.current, previous, plan.partition_columns)
+                exact = set(previous.exact_tables)
+                plan.clock.lap("compare with manifest")
+            reloaded: dict[str, list[str]] = {}
+            for table, change in changes.items():
                 step = f"loading lake table {table!r}"
-                _load_table(con, lake, table, schema)
-            for sql_file in sql_files:
+                reloaded[table] = self._apply(con, plan, table, change, files, exact, hash_files=previous is not None)
+                plan.clock.lap("load lake tables")
+            step = "dropping the previous reports"
+            for (name,) in con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
+                "AND schema_name = 'main' ORDER BY table_name"
+            ).fetchall():
+                if name not in plan.tables and name != MANIFEST_TABLE:
+                    con.execute(f"DROP TABLE {quote_identifier(name)}")
+            for sql_file in plan.sql_files:
                 step = f"running {sql_file}"
                 con.execute(sql_file.read_text(encoding="utf-8"))
+                plan.clock.lap(f"report {sql_file.stem}")
             step = "counting rows"
             row_counts = {
                 name: con.execute(f"SELECT count(*) FROM {quote_identifier(name)}").fetchone()[0]
                 for (name,) in con.execute(
                     "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
-                    "ORDER BY table_name"
+                    "AND schema_name = 'main' ORDER BY table_name"
                 ).fetchall()
+                if name != MANIFEST_TABLE
             }
+            plan.clock.lap("count rows")
+            step = "recording the publish manifest"
+            manifest = Manifest(
+                fingerprint=plan.fingerprint,
+                full_build_bytes=previous.full_build_bytes if previous else 0,
+                exact_tables=exact,
+                files=files,
+            )
+            con.execute(f"DELETE FROM {MANIFEST_TABLE}")
+            con.execute(f"INSERT INTO {MANIFEST_TABLE} VALUES (?)", [manifest.to_json()])
             step = "checkpointing"
             con.execute("CHECKPOINT")
+            if previous is None:
+                # The size the growth limit is measured against; recorded after the checkpoint sized the file.
+                manifest.full_build_bytes = build.stat().st_size
+                con.execute(f"UPDATE {MANIFEST_TABLE} SET manifest = ?", [manifest.to_json()])
+                con.execute("CHECKPOINT")
+            plan.clock.lap("checkpoint")
         except duckdb.Error as exc:
             raise WarehousePublishError(self._failure(step, exc)) from exc
         finally:
             con.close()
-        return row_counts
+        mode = "full" if previous is None else "incremental"
+        return row_counts, mode, {t: d for t, d in reloaded.items() if d}
+
+    def _apply(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        plan: _Plan,
+        table: str,
+        change: TableChange,
+        files: dict[str, list[int | str | None]],
+        exact: set[str],
+        *,
+        hash_files: bool,
+    ) -> list[str]:
+        """Replace the changed rows of ``table``; returns the partitions reloaded (``["*"]``: all)."""
+        target = quote_identifier(table)
+        column = plan.partition_columns.get(table)
+        current = plan.current[table]
+        if change.reload_all:
+            loading = current
+            con.execute(f"DELETE FROM {target}")
+        else:
+            days = sorted(change.partitions)
+            loading = [f for f in current if f.partition in change.partitions]
+            listed = ", ".join(f"DATE '{day.isoformat()}'" for day in days)
+            con.execute(f"DELETE FROM {target} WHERE {quote_identifier(column)} IN ({listed})")  # type: ignore[arg-type]
+        _insert_files(con, table, plan.tables[table], loading)
+        for lake_file in loading:
+            digest = file_digest(lake_file.path) if hash_files else None
+            files[lake_file.relpath] = [*lake_file.stat_key(), digest]
+        if column is not None and loading:
+            stray = _rows_outside_their_partition(con, column, loading)
+            if stray and not change.reload_all:
+                # The new files break the partition property: rows of other dates may now be
+                # mixed in, so only a reload of the whole table is sound.
+                log.warning("%s has %d row(s) whose %s is not their partition's date; reloading it whole",
+                            table, stray, column)
+                exact.discard(table)
+                return self._apply(con, plan, table, TableChange(reload_all=True), files, exact,
+                                   hash_files=hash_files)
+            if change.reload_all:
+                if stray:
+                    exact.discard(table)
+                else:
+                    exact.add(table)
+        elif column is not None and change.reload_all:
+            exact.add(table)
+        if change.reload_all:
+            return ["*"]
+        return [day.isoformat() for day in sorted(change.partitions)]
 
     def _swap_in(self, build: Path) -> None:
         wal = Path(f"{build}.wal")
@@ -200,22 +366,87 @@ class Warehouse:
         )
 
 
-def _load_table(con: duckdb.DuckDBPyConnection, lake: Lake, table: str, schema: pa.Schema) -> None:
-    """Create ``table`` with exactly the schema's columns and types, then fill it from the lake."""
-    target = quote_identifier(table)
+@dataclass(frozen=True)
+class _Plan:
+    lake: Lake
+    tables: Mapping[str, pa.Schema]
+    partition_columns: Mapping[str, str]
+    sql_files: list[Path]
+    as_of: dt.date
+    fingerprint: str
+    current: Mapping[str, list[LakeFile]]
+    clock: _Clock
+
+
+class _Clock:
+    """Wall seconds per named step, summed when a step recurs."""
+
+    def __init__(self) -> None:
+        self.laps: dict[str, float] = {}
+        self._last = time.monotonic()
+
+    def lap(self, name: str) -> None:
+        now = time.monotonic()
+        self.laps[name] = round(self.laps.get(name, 0.0) + now - self._last, 4)
+        self._last = now
+
+
+_Outcome = tuple[dict[str, int], str, dict[str, list[str]]]
+
+
+def _create_table(con: duckdb.DuckDBPyConnection, table: str, schema: pa.Schema) -> None:
+    """Create ``table`` with exactly the schema's columns and types."""
     con.register("__schema_template", schema.empty_table())
     try:
-        con.execute(f"CREATE TABLE {target} AS SELECT * FROM __schema_template")
+        con.execute(f"CREATE TABLE {quote_identifier(table)} AS SELECT * FROM __schema_template")
     finally:
         con.unregister("__schema_template")
-    if not lake.has_files(table):
+
+
+def _insert_files(con: duckdb.DuckDBPyConnection, table: str, schema: pa.Schema, files: list[LakeFile]) -> None:
+    if not files:
         return
     columns = ", ".join(quote_identifier(name) for name in schema.names)
     con.execute(
-        f"INSERT INTO {target} ({columns}) SELECT {columns} "
+        f"INSERT INTO {quote_identifier(table)} ({columns}) SELECT {columns} "
         "FROM read_parquet(?, hive_partitioning = false, union_by_name = true)",
-        [lake.glob(table)],
+        [[str(f.path) for f in files]],
     )
+
+
+def _rows_outside_their_partition(con: duckdb.DuckDBPyConnection, column: str, files: list[LakeFile]) -> int:
+    """Rows of ``files`` whose ``column`` is not the date of the partition they are stored in."""
+    partitioned = [f for f in files if f.partition is not None]
+    if len(partitioned) < len(files):
+        return len(files) - len(partitioned)
+    (stray,) = con.execute(
+        f"SELECT count(*) FROM read_parquet(?, filename = true, hive_partitioning = false, union_by_name = true) "
+        f"WHERE {quote_identifier(column)} IS DISTINCT FROM "
+        r"CAST(regexp_extract(filename, 'date=(\d{4}-\d{2}-\d{2})/[^/]*$', 1) AS DATE)",
+        [[str(f.path) for f in partitioned]],
+    ).fetchone()
+    return int(stray)
+
+
+def _read_manifest(database: Path) -> Manifest | None:
+    try:
+        with duckdb.connect(str(database)) as con:
+            row = con.execute(f"SELECT manifest FROM {MANIFEST_TABLE}").fetchone()
+    except duckdb.Error as exc:
+        log.info("%s has no usable publish manifest (%s); building the warehouse from scratch", database, exc)
+        return None
+    return Manifest.from_json(row[0]) if row else None
+
+
+def _clone_file(source: Path, target: Path) -> None:
+    """Copy ``source`` to ``target``: a reflink sharing blocks where supported, else a byte copy."""
+    with open(source, "rb") as src, open(target, "wb") as dst:
+        try:
+            fcntl.ioctl(dst.fileno(), _FICLONE, src.fileno())
+            return
+        except OSError:
+            pass
+    shutil.copyfile(source, target)
 
 
 def _remove_database_files(database: Path) -> None:
