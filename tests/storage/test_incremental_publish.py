@@ -1,0 +1,177 @@
+"""An incremental publish: the same warehouse as a full rebuild, at the cost of what changed, kill-safe."""
+
+from __future__ import annotations
+
+import datetime as dt
+import multiprocessing
+import os
+import shutil
+import signal
+import time
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from resources.lake import Lake
+from resources.warehouse import PublishResult, Warehouse
+from resources.warehouse_changes import MANIFEST_TABLE
+from tests.storage.helpers import EVENTS_SCHEMA, events_frame
+from tests.storage.tables import TABLES
+from tests.storage.test_reports import AS_OF, D1, D2, SQL_DIR, build_inputs, land
+from tests.storage.workers import publish_forever_slowly
+
+PARTITION_COLUMNS = {table: "business_date" for table, schema in TABLES.items() if "business_date" in schema.names}
+D3 = D2 + dt.timedelta(days=1)
+
+
+def publish(warehouse: Warehouse, lake: Lake, *, incremental: bool = True) -> PublishResult:
+    return warehouse.publish(lake, TABLES, SQL_DIR, report_as_of=AS_OF, partition_columns=PARTITION_COLUMNS,
+                             incremental=incremental)
+
+
+def table_rows(con: duckdb.DuckDBPyConnection, database: str, table: str) -> list[tuple[object, ...]]:
+    """Every row, doubles rounded (summation order may differ), in one canonical order."""
+    described = con.execute(f'DESCRIBE "{database}"."{table}"').fetchall()
+    columns = [
+        f'round("{name}", 6)' if kind == "DOUBLE" else f'"{name}"' for name, kind, *_ in described
+    ]
+    listed = ", ".join(columns)
+    return con.execute(f'SELECT {listed} FROM "{database}"."{table}" ORDER BY ALL').fetchall()
+
+
+def assert_same_warehouse(patched: Path, rebuilt: Path) -> None:
+    with duckdb.connect(":memory:") as con:
+        con.execute(f"ATTACH '{patched}' AS patched (READ_ONLY)")
+        con.execute(f"ATTACH '{rebuilt}' AS rebuilt (READ_ONLY)")
+        names = {}
+        for database in ("patched", "rebuilt"):
+            names[database] = sorted(
+                name for (name,) in con.execute(
+                    "SELECT table_name FROM duckdb_tables() WHERE database_name = ? AND schema_name = 'main'",
+                    [database],
+                ).fetchall() if name != MANIFEST_TABLE
+            )
+        assert names["patched"] == names["rebuilt"]
+        assert any(name.startswith("report_") for name in names["patched"])
+        for table in names["patched"]:
+            assert (con.execute(f'DESCRIBE patched."{table}"').fetchall()
+                    == con.execute(f'DESCRIBE rebuilt."{table}"').fetchall()), table
+            assert table_rows(con, "patched", table) == table_rows(con, "rebuilt", table), table
+
+
+def rewrite_identically(lake: Lake, table: str) -> None:
+    """What a sync does to the directory each run: a new file with the same bytes."""
+    path = lake.table_dir(table) / "data.parquet"
+    copy = path.with_name(".copy.parquet")
+    shutil.copyfile(path, copy)
+    os.replace(copy, path)
+
+
+def test_incremental_publish_equals_a_full_rebuild_table_by_table(tmp_path: Path) -> None:
+    lake = Lake(tmp_path / "lake")
+    inputs = build_inputs()
+    land(lake, inputs)
+    warehouse = Warehouse(tmp_path / "warehouse.duckdb")
+    assert publish(warehouse, lake).mode == "full"
+
+    # D2's meetings change (one dropped, one renamed), a new day D3 arrives, D1's view details go away,
+    # and the directory is rewritten with the same bytes.
+    meetings = inputs["meetings"]
+    d2 = meetings[meetings["business_date"].astype(object) == D2].iloc[1:].reset_index(drop=True)
+    d2.loc[0, "subject"] = "Renamed"
+    lake.write_partition("meetings", TABLES["meetings"], D2, d2)
+    d3 = d2.copy()
+    d3["business_date"] = pd.Series([D3] * len(d3), dtype=d2["business_date"].dtype)
+    d3["start_time"] = d3["start_time"] + pd.Timedelta(days=1)
+    lake.write_partition("meetings", TABLES["meetings"], D3, d3)
+    attendance = inputs["attendance"]
+    a3 = attendance[attendance["business_date"].astype(object) == D2].reset_index(drop=True)
+    a3["business_date"] = pd.Series([D3] * len(a3), dtype=a3["business_date"].dtype)
+    a3["meeting_start_time"] = a3["meeting_start_time"] + pd.Timedelta(days=1)
+    lake.write_partition("attendance", TABLES["attendance"], D3, a3)
+    lake.partition_path("recording_view_details", D1).unlink()
+    rewrite_identically(lake, "users")
+
+    patched = publish(warehouse, lake)
+    assert patched.mode == "incremental"
+    assert patched.reloaded["meetings"] == [D2.isoformat(), D3.isoformat()]
+    assert patched.reloaded["attendance"] == [D3.isoformat()]
+    assert patched.reloaded["recording_view_details"] == [D1.isoformat()]
+    assert "participant_sessions" not in patched.reloaded
+    rebuilt = publish(Warehouse(tmp_path / "rebuilt.duckdb"), lake, incremental=False)
+    assert rebuilt.mode == "full"
+    assert dict(patched.row_counts) == dict(rebuilt.row_counts)
+    assert_same_warehouse(warehouse.path, rebuilt.path)
+
+    # Once a file has been loaded incrementally its bytes are known: an identical rewrite is no change.
+    rewrite_identically(lake, "users")
+    again = publish(warehouse, lake)
+    assert again.mode == "incremental"
+    assert dict(again.reloaded) == {}
+    rewrite_identically(lake, "users")
+    users = inputs["users"].iloc[:3].reset_index(drop=True)
+    lake.write_unpartitioned("users", TABLES["users"], users)
+    last = publish(warehouse, lake)
+    assert dict(last.reloaded) == {"users": ["*"]}
+    assert_same_warehouse(warehouse.path, publish(Warehouse(tmp_path / "rebuilt-2.duckdb"), lake,
+                                                  incremental=False).path)
+
+
+def test_rows_outside_their_partition_make_the_table_reload_whole(tmp_path: Path) -> None:
+    lake = Lake(tmp_path / "lake")
+    warehouse = Warehouse(tmp_path / "warehouse.duckdb")
+    sql = tmp_path / "sql"
+    sql.mkdir()
+    lake.write_partition("events", EVENTS_SCHEMA, D1, events_frame(D1, 3))
+    columns = {"events": "business_date"}
+    warehouse.publish(lake, {"events": EVENTS_SCHEMA}, sql, report_as_of=AS_OF, partition_columns=columns)
+    # D2's file holds rows dated D1: deleting "the rows of D2" could no longer find them all.
+    lake.write_partition("events", EVENTS_SCHEMA, D2, events_frame(D1, 2, version="v2"))
+    stray = warehouse.publish(lake, {"events": EVENTS_SCHEMA}, sql, report_as_of=AS_OF, partition_columns=columns)
+    assert stray.reloaded == {"events": ["*"]}
+    lake.write_partition("events", EVENTS_SCHEMA, D2, events_frame(D1, 4, version="v3"))
+    again = warehouse.publish(lake, {"events": EVENTS_SCHEMA}, sql, report_as_of=AS_OF, partition_columns=columns)
+    assert again.mode == "incremental" and again.reloaded == {"events": ["*"]}
+    assert int(warehouse.query("SELECT count(*) AS n FROM events")["n"].iloc[0]) == 3 + 4
+
+
+def test_killed_incremental_publish_leaves_the_previous_file_readable(tmp_path: Path) -> None:
+    lake = Lake(tmp_path / "data" / "lake")
+    warehouse = Warehouse(tmp_path / "data" / "warehouse.duckdb")
+    # Quick while every event is below seq 5, endless once the lake holds later ones: the same SQL
+    # (so the second publish is incremental) makes only the second publish slow enough to kill.
+    slow = tmp_path / "sql"
+    slow.mkdir()
+    (slow / "10_slow.sql").write_text(
+        "CREATE TABLE report_slow AS SELECT sum(hash(i)) AS h FROM events e, "
+        "range(CASE WHEN e.seq >= 5 THEN 100000000000 ELSE 1 END) t(i);"
+    )
+    lake.write_partition("events", EVENTS_SCHEMA, D1, events_frame(D1, 5))
+    first = warehouse.publish(lake, {"events": EVENTS_SCHEMA}, slow, partition_columns={"events": "business_date"})
+    assert first.mode == "full"
+    lake.write_partition("events", EVENTS_SCHEMA, D2, events_frame(D2, 4, start=5))
+
+    ctx = multiprocessing.get_context("spawn")
+    child = ctx.Process(target=publish_forever_slowly,
+                        args=(str(warehouse.path), str(lake.root), str(slow), {"events": "business_date"}))
+    child.start()
+    published_size = warehouse.path.stat().st_size
+    deadline = time.monotonic() + 60
+    building: list[Path] = []
+    # The copy of the published file is complete once the build reaches the published size.
+    while not any(p.stat().st_size >= published_size for p in building if p.exists()):
+        assert time.monotonic() < deadline, "the incremental publish never copied the published file"
+        time.sleep(0.01)
+        building = list(warehouse.path.parent.glob(f".{warehouse.path.name}.*.building"))
+    time.sleep(0.5)
+    os.kill(child.pid, signal.SIGKILL)
+    child.join(10)
+
+    assert int(warehouse.query("SELECT count(*) AS n FROM events")["n"].iloc[0]) == 5
+    assert int(warehouse.query("SELECT count(*) AS n FROM report_slow")["n"].iloc[0]) == 1
+    quick = tmp_path / "quick"
+    quick.mkdir()
+    result = warehouse.publish(lake, {"events": EVENTS_SCHEMA}, quick, partition_columns={"events": "business_date"})
+    assert result.row_counts == {"events": 9}
+    assert list(warehouse.path.parent.glob(f".{warehouse.path.name}.*")) == []
