@@ -33,6 +33,7 @@ import pyarrow as pa
 
 from resources.atomic_files import describe_write_failure, fsync_dir
 from resources.lake import Lake, check_table_name
+from resources.warehouse_reports import EVERYTHING, ReportPlan, plan_report
 from resources.warehouse_changes import (
     MANIFEST_TABLE,
     LakeFile,
@@ -73,6 +74,8 @@ class PublishResult:
     mode: str = "full"
     # Lake partitions reloaded, table -> business dates; a table reloaded whole maps to ["*"].
     reloaded: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    # Report files re-run: name -> "full" or "from <date>" (a recomputed slice); unchanged ones are absent.
+    reports: Mapping[str, str] = field(default_factory=dict)
     # Wall seconds per publish step (copy, load, reports, checkpoint, ...), to show where the time goes.
     step_seconds: Mapping[str, float] = field(default_factory=dict)
 
@@ -153,7 +156,14 @@ class Warehouse:
             )
             clock.lap("scan lake")
             try:
-                outcome = self._build_incrementally(build, plan) if incremental else None
+                outcome = None
+                if incremental:
+                    try:
+                        outcome = self._build_incrementally(build, plan)
+                    except WarehousePublishError as exc:
+                        # A full build is always sound; it also reports the error again if it is real.
+                        log.warning("%s; building the warehouse from scratch instead", exc)
+                        plan.reports.clear()
                 if outcome is None:
                     _remove_database_files(build)
                     outcome = self._build(build, plan, None)
@@ -176,6 +186,7 @@ class Warehouse:
             published_at=published_at,
             mode=mode,
             reloaded=reloaded,
+            reports=dict(plan.reports),
             step_seconds=clock.laps,
         )
 
@@ -241,20 +252,32 @@ class Warehouse:
                 exact = set(previous.exact_tables)
                 plan.clock.lap("compare with manifest")
             reloaded: dict[str, list[str]] = {}
+            reports: dict[str, str] = {}
             for table, change in changes.items():
                 step = f"loading lake table {table!r}"
                 reloaded[table] = self._apply(con, plan, table, change, files, exact, hash_files=previous is not None)
                 plan.clock.lap("load lake tables")
-            step = "dropping the previous reports"
-            for (name,) in con.execute(
-                "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
-                "AND schema_name = 'main' ORDER BY table_name"
-            ).fetchall():
-                if name not in plan.tables and name != MANIFEST_TABLE:
-                    con.execute(f"DROP TABLE {quote_identifier(name)}")
+            changed: dict[str, list[str]] = {t: d for t, d in reloaded.items() if d}
+            existing = {
+                name for (name,) in con.execute(
+                    "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
+                    "AND schema_name = 'main'"
+                ).fetchall()
+            }
             for sql_file in plan.sql_files:
                 step = f"running {sql_file}"
-                con.execute(sql_file.read_text(encoding="utf-8"))
+                text = sql_file.read_text(encoding="utf-8")
+                report = plan_report(text, existing, changed, plan.partition_columns, exact)
+                if report.action == "slice" and not _refresh_slice(con, text, report):
+                    report = ReportPlan("full", report.creates)
+                if report.action == "full":
+                    for name in report.creates:
+                        con.execute(f"DROP TABLE IF EXISTS {quote_identifier(name)}")
+                    con.execute(text)
+                if report.action != "skip":
+                    changed.update({name: [EVERYTHING] for name in report.creates})
+                    existing.update(report.creates)
+                    reports[sql_file.stem] = report.action if report.start is None else f"from {report.start}"
                 plan.clock.lap(f"report {sql_file.stem}")
             step = "counting rows"
             row_counts = {
@@ -288,6 +311,7 @@ class Warehouse:
         finally:
             con.close()
         mode = "full" if previous is None else "incremental"
+        plan.reports.update(reports)
         return row_counts, mode, {t: d for t, d in reloaded.items() if d}
 
     def _apply(
@@ -315,7 +339,9 @@ class Warehouse:
             con.execute(f"DELETE FROM {target} WHERE {quote_identifier(column)} IN ({listed})")  # type: ignore[arg-type]
         _insert_files(con, table, plan.tables[table], loading)
         for lake_file in loading:
-            digest = file_digest(lake_file.path) if hash_files else None
+            # Directory tables are small and rewritten by every sync: knowing their bytes from the
+            # start lets the next publish skip an identical rewrite.
+            digest = file_digest(lake_file.path) if hash_files or lake_file.partition is None else None
             files[lake_file.relpath] = [*lake_file.stat_key(), digest]
         if column is not None and loading:
             stray = _rows_outside_their_partition(con, column, loading)
@@ -335,7 +361,7 @@ class Warehouse:
         elif column is not None and change.reload_all:
             exact.add(table)
         if change.reload_all:
-            return ["*"]
+            return [EVERYTHING]
         return [day.isoformat() for day in sorted(change.partitions)]
 
     def _swap_in(self, build: Path) -> None:
@@ -376,6 +402,8 @@ class _Plan:
     fingerprint: str
     current: Mapping[str, list[LakeFile]]
     clock: _Clock
+    # Filled by the build: report file -> "full" or "from <date>" (skipped files are absent).
+    reports: dict[str, str] = field(default_factory=dict)
 
 
 class _Clock:
@@ -426,6 +454,36 @@ def _rows_outside_their_partition(con: duckdb.DuckDBPyConnection, column: str, f
         [[str(f.path) for f in partitioned]],
     ).fetchone()
     return int(stray)
+
+
+def _refresh_slice(con: duckdb.DuckDBPyConnection, text: str, report: ReportPlan) -> bool:
+    """Recompute ``report``'s rows from its start date on; False when its tables lack the column."""
+    column, start = quote_identifier(str(report.column)), f"DATE '{report.start}'"
+    for name in report.creates:
+        described = [row[0] for row in con.execute(f"DESCRIBE {quote_identifier(name)}").fetchall()]
+        if report.column not in described:
+            return False
+    (database,) = con.execute("SELECT current_database()").fetchone()
+    kept = {name: quote_identifier(f"__published_{name}") for name in report.creates}
+    for name, old in kept.items():
+        con.execute(f"ALTER TABLE {quote_identifier(name)} RENAME TO {old}")
+    # Temporary views shadow the sliced tables, so the file runs as written over the slice only.
+    for table in report.sliced:
+        con.execute(
+            f"CREATE TEMP VIEW {quote_identifier(table)} AS SELECT * FROM "
+            f"{quote_identifier(database)}.main.{quote_identifier(table)} WHERE {column} >= {start}"
+        )
+    try:
+        con.execute(text)
+    finally:
+        for table in report.sliced:
+            con.execute(f"DROP VIEW IF EXISTS temp.main.{quote_identifier(table)}")
+    for name, old in kept.items():
+        con.execute(f"DELETE FROM {old} WHERE {column} >= {start}")
+        con.execute(f"INSERT INTO {old} SELECT * FROM {quote_identifier(name)}")
+        con.execute(f"DROP TABLE {quote_identifier(name)}")
+        con.execute(f"ALTER TABLE {old} RENAME TO {quote_identifier(name)}")
+    return True
 
 
 def _read_manifest(database: Path) -> Manifest | None:
