@@ -115,8 +115,9 @@ class Warehouse:
     ) -> PublishResult:
         """Bring the warehouse up to date with ``lake`` plus the reporting SQL and publish it atomically.
 
-        ``partition_columns`` names, per table, the date column that holds each row's lake partition;
-        such a table is updated partition by partition. ``incremental=False`` builds from scratch.
+        ``partition_columns`` names, per table, the column that holds each row's lake partition (a
+        date, or an instant whose local date in ``TMEET_TIMEZONE`` is the partition); such a table is
+        updated partition by partition. ``incremental=False`` builds from scratch.
         """
         as_of = report_as_of or default_report_date()
         sql_files = sorted(Path(sql_dir).glob("*.sql"))
@@ -127,8 +128,10 @@ class Warehouse:
             for table, column in (partition_columns or {}).items()
             if table in tables
             and column in tables[table].names
-            and pa.types.is_date(tables[table].field(column).type)
+            and (pa.types.is_date(tables[table].field(column).type)
+                 or pa.types.is_timestamp(tables[table].field(column).type))
         }
+        partition_keys = {table: _partition_key(tables[table].field(column)) for table, column in by_partition.items()}
         self.path.parent.mkdir(parents=True, exist_ok=True)
         lock = filelock.FileLock(str(self.lock_path), timeout=lock_timeout)
         started = time.monotonic()
@@ -148,9 +151,10 @@ class Warehouse:
                 lake=lake,
                 tables=tables,
                 partition_columns=by_partition,
+                partition_keys=partition_keys,
                 sql_files=sql_files,
                 as_of=as_of,
-                fingerprint=fingerprint(tables, by_partition, sql_files),
+                fingerprint=fingerprint(tables, partition_keys, sql_files),
                 current=scan_lake(lake, tables),
                 clock=clock,
             )
@@ -258,6 +262,10 @@ class Warehouse:
                 reloaded[table] = self._apply(con, plan, table, change, files, exact, hash_files=previous is not None)
                 plan.clock.lap("load lake tables")
             changed: dict[str, list[str]] = {t: d for t, d in reloaded.items() if d}
+            # Reports slice by a date column; instants partitioned by their local date do not qualify.
+            date_columns = {
+                t: c for t, c in plan.partition_columns.items() if plan.partition_keys[t] == quote_identifier(c)
+            }
             existing = {
                 name for (name,) in con.execute(
                     "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
@@ -267,7 +275,7 @@ class Warehouse:
             for sql_file in plan.sql_files:
                 step = f"running {sql_file}"
                 text = sql_file.read_text(encoding="utf-8")
-                report = plan_report(text, existing, changed, plan.partition_columns, exact)
+                report = plan_report(text, existing, changed, date_columns, exact)
                 if report.action == "slice" and not _refresh_slice(con, text, report):
                     report = ReportPlan("full", report.creates)
                 if report.action == "full":
@@ -327,7 +335,7 @@ class Warehouse:
     ) -> list[str]:
         """Replace the changed rows of ``table``; returns the partitions reloaded (``["*"]``: all)."""
         target = quote_identifier(table)
-        column = plan.partition_columns.get(table)
+        key = plan.partition_keys.get(table)
         current = plan.current[table]
         if change.reload_all:
             loading = current
@@ -336,20 +344,20 @@ class Warehouse:
             days = sorted(change.partitions)
             loading = [f for f in current if f.partition in change.partitions]
             listed = ", ".join(f"DATE '{day.isoformat()}'" for day in days)
-            con.execute(f"DELETE FROM {target} WHERE {quote_identifier(column)} IN ({listed})")  # type: ignore[arg-type]
+            con.execute(f"DELETE FROM {target} WHERE {key} IN ({listed})")
         _insert_files(con, table, plan.tables[table], loading)
         for lake_file in loading:
             # Directory tables are small and rewritten by every sync: knowing their bytes from the
             # start lets the next publish skip an identical rewrite.
             digest = file_digest(lake_file.path) if hash_files or lake_file.partition is None else None
             files[lake_file.relpath] = [*lake_file.stat_key(), digest]
-        if column is not None and loading:
-            stray = _rows_outside_their_partition(con, column, loading)
+        if key is not None and loading:
+            stray = _rows_outside_their_partition(con, key, loading)
             if stray and not change.reload_all:
                 # The new files break the partition property: rows of other dates may now be
                 # mixed in, so only a reload of the whole table is sound.
                 log.warning("%s has %d row(s) whose %s is not their partition's date; reloading it whole",
-                            table, stray, column)
+                            table, stray, key)
                 exact.discard(table)
                 return self._apply(con, plan, table, TableChange(reload_all=True), files, exact,
                                    hash_files=hash_files)
@@ -358,7 +366,7 @@ class Warehouse:
                     exact.discard(table)
                 else:
                     exact.add(table)
-        elif column is not None and change.reload_all:
+        elif key is not None and change.reload_all:
             exact.add(table)
         if change.reload_all:
             return [EVERYTHING]
@@ -397,6 +405,8 @@ class _Plan:
     lake: Lake
     tables: Mapping[str, pa.Schema]
     partition_columns: Mapping[str, str]
+    # Per partitioned table, the SQL expression giving a row's partition date.
+    partition_keys: Mapping[str, str]
     sql_files: list[Path]
     as_of: dt.date
     fingerprint: str
@@ -442,14 +452,25 @@ def _insert_files(con: duckdb.DuckDBPyConnection, table: str, schema: pa.Schema,
     )
 
 
-def _rows_outside_their_partition(con: duckdb.DuckDBPyConnection, column: str, files: list[LakeFile]) -> int:
-    """Rows of ``files`` whose ``column`` is not the date of the partition they are stored in."""
+def _partition_key(column: pa.Field) -> str:
+    """SQL giving a row's partition date: the date itself, or an instant's local date."""
+    name = quote_identifier(column.name)
+    if pa.types.is_date(column.type):
+        return name
+    if column.type.tz is None:
+        return f"CAST({name} AS DATE)"
+    zone = ZoneInfo(os.environ.get("TMEET_TIMEZONE", DEFAULT_TIMEZONE)).key
+    return f"CAST(timezone('{zone.replace(chr(39), '')}', {name}) AS DATE)"
+
+
+def _rows_outside_their_partition(con: duckdb.DuckDBPyConnection, key: str, files: list[LakeFile]) -> int:
+    """Rows of ``files`` whose partition ``key`` is not the date of the partition they are stored in."""
     partitioned = [f for f in files if f.partition is not None]
     if len(partitioned) < len(files):
         return len(files) - len(partitioned)
     (stray,) = con.execute(
         f"SELECT count(*) FROM read_parquet(?, filename = true, hive_partitioning = false, union_by_name = true) "
-        f"WHERE {quote_identifier(column)} IS DISTINCT FROM "
+        f"WHERE {key} IS DISTINCT FROM "
         r"CAST(regexp_extract(filename, 'date=(\d{4}-\d{2}-\d{2})/[^/]*$', 1) AS DATE)",
         [[str(f.path) for f in partitioned]],
     ).fetchone()

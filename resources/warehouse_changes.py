@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -107,27 +108,50 @@ def fingerprint(
 
 
 def scan_lake(lake: Lake, tables: Iterable[str]) -> dict[str, list[LakeFile]]:
-    """Every committed file of each table, in the order a full build loads them."""
+    """Every committed file of each table, in the order a full build loads them (as ``Lake.files``).
+
+    One directory listing per partition: a year of history is thousands of directories.
+    """
     found: dict[str, list[LakeFile]] = {}
     for table in tables:
+        table_dir = lake.table_dir(table)
         files: list[LakeFile] = []
-        for path in lake.files(table):
-            stat = path.stat()
-            match = _PARTITION_DIR.match(path.parent.name)
-            partition = dt.date.fromisoformat(match.group(1)) if match else None
-            files.append(
-                LakeFile(
-                    table=table,
-                    relpath=path.relative_to(lake.root).as_posix(),
-                    path=path,
-                    partition=partition,
-                    size=stat.st_size,
-                    mtime_ns=stat.st_mtime_ns,
-                    inode=stat.st_ino,
-                )
-            )
+        partitions: list[tuple[dt.date, str]] = []
+        try:
+            entries = sorted(os.scandir(table_dir), key=lambda e: e.name)
+        except FileNotFoundError:
+            entries = []
+        for entry in entries:
+            match = _PARTITION_DIR.match(entry.name)
+            if match and entry.is_dir():
+                partitions.append((dt.date.fromisoformat(match.group(1)), entry.path))
+            elif _committed(entry):
+                files.append(_lake_file(lake, table, entry, None))
+        for day, directory in sorted(partitions):
+            for entry in sorted(os.scandir(directory), key=lambda e: e.name):
+                if _committed(entry):
+                    files.append(_lake_file(lake, table, entry, day))
         found[table] = files
     return found
+
+
+def _committed(entry: os.DirEntry[str]) -> bool:
+    # Temp files of writers in progress are hidden (dot-prefixed) and never part of the lake.
+    return entry.name.endswith(".parquet") and not entry.name.startswith(".") and entry.is_file()
+
+
+def _lake_file(lake: Lake, table: str, entry: os.DirEntry[str], partition: dt.date | None) -> LakeFile:
+    stat = entry.stat()
+    path = Path(entry.path)
+    return LakeFile(
+        table=table,
+        relpath=path.relative_to(lake.root).as_posix(),
+        path=path,
+        partition=partition,
+        size=stat.st_size,
+        mtime_ns=stat.st_mtime_ns,
+        inode=stat.st_ino,
+    )
 
 
 def file_digest(path: Path) -> str:

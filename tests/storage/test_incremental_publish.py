@@ -188,3 +188,21 @@ def test_killed_incremental_publish_leaves_the_previous_file_readable(tmp_path: 
     result = warehouse.publish(lake, {"events": EVENTS_SCHEMA}, quick, partition_columns={"events": "business_date"})
     assert result.row_counts == {"events": 9}
     assert list(warehouse.path.parent.glob(f".{warehouse.path.name}.*")) == []
+
+
+def test_a_table_partitioned_by_an_instant_is_reloaded_one_local_date_at_a_time(tmp_path: Path) -> None:
+    lake = Lake(tmp_path / "lake")
+    warehouse = Warehouse(tmp_path / "warehouse.duckdb")
+    sql = tmp_path / "sql"
+    sql.mkdir()
+    columns = {"events": "happened_at"}
+    # Events happen from midnight UTC on, which is the same date in Beijing (the default zone).
+    for day in (D1, D2):
+        lake.write_partition("events", EVENTS_SCHEMA, day, events_frame(day, 3, version=f"v-{day}"))
+    warehouse.publish(lake, {"events": EVENTS_SCHEMA}, sql, report_as_of=AS_OF, partition_columns=columns)
+    lake.write_partition("events", EVENTS_SCHEMA, D2, events_frame(D2, 5, version="v-new"))
+    patched = warehouse.publish(lake, {"events": EVENTS_SCHEMA}, sql, report_as_of=AS_OF, partition_columns=columns)
+    assert patched.mode == "incremental"
+    assert patched.reloaded == {"events": [D2.isoformat()]}
+    versions = warehouse.query("SELECT version, count(*) AS n FROM events GROUP BY ALL ORDER BY ALL")
+    assert versions.values.tolist() == [[f"v-{D1}", 3], ["v-new", 5]]
