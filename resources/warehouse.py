@@ -76,6 +76,8 @@ class PublishResult:
     reloaded: Mapping[str, Sequence[str]] = field(default_factory=dict)
     # Report files re-run: name -> "full" or "from <date>" (a recomputed slice); unchanged ones are absent.
     reports: Mapping[str, str] = field(default_factory=dict)
+    # Rows beyond the first per key, for each keyed table that has any.
+    duplicate_keys: Mapping[str, int] = field(default_factory=dict)
     # Wall seconds per publish step (copy, load, reports, checkpoint, ...), to show where the time goes.
     step_seconds: Mapping[str, float] = field(default_factory=dict)
 
@@ -112,12 +114,15 @@ class Warehouse:
         lock_timeout: float = DEFAULT_LOCK_TIMEOUT_SECONDS,
         partition_columns: Mapping[str, str] | None = None,
         incremental: bool = True,
+        keys: Mapping[str, Sequence[str]] | None = None,
     ) -> PublishResult:
         """Bring the warehouse up to date with ``lake`` plus the reporting SQL and publish it atomically.
 
         ``partition_columns`` names, per table, the column that holds each row's lake partition (a
         date, or an instant whose local date in ``TMEET_TIMEZONE`` is the partition); such a table is
-        updated partition by partition. ``incremental=False`` builds from scratch.
+        updated partition by partition. ``incremental=False`` builds from scratch. ``keys`` names
+        each table's key columns (never null); the result counts the rows beyond the first per key
+        (``duplicate_keys``), at the cost of the change too.
         """
         as_of = report_as_of or default_report_date()
         sql_files = sorted(Path(sql_dir).glob("*.sql"))
@@ -154,7 +159,8 @@ class Warehouse:
                 partition_keys=partition_keys,
                 sql_files=sql_files,
                 as_of=as_of,
-                fingerprint=fingerprint(tables, partition_keys, sql_files),
+                fingerprint=fingerprint(tables, partition_keys, sql_files, keys),
+                keys={t: tuple(k) for t, k in (keys or {}).items() if t in tables and k},
                 current=scan_lake(lake, tables),
                 clock=clock,
             )
@@ -191,6 +197,7 @@ class Warehouse:
             mode=mode,
             reloaded=reloaded,
             reports=dict(plan.reports),
+            duplicate_keys={t: n for t, n in sorted(plan.duplicates.items()) if n},
             step_seconds=clock.laps,
         )
 
@@ -254,6 +261,10 @@ class Warehouse:
                 step = "comparing the lake with the published warehouse"
                 changes, files = plan_changes(plan.current, previous, plan.partition_columns)
                 exact = set(previous.exact_tables)
+                plan.duplicates.update(previous.duplicates)
+                for table in plan.keys:
+                    if table not in plan.duplicates:
+                        changes[table] = TableChange(reload_all=True)
                 plan.clock.lap("compare with manifest")
             reloaded: dict[str, list[str]] = {}
             reports: dict[str, str] = {}
@@ -303,6 +314,7 @@ class Warehouse:
                 full_build_bytes=previous.full_build_bytes if previous else 0,
                 exact_tables=exact,
                 files=files,
+                duplicates=dict(plan.duplicates),
             )
             con.execute(f"DELETE FROM {MANIFEST_TABLE}")
             con.execute(f"INSERT INTO {MANIFEST_TABLE} VALUES (?)", [manifest.to_json()])
@@ -344,8 +356,14 @@ class Warehouse:
             days = sorted(change.partitions)
             loading = [f for f in current if f.partition in change.partitions]
             listed = ", ".join(f"DATE '{day.isoformat()}'" for day in days)
+            counted = _KeyCount(con, table, plan.keys.get(table), f"{key} IN ({listed})", loading)
             con.execute(f"DELETE FROM {target} WHERE {key} IN ({listed})")
         _insert_files(con, table, plan.tables[table], loading)
+        if table in plan.keys:
+            if change.reload_all:
+                plan.duplicates[table] = _extra_rows(con, table, plan.keys[table], None)
+            else:
+                plan.duplicates[table] = counted.updated(plan.duplicates.get(table, 0))
         for lake_file in loading:
             # Directory tables are small and rewritten by every sync: knowing their bytes from the
             # start lets the next publish skip an identical rewrite.
@@ -412,8 +430,10 @@ class _Plan:
     fingerprint: str
     current: Mapping[str, list[LakeFile]]
     clock: _Clock
+    keys: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     # Filled by the build: report file -> "full" or "from <date>" (skipped files are absent).
     reports: dict[str, str] = field(default_factory=dict)
+    duplicates: dict[str, int] = field(default_factory=dict)
 
 
 class _Clock:
@@ -450,6 +470,61 @@ def _insert_files(con: duckdb.DuckDBPyConnection, table: str, schema: pa.Schema,
         "FROM read_parquet(?, hive_partitioning = false, union_by_name = true)",
         [[str(f.path) for f in files]],
     )
+
+
+_TOUCHED_KEYS = "__publish_touched_keys"
+
+
+def _extra_rows(
+    con: duckdb.DuckDBPyConnection, table: str, key: Sequence[str], among: str | None
+) -> int:
+    """Rows beyond the first per key in ``table``, over every key or only those in ``among``."""
+    columns = ", ".join(quote_identifier(c) for c in key)
+    semi = f" SEMI JOIN temp.main.{among} USING ({columns})" if among else ""
+    (extra,) = con.execute(
+        f"SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM main.{quote_identifier(table)}{semi} "
+        f"GROUP BY {columns})"
+    ).fetchone()
+    return int(extra)
+
+
+class _KeyCount:
+    """Duplicate keys kept current through a partition replacement without a full count.
+
+    Only keys in the replaced rows or in the new files can change their count; their duplicates
+    are counted before the delete and after the insert, the rest carry over.
+    """
+
+    def __init__(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        table: str,
+        key: Sequence[str] | None,
+        replaced: str,
+        files: list[LakeFile],
+    ) -> None:
+        self._con, self._table, self._key = con, table, key
+        if not key:
+            return
+        columns = ", ".join(quote_identifier(c) for c in key)
+        incoming = ""
+        if files:
+            listed = ", ".join("'" + str(f.path).replace("'", "''") + "'" for f in files)
+            incoming = (f" UNION SELECT {columns} FROM read_parquet([{listed}], hive_partitioning = false, "
+                        "union_by_name = true)")
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {_TOUCHED_KEYS} AS SELECT {columns} "
+            f"FROM main.{quote_identifier(table)} WHERE {replaced}{incoming}"
+        )
+        self._before = _extra_rows(con, table, key, _TOUCHED_KEYS)
+
+    def updated(self, previous: int) -> int:
+        """The table's duplicate count after the insert, from its count before the replacement."""
+        if not self._key:
+            return previous
+        after = _extra_rows(self._con, self._table, self._key, _TOUCHED_KEYS)
+        self._con.execute(f"DROP TABLE temp.main.{_TOUCHED_KEYS}")
+        return previous - self._before + after
 
 
 def _partition_key(column: pa.Field) -> str:

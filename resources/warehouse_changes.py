@@ -16,7 +16,7 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,7 +26,7 @@ from resources.lake import Lake
 
 MANIFEST_TABLE = "_publish_manifest"
 # Bumped whenever the way the warehouse is built changes, so an older file is rebuilt, not patched.
-MANIFEST_FORMAT = 1
+MANIFEST_FORMAT = 2
 _PARTITION_DIR = re.compile(r"^date=(\d{4}-\d{2}-\d{2})$")
 
 
@@ -64,6 +64,8 @@ class Manifest:
     # relpath -> [size, mtime_ns, inode, sha256 or None]; the digest is taken when a publish
     # loads the file incrementally, so a full build does not hash the whole lake.
     files: dict[str, list[int | str | None]]
+    # Rows beyond the first per key, per keyed table, kept up to date by each publish.
+    duplicates: dict[str, int] = field(default_factory=dict)
 
     def to_json(self) -> str:
         return json.dumps(
@@ -73,6 +75,7 @@ class Manifest:
                 "full_build_bytes": self.full_build_bytes,
                 "exact_tables": sorted(self.exact_tables),
                 "files": self.files,
+                "duplicates": self.duplicates,
             },
             sort_keys=True,
         )
@@ -88,19 +91,24 @@ class Manifest:
                 full_build_bytes=int(data["full_build_bytes"]),
                 exact_tables=set(data["exact_tables"]),
                 files={str(k): list(v) for k, v in data["files"].items()},
+                duplicates={str(k): int(v) for k, v in data.get("duplicates", {}).items()},
             )
         except (ValueError, KeyError, TypeError, AttributeError):
             return None
 
 
 def fingerprint(
-    tables: Mapping[str, pa.Schema], partition_columns: Mapping[str, str], sql_files: Iterable[Path]
+    tables: Mapping[str, pa.Schema],
+    partition_columns: Mapping[str, str],
+    sql_files: Iterable[Path],
+    keys: Mapping[str, Sequence[str]] | None = None,
 ) -> str:
     """Everything besides the lake that shapes the database; a different value forces a full build."""
     digest = hashlib.sha256(f"format {MANIFEST_FORMAT}\n".encode())
     for table, schema in tables.items():
         fields = [(f.name, str(f.type), f.nullable) for f in schema]
-        digest.update(json.dumps([table, fields, partition_columns.get(table)]).encode())
+        key = list((keys or {}).get(table, ()))
+        digest.update(json.dumps([table, fields, partition_columns.get(table), key]).encode())
     for sql_file in sql_files:
         digest.update(sql_file.name.encode())
         digest.update(sql_file.read_bytes())

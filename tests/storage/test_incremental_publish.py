@@ -206,3 +206,41 @@ def test_a_table_partitioned_by_an_instant_is_reloaded_one_local_date_at_a_time(
     assert patched.reloaded == {"events": [D2.isoformat()]}
     versions = warehouse.query("SELECT version, count(*) AS n FROM events GROUP BY ALL ORDER BY ALL")
     assert versions.values.tolist() == [[f"v-{D1}", 3], ["v-new", 5]]
+
+
+def full_duplicate_count(warehouse: Warehouse, table: str, key: list[str]) -> int:
+    columns = ", ".join(f'"{c}"' for c in key)
+    return int(warehouse.query(
+        f'SELECT coalesce(sum(n - 1), 0) AS extra FROM (SELECT count(*) AS n FROM "{table}" GROUP BY {columns})'
+    )["extra"].iloc[0])
+
+
+def test_duplicate_keys_are_kept_current_by_each_publish(tmp_path: Path) -> None:
+    lake = Lake(tmp_path / "lake")
+    warehouse = Warehouse(tmp_path / "warehouse.duckdb")
+    keys = {"meetings": ["meeting_id", "sub_meeting_id", "start_time"]}
+    inputs = build_inputs()
+    land(lake, inputs)
+
+    def publish_keyed() -> PublishResult:
+        return warehouse.publish(lake, TABLES, SQL_DIR, report_as_of=AS_OF, partition_columns=PARTITION_COLUMNS,
+                                 keys=keys)
+
+    assert publish_keyed().duplicate_keys == {}
+    meetings = inputs["meetings"]
+    d2 = meetings[meetings["business_date"].astype(object) == D2].reset_index(drop=True)
+    # The same meeting instances again under D3 (twice): duplicates across partitions and within one.
+    d3 = pd.concat([d2, d2], ignore_index=True)
+    d3["business_date"] = pd.Series([D3] * len(d3), dtype=d2["business_date"].dtype)
+    lake.write_partition("meetings", TABLES["meetings"], D3, d3)
+    added = publish_keyed()
+    assert added.mode == "incremental" and added.reloaded == {"meetings": [D3.isoformat()]}
+    assert added.duplicate_keys == {"meetings": 2 * len(d2)}
+    assert added.duplicate_keys["meetings"] == full_duplicate_count(warehouse, "meetings", keys["meetings"])
+
+    lake.write_partition("meetings", TABLES["meetings"], D3, d3.iloc[:1].reset_index(drop=True))
+    lake.write_partition("meetings", TABLES["meetings"], D2, d2.iloc[1:].reset_index(drop=True))
+    fixed = publish_keyed()
+    assert fixed.reloaded == {"meetings": [D2.isoformat(), D3.isoformat()]}
+    assert dict(fixed.duplicate_keys) == {}
+    assert full_duplicate_count(warehouse, "meetings", keys["meetings"]) == 0
