@@ -7,6 +7,12 @@ depend only on the rows of the same date in some tables::
 
 Then, when only those tables changed (partition by partition), the publish recomputes the report
 from the earliest changed date on (deleting and re-inserting those rows), not over the whole lake.
+Tables the report must read in full can follow ``; whole``::
+
+    -- publish: per business_date of recordings, recording_events; whole meetings, attendance
+
+which declares that a change to their partition of date D can only affect report rows of date D
+or later; the recomputation reads them in full.
 The file's ORDER BY should start with that column (or one that sorts the same way), so that the
 recomputed rows, appended after the earlier ones, keep the order a full build gives.
 """
@@ -18,7 +24,9 @@ import re
 from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass
 
-_SLICED = re.compile(r"^--\s*publish:\s*per\s+(\w+)\s+of\s+([\w\s,]+?)\s*$", re.MULTILINE)
+_SLICED = re.compile(
+    r"^--\s*publish:\s*per\s+(\w+)\s+of\s+([\w\s,]+?)(?:;\s*whole\s+([\w\s,]+?))?\s*$", re.MULTILINE
+)
 _CREATES = re.compile(r"\bCREATE\s+(?:OR\s+REPLACE\s+)?TABLE\s+(\w+)", re.IGNORECASE)
 _COMMENT = re.compile(r"--[^\n]*")
 # Whole table reloaded, in a ``changed`` mapping.
@@ -60,10 +68,11 @@ def plan_report(
         return ReportPlan("full", creates)
     column = header.group(1)
     sliced = tuple(t.strip() for t in header.group(2).split(",") if t.strip())
+    whole = tuple(t.strip() for t in (header.group(3) or "").split(",") if t.strip())
     days: list[dt.date] = []
     for table in touched:
         dates = changed[table]
-        if table not in sliced or EVERYTHING in dates:
+        if table not in sliced + whole or EVERYTHING in dates:
             return ReportPlan("full", creates)
         if partition_columns.get(table) != column or table not in exact:
             return ReportPlan("full", creates)

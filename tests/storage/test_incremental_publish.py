@@ -110,7 +110,7 @@ def test_incremental_publish_equals_a_full_rebuild_table_by_table(tmp_path: Path
     assert patched.reports["10_daily_usage"] == f"from {D2}"
     assert patched.reports["20_usage_by_department"] == f"from {D3}"
     assert patched.reports["30_meeting_attendance"] == f"from {D2}"
-    assert patched.reports["40_recording_engagement"] == "full"
+    assert patched.reports["40_recording_engagement"] == f"from {D1}"
     rebuilt = publish(Warehouse(tmp_path / "rebuilt.duckdb"), lake, incremental=False)
     assert rebuilt.mode == "full"
     assert dict(patched.row_counts) == dict(rebuilt.row_counts)
@@ -128,6 +128,17 @@ def test_incremental_publish_equals_a_full_rebuild_table_by_table(tmp_path: Path
     last = publish(warehouse, lake)
     assert dict(last.reloaded) == {"users": ["*"]}
     assert_same_warehouse(warehouse.path, publish(Warehouse(tmp_path / "rebuilt-2.duckdb"), lake,
+                                                  incremental=False).path)
+
+    # Only D2's attendance changes: the recording made during D2's instance loses an attendee, which
+    # the engagement report (reading attendance whole) must show from D2 on.
+    a2 = attendance[attendance["business_date"].astype(object) == D2].iloc[1:].reset_index(drop=True)
+    lake.write_partition("attendance", TABLES["attendance"], D2, a2)
+    attended = publish(warehouse, lake)
+    assert dict(attended.reloaded) == {"attendance": [D2.isoformat()]}
+    assert attended.reports["40_recording_engagement"] == f"from {D2}"
+    assert attended.reports["30_meeting_attendance"] == f"from {D2}"
+    assert_same_warehouse(warehouse.path, publish(Warehouse(tmp_path / "rebuilt-3.duckdb"), lake,
                                                   incremental=False).path)
 
 
