@@ -26,6 +26,7 @@ from resources.atomic_files import (
     atomic_file,
     sweep_debris,
 )
+from resources.json_decode import decode_json
 from resources.lake import as_business_date
 
 PAGES_FILE = "pages.jsonl.gz"
@@ -239,7 +240,7 @@ class RawArchive:
             )
         with gzip.open(path, "rb") as stream:
             for line in stream:
-                record = json.loads(line)
+                record = decode_json(line)
                 if "body_b64" in record:
                     body: dict[str, Any] | list[Any] | bytes = base64.b64decode(record["body_b64"])
                 else:
