@@ -156,5 +156,8 @@ def run(runs: int, scale: str = "large", days: int = 365, seed_lake: Path | None
         Figure(section, "publish after one new day (incremental)", median(incremental_s), "s", runs=runs,
                note=f"split of the last one: {split(patched)}; reports re-run: {dict(patched.reports)}"),
         Figure(section, "warehouse check after the publish (orphan recordings)", median(checks_s), "s", runs=runs),
-        Figure(section, "one-day publish ÷ full rebuild", ratio, "", "<= 0.1", ratio <= 0.1, runs=runs),
+        Figure(section, "one-day publish ÷ full rebuild", ratio, "", "<= 0.1", ratio <= 0.1, runs=runs,
+               note="" if ratio <= 0.1 else "the parts of a publish that do not shrink with the change (copying "
+               "the file, listing the lake, the report that reads the report date, fsync) are a larger share "
+               f"of a small lake; see the split above. Measured on {days} days of {scale}."),
     ]

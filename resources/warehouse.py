@@ -53,6 +53,8 @@ DEFAULT_TIMEZONE = "Asia/Shanghai"
 # Deleted rows leave free blocks behind; past this growth over the last full build, build afresh.
 MAX_GROWTH_FACTOR = 2.0
 MIN_GROWTH_BYTES = 64 * 2**20
+# Past this share of the lake's bytes changed, a full build is cheaper than patching.
+MAX_RELOAD_SHARE = 0.5
 _FICLONE = 0x40049409
 
 
@@ -219,25 +221,44 @@ class Warehouse:
         """Patch a copy of the published database; None when only a full build is sound."""
         if not self.path.exists():
             return None
-        try:
-            published_bytes = self.path.stat().st_size
-            _clone_file(self.path, build)
-            plan.clock.lap("copy previous file")
-        except OSError as exc:
-            log.warning("could not copy %s (%s); building the warehouse from scratch", self.path, exc)
-            return None
-        manifest = _read_manifest(build)
+        # Read-only, like any analyst: we hold the publish lock, so nobody writes it meanwhile.
+        manifest = _read_manifest(self.path)
         plan.clock.lap("read manifest")
         if manifest is None or manifest.fingerprint != plan.fingerprint:
             return None
+        published_bytes = self.path.stat().st_size
         if published_bytes > max(manifest.full_build_bytes * MAX_GROWTH_FACTOR,
                                  manifest.full_build_bytes + MIN_GROWTH_BYTES):
             log.info("%s grew to %d bytes through incremental publishes; building it afresh", self.path,
                      published_bytes)
             return None
-        return self._build(build, plan, manifest)
+        changes, files = plan_changes(plan.current, manifest, plan.partition_columns)
+        plan.clock.lap("compare with manifest")
+        reloading = sum(
+            f.size for table, change in changes.items() for f in plan.current[table]
+            if change.reload_all or f.partition in change.partitions
+        )
+        lake_bytes = sum(f.size for listed in plan.current.values() for f in listed)
+        if reloading > max(lake_bytes * MAX_RELOAD_SHARE, MIN_GROWTH_BYTES):
+            # Most of the lake changed (a rebuild of the archive): deleting and re-inserting it would
+            # cost more than building afresh and leave a file full of free blocks.
+            log.info("%d of the lake's %d bytes changed; building the warehouse from scratch", reloading, lake_bytes)
+            return None
+        try:
+            _clone_file(self.path, build)
+        except OSError as exc:
+            log.warning("could not copy %s (%s); building the warehouse from scratch", self.path, exc)
+            return None
+        plan.clock.lap("copy previous file")
+        return self._build(build, plan, manifest, (changes, files))
 
-    def _build(self, build: Path, plan: _Plan, previous: Manifest | None) -> _Outcome:
+    def _build(
+        self,
+        build: Path,
+        plan: _Plan,
+        previous: Manifest | None,
+        planned: tuple[dict[str, TableChange], dict[str, list[int | str | None]]] | None = None,
+    ) -> _Outcome:
         """Fill ``build`` from scratch (``previous`` None) or apply the lake's changes since ``previous``."""
         step = f"opening {build}"
         try:
@@ -259,13 +280,12 @@ class Warehouse:
                 con.execute(f"CREATE TABLE {MANIFEST_TABLE} (manifest VARCHAR)")
             else:
                 step = "comparing the lake with the published warehouse"
-                changes, files = plan_changes(plan.current, previous, plan.partition_columns)
+                changes, files = planned or plan_changes(plan.current, previous, plan.partition_columns)
                 exact = set(previous.exact_tables)
                 plan.duplicates.update(previous.duplicates)
                 for table in plan.keys:
                     if table not in plan.duplicates:
                         changes[table] = TableChange(reload_all=True)
-                plan.clock.lap("compare with manifest")
             reloaded: dict[str, list[str]] = {}
             reports: dict[str, str] = {}
             for table, change in changes.items():
@@ -584,7 +604,7 @@ def _refresh_slice(con: duckdb.DuckDBPyConnection, text: str, report: ReportPlan
 
 def _read_manifest(database: Path) -> Manifest | None:
     try:
-        with duckdb.connect(str(database)) as con:
+        with duckdb.connect(str(database), read_only=True) as con:
             row = con.execute(f"SELECT manifest FROM {MANIFEST_TABLE}").fetchone()
     except duckdb.Error as exc:
         log.info("%s has no usable publish manifest (%s); building the warehouse from scratch", database, exc)

@@ -255,3 +255,26 @@ def test_duplicate_keys_are_kept_current_by_each_publish(tmp_path: Path) -> None
     assert fixed.reloaded == {"meetings": [D2.isoformat(), D3.isoformat()]}
     assert dict(fixed.duplicate_keys) == {}
     assert full_duplicate_count(warehouse, "meetings", keys["meetings"]) == 0
+
+
+def test_a_change_to_most_of_the_lake_is_built_from_scratch(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import resources.warehouse as warehouse_module
+
+    # The floor keeps small lakes incremental; lowered here so that a two-day lake shows the rule.
+    monkeypatch.setattr(warehouse_module, "MIN_GROWTH_BYTES", 0)
+    lake = Lake(tmp_path / "lake")
+    warehouse = Warehouse(tmp_path / "warehouse.duckdb")
+    sql = tmp_path / "sql"
+    sql.mkdir()
+    columns = {"events": "business_date"}
+    for day in (D1, D2, D3):
+        lake.write_partition("events", EVENTS_SCHEMA, day, events_frame(day, 3))
+    warehouse.publish(lake, {"events": EVENTS_SCHEMA}, sql, report_as_of=AS_OF, partition_columns=columns)
+    lake.write_partition("events", EVENTS_SCHEMA, D3, events_frame(D3, 4))
+    one_day = warehouse.publish(lake, {"events": EVENTS_SCHEMA}, sql, report_as_of=AS_OF, partition_columns=columns)
+    assert one_day.mode == "incremental"
+    for day in (D1, D2):
+        lake.write_partition("events", EVENTS_SCHEMA, day, events_frame(day, 5))
+    most = warehouse.publish(lake, {"events": EVENTS_SCHEMA}, sql, report_as_of=AS_OF, partition_columns=columns)
+    assert most.mode == "full"
+    assert most.row_counts == {"events": 5 + 5 + 4}
