@@ -132,6 +132,12 @@ PUBLISH_AGAIN = (
 )
 
 
+# Why the week misses, from the in-process profile of a large day (see BENCHMARKS.md).
+WEEK_CAUSE = ("with the fixed part amortized, the remainder is CPU on a machine whose second core "
+              "serves the emulator: normalising and archiving every page, the Parquet writes, Dagster's "
+              "per-partition events and checks; fetching is concurrent, processing is not overlapped with it")
+
+
 def run(runs: int, scale: str = "large", platform: str = "api-reference", week_runs: int = 1) -> list[Figure]:
     with EmulatorProcess(scale=scale, platform=platform) as emu, tempfile.TemporaryDirectory(prefix="bench-tp-") as tmp:
         day = measure_slice(emu, Path(tmp), "day", SLICE_DAY, SLICE_DAY, runs)
@@ -159,16 +165,21 @@ def run(runs: int, scale: str = "large", platform: str = "api-reference", week_r
         Figure(section, "start-up of the sync process (imports only)", import_s, "s", runs=runs),
         Figure(section, "pipeline ÷ fetch-only, 1 day", r_fetch, "", ">= 0.5", r_fetch >= 0.5, runs=runs,
                note=cause if r_fetch < 0.5 else ""),
-        Figure(section, "pipeline ÷ dlt, 1 day", r_dlt, "", ">= 5", r_dlt >= 5, runs=runs),
+        Figure(section, "pipeline ÷ dlt, 1 day", r_dlt, "", ">= 5", r_dlt >= 5, runs=runs,
+               note="" if r_dlt >= 5 else "dlt fetches its child pages one at a time but has no orchestration "
+               "layer; the pipeline's non-fetch remainder above is what keeps it near dlt"),
         Figure(section, f"pipeline rows/s ({scale}, 7 days, {week.rows:,} rows)", rps(week), "rows/s",
                runs=week_runs, note=f"wall {median(week.pipeline_s):.1f} s; fetch-only "
                f"{median(week.fetch_s):.1f} s; dlt {median(week.dlt_s):.1f} s for {week.rows_dlt:,} rows"),
-        Figure(section, "pipeline ÷ fetch-only, 7 days", w_fetch, "", ">= 0.8", w_fetch >= 0.8, runs=week_runs),
-        Figure(section, "pipeline ÷ dlt, 7 days", w_dlt, "", ">= 5", w_dlt >= 5, runs=week_runs),
+        Figure(section, "pipeline ÷ fetch-only, 7 days", w_fetch, "", ">= 0.8", w_fetch >= 0.8, runs=week_runs,
+               note="" if w_fetch >= 0.8 else WEEK_CAUSE),
+        Figure(section, "pipeline ÷ dlt, 7 days", w_dlt, "", ">= 5", w_dlt >= 5, runs=week_runs,
+               note="" if w_dlt >= 5 else WEEK_CAUSE),
         Figure(section, "peak RSS, 7 days", median(week.peak_rss_mb), "MB", "< 1024 MB",
                median(week.peak_rss_mb) < 1024, runs=week_runs),
         Figure(section, "fixed cost: sync of a day without meetings", empty_s, "s", "< 3 s", empty_s < 3, runs=runs,
                note=f"start-up {import_s:.1f} s (imports), publish {publish_s:.1f} s (in a fresh interpreter, "
-               f"onto the same lake), the remaining {max(empty_s - import_s - publish_s, 0):.1f} s is Dagster's "
-               "orchestration plus the directory pull (users and roles are fetched by every run)"),
+               f"onto the same lake, imports included), the remaining {max(empty_s - import_s - publish_s, 0):.1f} s "
+               "is Dagster's orchestration plus the directory pull: every run walks /v1/corp/users by cursor, "
+               "one page after another (200 pages at large), which cannot be fanned out"),
     ]
