@@ -378,17 +378,19 @@ class Warehouse:
             listed = ", ".join(f"DATE '{day.isoformat()}'" for day in days)
             counted = _KeyCount(con, table, plan.keys.get(table), f"{key} IN ({listed})", loading)
             con.execute(f"DELETE FROM {target} WHERE {key} IN ({listed})")
+        # Directory tables are small and rewritten by every sync: knowing their bytes from the
+        # start lets the next publish skip an identical rewrite.
+        digests = [
+            file_digest(f.path) if hash_files or f.partition is None else None for f in loading
+        ]
         _insert_files(con, table, plan.tables[table], loading)
+        for lake_file, digest in zip(loading, digests, strict=True):
+            files[lake_file.relpath] = _manifest_entry(lake_file, digest)
         if table in plan.keys:
             if change.reload_all:
                 plan.duplicates[table] = _extra_rows(con, table, plan.keys[table], None)
             else:
                 plan.duplicates[table] = counted.updated(plan.duplicates.get(table, 0))
-        for lake_file in loading:
-            # Directory tables are small and rewritten by every sync: knowing their bytes from the
-            # start lets the next publish skip an identical rewrite.
-            digest = file_digest(lake_file.path) if hash_files or lake_file.partition is None else None
-            files[lake_file.relpath] = [*lake_file.stat_key(), digest]
         if key is not None and loading:
             stray = _rows_outside_their_partition(con, key, loading)
             if stray and not change.reload_all:
@@ -493,6 +495,23 @@ def _insert_files(con: duckdb.DuckDBPyConnection, table: str, schema: pa.Schema,
 
 
 _TOUCHED_KEYS = "__publish_touched_keys"
+# Matches no file: the next publish reloads whatever carries it.
+_UNKNOWN = [-1, -1, -1, None]
+
+
+def _manifest_entry(lake_file: LakeFile, digest: str | None) -> list[int | str | None]:
+    """What the manifest records for a loaded file, unless a sync replaced it while it was loaded.
+
+    Lake writers do not take the publish lock; a file replaced between the scan and the load may
+    have been read in either version, so it is recorded as unknown and reloaded next time.
+    """
+    try:
+        stat = lake_file.path.stat()
+    except FileNotFoundError:
+        return list(_UNKNOWN)
+    if [stat.st_size, stat.st_mtime_ns, stat.st_ino] != lake_file.stat_key():
+        return list(_UNKNOWN)
+    return [*lake_file.stat_key(), digest]
 
 
 def _extra_rows(

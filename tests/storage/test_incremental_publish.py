@@ -278,3 +278,31 @@ def test_a_change_to_most_of_the_lake_is_built_from_scratch(tmp_path: Path, monk
     most = warehouse.publish(lake, {"events": EVENTS_SCHEMA}, sql, report_as_of=AS_OF, partition_columns=columns)
     assert most.mode == "full"
     assert most.row_counts == {"events": 5 + 5 + 4}
+
+
+def test_a_file_replaced_while_it_is_loaded_is_reloaded_by_the_next_publish(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import resources.warehouse as warehouse_module
+
+    lake = Lake(tmp_path / "lake")
+    warehouse = Warehouse(tmp_path / "warehouse.duckdb")
+    sql = tmp_path / "sql"
+    sql.mkdir()
+    columns = {"events": "business_date"}
+    for day in (D1, D2):
+        lake.write_partition("events", EVENTS_SCHEMA, day, events_frame(day, 3))
+    warehouse.publish(lake, {"events": EVENTS_SCHEMA}, sql, report_as_of=AS_OF, partition_columns=columns)
+    lake.write_partition("events", EVENTS_SCHEMA, D2, events_frame(D2, 4, version="loaded"))
+
+    # A sync replaces D2 again right after the publish has read it (lake writers take no publish lock).
+    original = warehouse_module._insert_files
+    def insert_then_replace(*args, **kwargs):  # type: ignore[no-untyped-def]
+        original(*args, **kwargs)
+        monkeypatch.setattr(warehouse_module, "_insert_files", original)
+        lake.write_partition("events", EVENTS_SCHEMA, D2, events_frame(D2, 6, version="latest"))
+    monkeypatch.setattr(warehouse_module, "_insert_files", insert_then_replace)
+    raced = warehouse.publish(lake, {"events": EVENTS_SCHEMA}, sql, report_as_of=AS_OF, partition_columns=columns)
+    assert raced.row_counts == {"events": 3 + 4}
+
+    caught_up = warehouse.publish(lake, {"events": EVENTS_SCHEMA}, sql, report_as_of=AS_OF, partition_columns=columns)
+    assert caught_up.reloaded == {"events": [D2.isoformat()]}
+    assert caught_up.row_counts == {"events": 3 + 6}
