@@ -176,6 +176,7 @@ class Warehouse:
                         # A full build is always sound; it also reports the error again if it is real.
                         log.warning("%s; building the warehouse from scratch instead", exc)
                         plan.reports.clear()
+                        plan.duplicates.clear()
                 if outcome is None:
                     _remove_database_files(build)
                     outcome = self._build(build, plan, None)
