@@ -10,11 +10,11 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import backfill, components, quota, throughput
+from bench import backfill, components, publish, quota, throughput
 from bench.report import Figure, command_line, table, write_markdown
 
 BENCHMARKS_MD = Path(__file__).resolve().parent.parent / "BENCHMARKS.md"
-SECTIONS = ("throughput", "quota", "backfill", "emulator", "webhooks", "demo")
+SECTIONS = ("throughput", "quota", "backfill", "emulator", "webhooks", "demo", "publish")
 
 
 def plan(quick: bool, platform: str = "api-reference") -> dict[str, Callable[[], list[Figure]]]:
@@ -29,6 +29,9 @@ def plan(quick: bool, platform: str = "api-reference") -> dict[str, Callable[[],
         "emulator": lambda: components.emulator(1 if quick else 3, seconds=3 if quick else 8),
         "webhooks": lambda: components.webhooks(runs, events=1000 if quick else 3000),
         "demo": lambda: components.demo(1),
+        # A year of history is built by re-dating one synced day; quick mode keeps a month.
+        "publish": lambda: publish.run(runs, scale="demo" if quick else "large", days=30 if quick else 365,
+                                       platform=platform),
     }
 
 

@@ -26,6 +26,7 @@ from resources.atomic_files import (
     atomic_file,
     sweep_debris,
 )
+from resources.json_decode import decode_json
 from resources.lake import as_business_date
 from resources.pii_policy import raw_archive_allowed
 
@@ -84,8 +85,12 @@ def _is_secret_key(key: object) -> bool:
 
 # Every secret key name, and every suffix that makes a key secret, as it reads once lower-cased
 # with '-' and '_' removed. A body whose text contains none of them cannot hold a secret key.
-_SECRET_TEXT = re.compile(
-    "|".join(sorted({*_SECRET_KEYS, *_SECRET_SUFFIXES}, key=len, reverse=True)).encode("ascii")
+# Only the words that contain no other word are searched ('accesstoken' holds 'token'): the same
+# answer, and a few substring searches are several times cheaper than one long alternation.
+_SECRET_WORDS = tuple(
+    word.encode("ascii")
+    for word in sorted({*_SECRET_KEYS, *_SECRET_SUFFIXES})
+    if not any(other != word and other in word for other in {*_SECRET_KEYS, *_SECRET_SUFFIXES})
 )
 
 
@@ -95,7 +100,7 @@ def _verbatim_safe(raw_json: bytes) -> bool:
     if not text.startswith(b"{") or not text.endswith(b"}") or b"\n" in text or b"\r" in text:
         return False
     folded = text.lower().replace(b"-", b"").replace(b"_", b"")
-    return _SECRET_TEXT.search(folded) is None
+    return not any(word in folded for word in _SECRET_WORDS)
 
 
 def redact(value: Any) -> Any:
@@ -259,7 +264,7 @@ class RawArchive:
             )
         with gzip.open(path, "rb") as stream:
             for line in stream:
-                record = json.loads(line)
+                record = decode_json(line)
                 if "body_b64" in record:
                     body: dict[str, Any] | list[Any] | bytes = base64.b64decode(record["body_b64"])
                 else:

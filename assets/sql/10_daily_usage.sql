@@ -2,6 +2,7 @@
 -- how many join sessions there were, how many distinct people (and distinct enterprise users)
 -- took part, and the attendee-minutes they spent. Attendee-minutes come from attendance's merged
 -- intervals, so a person on two devices at once is counted once.
+-- publish: per business_date of meetings, participant_sessions, attendance
 CREATE TABLE report_daily_usage AS
 WITH held AS (
     SELECT

@@ -3,6 +3,7 @@
 -- A person counts in their main department only (user_departments.is_main), so departments add up
 -- to the total without double counting. Enterprise attendees with no main department are listed
 -- with department_id NULL and department_name '(no main department)'.
+-- publish: per business_date of attendance
 CREATE TABLE report_usage_by_department AS
 WITH main_department AS (
     SELECT userid, department_id, department_name

@@ -2,6 +2,7 @@
 -- external, pstn, rooms), how many join sessions they made, and the average share of the meeting's
 -- duration that a participant attended (attended_seconds / duration_seconds, capped at 1; NULL when
 -- the meeting has no duration or no participants).
+-- publish: per business_date of meetings, attendance
 CREATE TABLE report_meeting_attendance AS
 SELECT
     m.meeting_id,

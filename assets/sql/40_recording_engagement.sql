@@ -5,6 +5,9 @@
 -- recording's media_start_time. Its attendees are the attendance rows of that instance that have a
 -- userid (guests and phone dial-ins without one cannot be matched to viewers, so they are left
 -- out of the share). attendee_watch_share is NULL when that instance has no such attendees.
+-- Views and events are filed under their recording's business date, and a recording falls inside a
+-- meeting instance that started no later than it did.
+-- publish: per business_date of recordings, recording_events, recording_view_details; whole meetings, attendance
 CREATE TABLE report_recording_engagement AS
 WITH event_counts AS (
     SELECT

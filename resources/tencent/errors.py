@@ -6,10 +6,11 @@ There is no HTTP 429 on this platform; throttling, expiry and missing resources 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+from resources.json_decode import decode_json
 
 RETRYABLE_CODES = frozenset({41, 960000, 5108, 190301})
 # A signature timestamp outside the platform's ±300 s window: retrying with the same clock cannot help.
@@ -160,6 +161,7 @@ class ErrorInfo:
     message: str
 
 
+
 def parse_error_info(body: Any) -> ErrorInfo | None:
     """Pull ``error_info`` out of a decoded body; None when the body has none."""
     if not isinstance(body, dict):
@@ -186,7 +188,7 @@ def classify(
     A 200 whose body is not JSON is treated as truncated and therefore retryable.
     """
     try:
-        body = json.loads(raw) if raw else None
+        body = decode_json(raw) if raw else None
     except (ValueError, UnicodeDecodeError):
         body = None
         if status == 200 or status >= 500:

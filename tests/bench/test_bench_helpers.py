@@ -72,3 +72,28 @@ def test_markdown_keeps_the_preface_and_regenerates_the_rest(tmp_path: Path) -> 
     assert "old table" not in text
     assert "| 2 quota" in text and "MISS" in text and "cause and next step" in text
     assert "`python -m bench`" in text
+
+
+def test_redated_copies_of_a_day_stay_in_their_partition_and_never_join(tmp_path: Path) -> None:
+    """The publish bench's year of history: a copy moved N days keeps every row in its new partition."""
+    import datetime as dt
+
+    import pyarrow as pa
+
+    from bench.publish import redate
+
+    day = dt.date(2026, 11, 17)
+    table = pa.table({
+        "meeting_id": pa.array(["m1", None]),
+        "userid": pa.array(["u1", "u2"]),
+        "start_time": pa.array([datetime(2026, 11, 17, 2, tzinfo=UTC)] * 2, pa.timestamp("us", tz="UTC")),
+        "business_date": pa.array([day, day], pa.date32()),
+    })
+    moved = redate(table, 40)
+    assert moved.schema == table.schema
+    assert moved.column("business_date").to_pylist() == [day + dt.timedelta(days=40)] * 2
+    assert moved.column("start_time").to_pylist()[0] == datetime(2026, 12, 27, 2, tzinfo=UTC)
+    # Instance ids are made distinct per copy; people (userid) stay who they are; nulls stay null.
+    assert moved.column("meeting_id").to_pylist() == ["m1~40", None]
+    assert moved.column("userid").to_pylist() == ["u1", "u2"]
+    assert redate(table, 0) is table

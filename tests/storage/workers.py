@@ -34,12 +34,16 @@ def publish_and_report(warehouse_path: str, lake_root: str, sql_dir: str, queue)
     queue.put((os.getpid(), result.lock_acquired_at, result.published_at, dict(result.row_counts)))
 
 
-def publish_forever_slowly(warehouse_path: str, lake_root: str, sql_dir: str) -> None:
+def publish_forever_slowly(
+    warehouse_path: str, lake_root: str, sql_dir: str, partition_columns: dict[str, str] | None = None
+) -> None:
     """Publish (the SQL directory makes the build slow) so the parent can kill it mid-build."""
     from resources.warehouse import Warehouse
     from tests.storage.helpers import EVENTS_SCHEMA as schema
 
-    Warehouse(Path(warehouse_path)).publish(Lake(Path(lake_root)), {"events": schema}, Path(sql_dir))
+    Warehouse(Path(warehouse_path)).publish(
+        Lake(Path(lake_root)), {"events": schema}, Path(sql_dir), partition_columns=partition_columns
+    )
 
 
 def analyst_session(warehouse_path: str, requests, answers) -> None:
