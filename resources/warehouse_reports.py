@@ -29,6 +29,8 @@ _SLICED = re.compile(
 )
 _CREATES = re.compile(r"\bCREATE\s+(?:OR\s+REPLACE\s+)?TABLE\s+(\w+)", re.IGNORECASE)
 _COMMENT = re.compile(r"--[^\n]*")
+# String literals (COMMENT ON ... IS '...') name tables in prose too; only the statements say what is read.
+_STRING = re.compile(r"'(?:[^']|'')*'")
 # Whole table reloaded, in a ``changed`` mapping.
 EVERYTHING = "*"
 
@@ -59,7 +61,7 @@ def plan_report(
     if "getvariable" in _COMMENT.sub(" ", text).lower():
         return ReportPlan("full", creates)
     # Comments mention tables in prose ("enterprise users"); only the statements say what is read.
-    code = _COMMENT.sub(" ", text)
+    code = _STRING.sub("''", _COMMENT.sub(" ", text))
     touched = [t for t in changed if re.search(rf"\b{re.escape(t)}\b", code)]
     if not touched:
         return ReportPlan("skip", creates)
