@@ -32,6 +32,7 @@ from filelock import FileLock, Timeout
 
 from pipelines.cli_errors import CommandFailed
 from pipelines.instance import HOST_TAG, LAUNCHED_BY_TAG, PID_TAG, release_dead_cli_runs
+from resources.file_modes import current_modes
 
 T = TypeVar("T")
 
@@ -125,7 +126,7 @@ def run_within_limits(
     """
     wait = queue_timeout() if timeout is None else timeout
     deadline = time.monotonic() + wait
-    lock = FileLock(Path(instance.root_directory) / LOCK_FILE, thread_local=False, mode=0o600)
+    lock = FileLock(Path(instance.root_directory) / LOCK_FILE, thread_local=False, mode=current_modes().file)
     last: tuple[str, ...] = ()
     while True:
         try:
