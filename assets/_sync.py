@@ -123,12 +123,20 @@ def page_tallies(
     landed_from: Sequence[int] | np.ndarray,
     quarantined: Sequence[int],
     deduplicated: Sequence[int],
+    *,
+    received: Sequence[int] | None = None,
+    first_ordinal: int = 1,
 ) -> list[PageTally]:
-    """The tally of every page, from the page each landed row came from and per-page counts."""
+    """The tally of every page, from the page each landed row came from and per-page counts.
+
+    ``received`` defaults to every record of each page; ``first_ordinal`` is the first page's place
+    in its archive file when that file holds earlier pages too (the day's earlier snapshots).
+    """
     landed = np.bincount(np.asarray(landed_from, dtype=np.int64), minlength=len(pages))
+    counts = [len(page.records) for page in pages] if received is None else list(received)
     return [
-        PageTally(page.endpoint, i + 1, dict(page.params),
-                  Tally(len(page.records), int(landed[i]), int(quarantined[i]), int(deduplicated[i])))
+        PageTally(page.endpoint, first_ordinal + i, dict(page.params),
+                  Tally(int(counts[i]), int(landed[i]), int(quarantined[i]), int(deduplicated[i])))
         for i, page in enumerate(pages)
     ]
 
@@ -209,19 +217,25 @@ def land(
         else:
             ctx.lake.write_partition(table, SCHEMAS[table], day, frame)
         landed[table].add(day, frame)
-        tally = derived.tally.get(table)
-        if tally is not None:
-            landed[table].tally = tally
-            ctx.tallies[(table, day)] = ctx.tallies.get((table, day), Tally()) + tally
-        unbalanced = [page for page in derived.pages.get(table, []) if page.tally.unaccounted]
-        if unbalanced:
-            located = [(page.where(quarantine_name, day), page.tally) for page in unbalanced]
-            landed[table].unbalanced_pages = located
-            ctx.unbalanced_pages.setdefault((table, day), []).extend(located)
+        account_for(ctx, landed[table], derived, day, quarantine_name)
     if landed:
         first = next(iter(landed.values()))
         first.quarantined = write_quarantine(ctx, quarantine_name, day, derived.quarantine)
     return landed
+
+
+def account_for(ctx: SyncContext, landed: Landed, derived: Derived, day: date | None, asset: str) -> None:
+    """Keep the landed table's tally and its unbalanced pages for its checks and for ``sync_log``."""
+    table = landed.table
+    tally = derived.tally.get(table)
+    if tally is not None:
+        landed.tally = tally
+        ctx.tallies[(table, day)] = ctx.tallies.get((table, day), Tally()) + tally
+    unbalanced = [page for page in derived.pages.get(table, []) if page.tally.unaccounted]
+    if unbalanced:
+        located = [(page.where(asset, day), page.tally) for page in unbalanced]
+        landed.unbalanced_pages = located
+        ctx.unbalanced_pages.setdefault((table, day), []).extend(located)
 
 
 def fresh_shape_errors(ctx: SyncContext) -> int:

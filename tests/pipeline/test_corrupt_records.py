@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 import assets.meetings as meetings_module
-from assets._sync import Tally, replay_pages
+from assets._sync import SyncContext, Tally, replay_pages
 from assets.meetings import derive_meetings
 from assets.recordings import derive_recordings
 from assets.normalize._common import Normalized
@@ -27,6 +27,9 @@ from pipelines.sync import run_sync
 from resources.lake import Lake
 from resources.raw_archive import RawArchive
 from tests.pipeline.conftest import NOW, aksk_env, assert_tables_equal
+from resources.dagster_resources import TencentMeetingResource
+from resources.tencent.stats import CallStats
+from assets.snapshots import snapshot_meetings
 
 USERS = "/v1/corp/users"
 MEETINGS = "/v1/corp/meetings"
@@ -299,3 +302,27 @@ def test_a_page_that_loses_a_record_fails_conservation_naming_the_page(
     assert len(rows) == 1 and where in rows["endpoint"].iloc[0]
     row = rows.iloc[0]
     assert row["rows_received"] - row["rows_landed"] - row["rows_quarantined"] - row["rows_deduplicated"] == 1
+
+
+def test_snapshots_account_for_every_record(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    with corrupt_pipeline(monkeypatch, tmp_path, rate=0.5) as (emu, data_dir):
+        # Taken at the emulator's own moment, when its upcoming and live meetings exist.
+        lake, raw = Lake.from_data_dir(data_dir), RawArchive.from_data_dir(data_dir)
+        ctx = SyncContext(clients=TencentMeetingResource().clients(CallStats()), lake=lake, raw=raw, tz=TZ,
+                          now=lambda: NOW)
+        landed = snapshot_meetings(ctx)
+        snapshot_mutations = [m for m in emu.mutations() if "meeting_state=1" not in m["target"]]
+    assert snapshot_mutations, "the corrupt profile reached no snapshot record; the test would prove little"
+    quarantine = lake.read("quarantine")
+    for table in ("upcoming_meetings", "live_meetings"):
+        tally = landed[table].tally
+        assert tally is not None and tally.unaccounted == 0, tally
+        assert not landed[table].unbalanced_pages
+        assert tally.landed == len(lake.read(table)) and tally == ctx.tallies[(table, NOW.astimezone(ctx.tz_info).date())]
+        assert tally.quarantined == int((quarantine["table_name"] == table).sum())
+    # Only corrupted records were set aside (the snapshot rules need not reject every one of them).
+    corrupted = {canonical(m["mutated"]) for m in snapshot_mutations}
+    set_aside = quarantine[quarantine["table_name"].isin(list(landed))]["record_json"]
+    assert len(set_aside) > 0 and all(canonical(json.loads(r)) in corrupted for r in set_aside)
+    received = sum(landed[t].tally.received for t in landed)
+    assert received == sum(len(list(page.records)) for page in replay_pages(raw, "meeting_snapshots", NOW.astimezone(ctx.tz_info).date()))
