@@ -164,6 +164,45 @@ MUTATIONS: dict[str, tuple[str, tuple[Mutation, ...]]] = {
         *_SHARED,
     )),
 }
+_RECORDINGS: tuple[Mutation, ...] = (
+    Mutation("empty_key", "quarantine", _set("meeting_record_id", "")),
+    Mutation("missing_key", "quarantine", _drop("meeting_record_id")),
+    Mutation("wrong_type_time", "quarantine", _set("media_start_time", [1])),
+    Mutation("out_of_range_time", "quarantine", _set("media_start_time", -1)),
+    Mutation("wrong_type_state", "quarantine", _set("state", "done")),
+    Mutation("lone_surrogate", "quarantine", _edit_text("subject", lambda v: v + "\ud800")),
+    Mutation("nul_byte", "quarantine", _edit_text("subject", lambda v: v + "\x00")),
+    Mutation("huge_string", "quarantine", _edit_text("subject", lambda v: v * (HUGE_CHARS // len(v) + 1))),
+    Mutation("int_as_text", "land", _int_as_text("state")),
+    *_SHARED,
+)
+MUTATIONS.update({
+    "/v1/corp/records": ("record_meetings", _RECORDINGS),
+    "/v1/records": ("record_meetings", _RECORDINGS),
+    "/v1/metrics/records": ("summaries", (
+        Mutation("missing_key", "quarantine", _drop("date")),
+        Mutation("wrong_type_date", "quarantine", _set("date", "yesterday")),
+        Mutation("wrong_type_count", "quarantine", _set("view_counts", "many")),
+        Mutation("int_as_text", "land", _int_as_text("download_counts")),
+        *_SHARED,
+    )),
+    "/v1/records/events": ("events", (
+        Mutation("missing_key", "quarantine", _drop("operate_time")),
+        Mutation("wrong_type_time", "quarantine", _set("operate_time", {"t": 1})),
+        Mutation("out_of_range_time", "quarantine", _set("operate_time", -1)),
+        Mutation("nul_byte", "quarantine", _edit_text("record_name", lambda v: v + "\x00")),
+        Mutation("huge_string", "quarantine", _edit_text("record_name", lambda v: v * (HUGE_CHARS // len(v) + 1))),
+        *_SHARED,
+    )),
+    "/v1/records/view-details": ("view_details", (
+        Mutation("missing_key", "quarantine", _drop("view_start_time")),
+        Mutation("wrong_type_time", "quarantine", _set("view_start_time", "noon")),
+        Mutation("out_of_range_time", "quarantine", _set("view_start_time", -1)),
+        Mutation("lone_surrogate", "quarantine", _edit_text("record_file_name", lambda v: "\udfff" + v)),
+        Mutation("int_as_text", "land", _int_as_text("view_time")),
+        *_SHARED,
+    )),
+})
 ROUTES = frozenset(MUTATIONS)
 _VANISHED: Record = {}  # sentinel: the record is left out of the list
 

@@ -34,7 +34,14 @@ from assets.snapshots import snapshot_meetings
 USERS = "/v1/corp/users"
 MEETINGS = "/v1/corp/meetings"
 PARTICIPANTS = "/v1/meetings/{meeting_id}/participants"
-TABLE_OF = {USERS: "users", MEETINGS: "meetings", PARTICIPANTS: "participant_sessions"}
+RECORDS, USER_RECORDS = "/v1/corp/records", "/v1/records"
+METRICS, EVENTS, VIEWS = "/v1/metrics/records", "/v1/records/events", "/v1/records/view-details"
+TABLE_OF = {
+    USERS: "users", MEETINGS: "meetings", PARTICIPANTS: "participant_sessions",
+    RECORDS: "recordings", USER_RECORDS: "recordings", METRICS: "recording_daily_metrics",
+    EVENTS: "recording_events", VIEWS: "recording_view_details",
+}
+ACCESS_TABLES = ("recording_daily_metrics", "recording_events", "recording_view_details")
 # Three working days and a weekend before NOW (a Wednesday): enough records for the fuzzing run.
 FUZZ_FIRST, FUZZ_LAST = date(2026, 6, 10), date(2026, 6, 16)
 ONE_DAY = date(2026, 6, 16)
@@ -60,6 +67,10 @@ def utc_s(seconds: Any) -> pd.Timestamp:
     return pd.Timestamp(datetime.fromtimestamp(int(seconds), UTC))
 
 
+def utc_ms(milliseconds: Any) -> pd.Timestamp:
+    return pd.Timestamp(int(milliseconds) * 1000, unit="us", tz="UTC")
+
+
 def truth_key(mutation: dict[str, Any]) -> tuple[Any, ...]:
     """The key, in the truth's table, of the row the original record stands for."""
     original = mutation["original"]
@@ -69,6 +80,16 @@ def truth_key(mutation: dict[str, Any]) -> tuple[Any, ...]:
         start = pd.Timestamp(int(original["start_time"]) * 1000, unit="us", tz="UTC")
         return (original["meeting_id"], original.get("sub_meeting_id") or "", start)
     url = urlsplit(mutation["target"])
+    query = {name: values[0] for name, values in parse_qs(url.query).items()}
+    if mutation["route"] in (RECORDS, USER_RECORDS):
+        return (original["meeting_record_id"],)
+    if mutation["route"] == METRICS:
+        return (query["meeting_record_id"], date.fromisoformat(original["date"]))
+    if mutation["route"] == EVENTS:
+        return (query["meeting_record_id"], int(original["event_type"]), utc_ms(original["operate_time"]),
+                original.get("userid"))
+    if mutation["route"] == VIEWS:
+        return (query["record_file_id"], original.get("userid"), utc_ms(original["view_start_time"]))
     meeting_id = url.path.split("/")[3]
     sub_meeting_id = parse_qs(url.query).get("sub_meeting_id", [""])[0]
     person = original.get("userid") or original.get("uuid") or original.get("ms_open_id")
@@ -79,6 +100,10 @@ KEY_COLUMNS = {
     "users": ["userid"],
     "meetings": ["meeting_id", "sub_meeting_id", "start_time"],
     "participant_sessions": ["meeting_id", "sub_meeting_id", "person_key", "join_time"],
+    "recordings": ["meeting_record_id"],
+    "recording_daily_metrics": ["meeting_record_id", "metric_date"],
+    "recording_events": ["meeting_record_id", "event_type", "operate_time", "userid"],
+    "recording_view_details": ["record_file_id", "userid", "view_start_time"],
 }
 
 
@@ -112,6 +137,13 @@ def unfetched_children(lake: Lake) -> list[dict[str, Any]]:
             if "participants not fetched" in skip["reason"]]
 
 
+def unfetched_access(lake: Lake) -> list[dict[str, Any]]:
+    log = lake.read("sync_log")
+    rows = log[log["asset"] == "recording_access"]
+    return [skip for reasons in rows["skip_reasons"] for skip in json.loads(reasons)
+            if "recording access not fetched" in skip["reason"]]
+
+
 def test_fuzzed_records_are_all_accounted_for(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     with corrupt_pipeline(monkeypatch, tmp_path, scale="demo", days=8, rate=0.5) as (emu, data_dir):
         summary = run_sync(FUZZ_FIRST, FUZZ_LAST)
@@ -135,8 +167,11 @@ def test_fuzzed_records_are_all_accounted_for(monkeypatch: pytest.MonkeyPatch, t
     assert_every_page_balances(data_dir, lake)
 
     quarantine = quarantined_records(lake)
-    for route, table in TABLE_OF.items():
-        mine = [m for m in mutations if m["route"] == route]
+    lost_recordings = {m["original"]["meeting_record_id"] for m in mutations
+                       if m["route"] in (RECORDS, USER_RECORDS) and m["expect"] == "quarantine"}
+    assert lost_recordings, "no recording was quarantined; the test would prove little about its children"
+    for table in dict.fromkeys(TABLE_OF.values()):
+        mine = [m for m in mutations if TABLE_OF[m["route"]] == table]
         rejected = [m for m in mine if m["expect"] == "quarantine"]
         # Every record that must be rejected is in quarantine, with a reason; nothing else is.
         records = {record: reason for record, reason in quarantine.get(table, [])}
@@ -149,6 +184,10 @@ def test_fuzzed_records_are_all_accounted_for(monkeypatch: pytest.MonkeyPatch, t
         gone = {truth_key(m) for m in rejected}
         if table == "participant_sessions":
             gone |= sessions_of_quarantined_meetings(truth, mutations)
+        if table in ACCESS_TABLES:
+            # A quarantined recording's access is not fetched (sync_log says so, checked below).
+            children = truth[table][truth[table]["meeting_record_id"].isin(list(lost_recordings))]
+            gone |= set(keys_of(table, children))
         expected = without(table, truth[table], gone)
         assert len(expected) > 0
         assert_tables_equal(table, lake.read(table), expected)
@@ -156,6 +195,14 @@ def test_fuzzed_records_are_all_accounted_for(monkeypatch: pytest.MonkeyPatch, t
     # Each quarantined meeting's participants are recorded as not fetched, with the reason.
     quarantined_meetings = [m for m in mutations if m["route"] == MEETINGS and m["expect"] == "quarantine"]
     assert len(unfetched_children(lake)) == len(quarantined_meetings) > 0
+
+    # A quarantined recording's files are not landed, and its access is recorded as not fetched on each endpoint.
+    files = truth["recording_files"]
+    assert_tables_equal("recording_files", lake.read("recording_files"),
+                        files[~files["meeting_record_id"].isin(list(lost_recordings))].reset_index(drop=True))
+    quarantined_recordings = {canonical(m["mutated"]) for m in mutations
+                              if m["route"] in (RECORDS, USER_RECORDS) and m["expect"] == "quarantine"}
+    assert len(unfetched_access(lake)) == 3 * len(quarantined_recordings)
 
 
 def sessions_of_quarantined_meetings(
