@@ -17,6 +17,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
+from urllib.parse import parse_qs, urlsplit
 
 Expect = Literal["quarantine", "land", "missing"]
 Record = dict[str, Any]
@@ -204,6 +205,21 @@ MUTATIONS.update({
     )),
 })
 ROUTES = frozenset(MUTATIONS)
+# Records of these routes do not name what they belong to (two recordings can serve the same
+# summary): the request's parameter does, and tells their mutations apart.
+OWNER_PARAM: dict[str, str] = {
+    "/v1/metrics/records": "meeting_record_id",
+    "/v1/records/events": "meeting_record_id",
+    "/v1/records/view-details": "record_file_id",
+}
+
+
+def owner_of(route: str, target: str) -> str:
+    """What the records of ``target`` belong to when they do not say it themselves ('' otherwise)."""
+    param = OWNER_PARAM.get(route)
+    if param is None:
+        return ""
+    return parse_qs(urlsplit(target).query).get(param, [""])[0]
 _VANISHED: Record = {}  # sentinel: the record is left out of the list
 
 
@@ -243,7 +259,7 @@ class RecordCorrupter:
         self._seed = seed
         self._rate = rate
         self._lock = threading.Lock()
-        self._log: dict[tuple[str, str], dict[str, Any]] = {}
+        self._log: dict[tuple[str, str, str], dict[str, Any]] = {}
         self._plans: list[Planned] = []
 
     def plan(self, route: str, match: dict[str, Any], mutation: str) -> None:
@@ -283,7 +299,9 @@ class RecordCorrupter:
 
     def _mutate(self, route: str, target: str, record: Record, mutations: tuple[Mutation, ...]) -> Record | None:
         original = canonical(record)
-        rnd = random.Random(hashlib.sha256(f"{self._seed}\x00{route}\x00{original}".encode()).digest())
+        owner = owner_of(route, target)
+        seen_as = f"{route}\x00{owner}" if owner else route
+        rnd = random.Random(hashlib.sha256(f"{self._seed}\x00{seen_as}\x00{original}".encode()).digest())
         with self._lock:
             planned = [mutation_named(route, p.mutation) for p in self._plans if p.matches(route, record)]
         if planned:
@@ -298,8 +316,9 @@ class RecordCorrupter:
             if mutated is None:
                 continue
             with self._lock:
-                entry = self._log.setdefault((route, original), {
-                    "route": route, "target": target, "list_key": MUTATIONS[route][0], "mutation": mutation.name,
+                entry = self._log.setdefault((route, owner, original), {
+                    "route": route, "target": target, "owner": owner, "list_key": MUTATIONS[route][0],
+                    "mutation": mutation.name,
                     "expect": mutation.expect, "original": record, "mutated": mutated, "served": 0,
                 })
                 entry["served"] += 1
