@@ -104,10 +104,10 @@ class Tally:
 
 @dataclass(frozen=True)
 class PageTally:
-    """Where the records of one received page went; ``ordinal`` is its place (from 1) in the archive."""
+    """Where the records of one received page went; ``index`` is its ``page`` number in the raw archive."""
 
     endpoint: str
-    ordinal: int
+    index: int
     params: dict[str, Any]
     tally: Tally
 
@@ -115,7 +115,7 @@ class PageTally:
         """The page as an operator finds it: the endpoint, the request, and its place in the raw archive."""
         shown = ", ".join(f"{k}={v}" for k, v in sorted(self.params.items()))
         archive = f"{asset} {day.isoformat() if day else '(unpartitioned)'}"
-        return f"{self.endpoint} ({shown}), page {self.ordinal} of the raw archive of {archive}"
+        return f"{self.endpoint} ({shown}), archived page {self.index} of {archive}"
 
 
 def page_tallies(
@@ -125,17 +125,17 @@ def page_tallies(
     deduplicated: Sequence[int],
     *,
     received: Sequence[int] | None = None,
-    first_ordinal: int = 1,
+    first_index: int = 0,
 ) -> list[PageTally]:
     """The tally of every page, from the page each landed row came from and per-page counts.
 
-    ``received`` defaults to every record of each page; ``first_ordinal`` is the first page's place
+    ``received`` defaults to every record of each page; ``first_index`` is the first page's number
     in its archive file when that file holds earlier pages too (the day's earlier snapshots).
     """
     landed = np.bincount(np.asarray(landed_from, dtype=np.int64), minlength=len(pages))
     counts = [len(page.records) for page in pages] if received is None else list(received)
     return [
-        PageTally(page.endpoint, first_ordinal + i, dict(page.params),
+        PageTally(page.endpoint, first_index + i, dict(page.params),
                   Tally(int(counts[i]), int(landed[i]), int(quarantined[i]), int(deduplicated[i])))
         for i, page in enumerate(pages)
     ]

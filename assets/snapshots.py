@@ -65,7 +65,7 @@ def snapshot_meetings(ctx: SyncContext) -> dict[str, Landed]:
         # A walk cut short by a page in an unknown shape is not a snapshot of the account: a
         # partial one would show meetings as gone. The pages are quarantined; no snapshot is added.
         return {}
-    return land_snapshot(ctx, derive_snapshots(pages, ctx.tz, first_ordinal=carried + 1), snapshot_at)
+    return land_snapshot(ctx, derive_snapshots(pages, ctx.tz, first_index=carried), snapshot_at)
 
 
 def _corp_snapshot(client: TencentMeetingClient, snapshot_at: datetime) -> Iterator[Page]:
@@ -89,10 +89,10 @@ def _carry_over(archive: RawArchive, day: date, raw: RawWriter) -> int:
     return carried
 
 
-def derive_snapshots(pages: Sequence[PageData], tz: str, first_ordinal: int = 1) -> Derived:
+def derive_snapshots(pages: Sequence[PageData], tz: str, first_index: int = 0) -> Derived:
     """One snapshot's pages (``snapshot_at`` in their context) -> upcoming and live meetings.
 
-    ``first_ordinal`` is the first page's place in the day's archive, which holds earlier snapshots too.
+    ``first_index`` is the first page's number in the day's archive, which holds earlier snapshots too.
     """
     frames: dict[str, list[pd.DataFrame]] = {table: [] for table in TABLES.values()}
     received: dict[str, list[int]] = {table: [] for table in TABLES.values()}
@@ -125,7 +125,7 @@ def derive_snapshots(pages: Sequence[PageData], tz: str, first_ordinal: int = 1)
     for table, parts in frames.items():
         combined[table], origin, across = combine_by_page(table, parts)
         ledgers[table] = page_tallies(pages, origin, quarantined[table], np.add(repeats[table], across).tolist(),
-                                      received=received[table], first_ordinal=first_ordinal)
+                                      received=received[table], first_index=first_index)
         tallies[table] = tally_of(table, sum(received[table]), combined[table], quarantine,
                                   sum(repeats[table]) + int(across.sum()))
     return Derived(combined, quarantine, tallies, ledgers)

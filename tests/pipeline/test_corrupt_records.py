@@ -358,9 +358,9 @@ def test_a_page_that_loses_a_record_fails_conservation_naming_the_page(
     failed = [c for c in summary.check_failures if c.name == "meetings.conservation"]
     assert len(failed) == 1, summary.check_failures
     raw = RawArchive.from_data_dir(data_dir)
-    ordinal = next(i for i, page in enumerate(replay_pages(raw, "meetings", ONE_DAY), start=1)
-                   if any(record.get("meeting_id") == lost for record in page.records))
-    where = f"page {ordinal} of the raw archive of meetings {ONE_DAY.isoformat()}"
+    number = next(page.envelope["page"] for page in raw.iter_pages("meetings", ONE_DAY)
+                  if any(record.get("meeting_id") == lost for record in page.body["meeting_info_list"]))
+    where = f"archived page {number} of meetings {ONE_DAY.isoformat()}"
     assert "GET /v1/corp/meetings" in failed[0].description and where in failed[0].description, failed[0].description
     rows = page_rows(Lake.from_data_dir(data_dir))
     assert len(rows) == 1 and where in rows["endpoint"].iloc[0]
