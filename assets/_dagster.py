@@ -297,6 +297,10 @@ def table_metadata(landed: Landed) -> dict[str, dg.MetadataValue]:
     if landed.tally is not None:
         for name, value in landed.tally.as_dict().items():
             metadata[f"records_{name}"] = dg.MetadataValue.int(value)
+    if landed.unbalanced_pages:
+        metadata["unbalanced_pages"] = dg.MetadataValue.json(
+            {where: tally.as_dict() for where, tally in landed.unbalanced_pages[:MAX_PAGES_SHOWN]}
+        )
     # Pulled, and nothing happened: told apart from a date never pulled, which has no file at all.
     empty = sorted(str(day) for day, rows in landed.rows_by_partition.items() if day is not None and rows == 0)
     if empty:
