@@ -297,6 +297,10 @@ def table_metadata(landed: Landed) -> dict[str, dg.MetadataValue]:
     if landed.tally is not None:
         for name, value in landed.tally.as_dict().items():
             metadata[f"records_{name}"] = dg.MetadataValue.int(value)
+    if landed.unbalanced_pages:
+        metadata["unbalanced_pages"] = dg.MetadataValue.json(
+            {where: tally.as_dict() for where, tally in landed.unbalanced_pages[:MAX_PAGES_SHOWN]}
+        )
     # Pulled, and nothing happened: told apart from a date never pulled, which has no file at all.
     empty = sorted(str(day) for day, rows in landed.rows_by_partition.items() if day is not None and rows == 0)
     if empty:
@@ -324,6 +328,7 @@ def merge(landed: Sequence[Landed]) -> Landed:
             merged.notes[name] = f"{merged.notes[name]}; {note}" if name in merged.notes else note
         if item.tally is not None:
             merged.tally = item.tally if merged.tally is None else merged.tally + item.tally
+        merged.unbalanced_pages.extend(item.unbalanced_pages)
         if item.preview is not None and (merged.preview is None or len(merged.preview) < 5):
             merged.preview = item.preview if merged.preview is None else pd.concat([merged.preview, item.preview]).head(5)
     return merged
@@ -354,6 +359,8 @@ def check(asset: str, name: str, passed: bool, description: str, *, warn: bool =
 
 
 CONSERVATION = "conservation"
+# A check description names this many unbalanced pages; sync_log holds every one.
+MAX_PAGES_SHOWN = 5
 
 
 def matches_api_total(landed: Landed) -> tuple[bool, str]:
@@ -374,11 +381,22 @@ def conservation_spec(asset: str) -> dg.AssetCheckSpec:
     )
 
 
-def conservation_check(asset: str, tally: Tally | None) -> dg.AssetCheckResult:
-    """ERROR when a record vanished: received must equal landed + quarantined + deduplicated."""
+def conservation_check(
+    asset: str, tally: Tally | None, unbalanced_pages: Sequence[tuple[str, Tally]] = ()
+) -> dg.AssetCheckResult:
+    """ERROR when a record vanished: received must equal landed + quarantined + deduplicated, for the
+    table and for every page it was received in (``unbalanced_pages``: where each page is, its tally)."""
     if tally is None:
         return check(asset, CONSERVATION, False, "no tally was kept for this table; its records cannot be accounted for")
-    return check(asset, CONSERVATION, tally.unaccounted == 0, tally.describe(), metadata=tally.as_dict())
+    if not unbalanced_pages:
+        return check(asset, CONSERVATION, tally.unaccounted == 0, tally.describe(), metadata=tally.as_dict())
+    shown = "; ".join(f"{where}: {page.describe()}" for where, page in unbalanced_pages[:MAX_PAGES_SHOWN])
+    more = (f" (and {len(unbalanced_pages) - MAX_PAGES_SHOWN} more; see the '(page)' rows of sync_log)"
+            if len(unbalanced_pages) > MAX_PAGES_SHOWN else "")
+    description = (f"{len(unbalanced_pages)} page(s) do not balance: {shown}{more}. "
+                   f"Whole table: {tally.describe()}")
+    return check(asset, CONSERVATION, False, description,
+                 metadata={**tally.as_dict(), "unbalanced_pages": len(unbalanced_pages)})
 
 
 def combine_checks(days: Sequence[date], per_day: Sequence[Sequence[dg.AssetCheckResult]]) -> list[dg.AssetCheckResult]:

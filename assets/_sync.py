@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pandas as pd
 
 from assets._progress import Progress, current_progress
@@ -33,6 +34,8 @@ R = TypeVar("R")
 
 # sync_log rows whose endpoint starts with this hold one table's record tally, not API calls.
 TALLY_ENDPOINT = "(rows)"
+# sync_log rows whose endpoint starts with this name one page whose records do not balance.
+PAGE_ENDPOINT = "(page)"
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +55,8 @@ class SyncContext:
     shape_errors_landed: int = 0
     # Per table and business date landed: written to sync_log as "(rows) <table>" under that date.
     tallies: dict[tuple[str, date | None], Tally] = field(default_factory=dict)
+    # Pages whose records do not balance, per table and business date: each a sync_log row of its own.
+    unbalanced_pages: dict[tuple[str, date | None], list[tuple[str, Tally]]] = field(default_factory=dict)
     # Tables the platform refused to this auth mode while the rest of the step landed: table -> reason.
     refused_tables: dict[str, str] = field(default_factory=dict)
 
@@ -97,6 +102,50 @@ class Tally:
                 "deduplicated": self.deduplicated, "unaccounted": self.unaccounted}
 
 
+@dataclass(frozen=True)
+class PageTally:
+    """Where the records of one received page went; ``index`` is its ``page`` number in the raw archive."""
+
+    endpoint: str
+    index: int
+    params: dict[str, Any]
+    tally: Tally
+
+    def where(self, asset: str, day: date | None) -> str:
+        """The page as an operator finds it: the endpoint, the request, and its place in the raw archive."""
+        shown = ", ".join(f"{k}={v}" for k, v in sorted(self.params.items()))
+        archive = f"{asset} {day.isoformat() if day else '(unpartitioned)'}"
+        return f"{self.endpoint} ({shown}), archived page {self.index} of {archive}"
+
+
+def page_tallies(
+    pages: Sequence[PageData],
+    landed_from: Sequence[int] | np.ndarray,
+    quarantined: Sequence[int],
+    deduplicated: Sequence[int],
+    *,
+    received: Sequence[int] | None = None,
+    first_index: int = 0,
+) -> list[PageTally]:
+    """The tally of every page, from the page each landed row came from and per-page counts.
+
+    ``received`` defaults to every record of each page; ``first_index`` is the first page's number
+    in its archive file when that file holds earlier pages too (the day's earlier snapshots).
+    """
+    landed = np.bincount(np.asarray(landed_from, dtype=np.int64), minlength=len(pages))
+    counts = [len(page.records) for page in pages] if received is None else list(received)
+    return [
+        PageTally(page.endpoint, first_index + i, dict(page.params),
+                  Tally(int(counts[i]), int(landed[i]), int(quarantined[i]), int(deduplicated[i])))
+        for i, page in enumerate(pages)
+    ]
+
+
+def quarantined_of(table: str, quarantine: pd.DataFrame) -> int:
+    """How many of ``quarantine``'s rows set aside records of ``table``."""
+    return int((quarantine["table_name"] == table).sum()) if len(quarantine) else 0
+
+
 def tally_of(table: str, received: int, frame: pd.DataFrame, quarantine: Sequence[pd.DataFrame], repeats: int) -> Tally:
     """The tally of ``table`` from what its records became; its quarantine rows carry its name."""
     quarantined = sum(int((q["table_name"] == table).sum()) for q in quarantine if len(q))
@@ -115,6 +164,8 @@ class Landed:
     # What the run learned about the source, shown in the asset's metadata (e.g. a response shape).
     notes: dict[str, str] = field(default_factory=dict)
     tally: Tally | None = None
+    # Where the table's pages that do not balance are, each with its own tally.
+    unbalanced_pages: list[tuple[str, Tally]] = field(default_factory=list)
 
     @property
     def rows(self) -> int:
@@ -134,6 +185,8 @@ class Derived:
     quarantine: list[pd.DataFrame] = field(default_factory=list)
     # Tables whose rows come one per received record, and where each record went.
     tally: dict[str, Tally] = field(default_factory=dict)
+    # Tables whose records are accounted for page by page: every received page's tally.
+    pages: dict[str, list[PageTally]] = field(default_factory=dict)
 
 
 def land(
@@ -164,14 +217,25 @@ def land(
         else:
             ctx.lake.write_partition(table, SCHEMAS[table], day, frame)
         landed[table].add(day, frame)
-        tally = derived.tally.get(table)
-        if tally is not None:
-            landed[table].tally = tally
-            ctx.tallies[(table, day)] = ctx.tallies.get((table, day), Tally()) + tally
+        account_for(ctx, landed[table], derived, day, quarantine_name)
     if landed:
         first = next(iter(landed.values()))
         first.quarantined = write_quarantine(ctx, quarantine_name, day, derived.quarantine)
     return landed
+
+
+def account_for(ctx: SyncContext, landed: Landed, derived: Derived, day: date | None, asset: str) -> None:
+    """Keep the landed table's tally and its unbalanced pages for its checks and for ``sync_log``."""
+    table = landed.table
+    tally = derived.tally.get(table)
+    if tally is not None:
+        landed.tally = tally
+        ctx.tallies[(table, day)] = ctx.tallies.get((table, day), Tally()) + tally
+    unbalanced = [page for page in derived.pages.get(table, []) if page.tally.unaccounted]
+    if unbalanced:
+        located = [(page.where(asset, day), page.tally) for page in unbalanced]
+        landed.unbalanced_pages = located
+        ctx.unbalanced_pages.setdefault((table, day), []).extend(located)
 
 
 def fresh_shape_errors(ctx: SyncContext) -> int:
@@ -185,6 +249,21 @@ def fresh_shape_errors(ctx: SyncContext) -> int:
 def combine(table: str, frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
     """One frame with one row per key, sorted: several tokens can see the same row."""
     return combine_counted(table, frames)[0]
+
+
+def combine_by_page(table: str, frames: Sequence[pd.DataFrame]) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """:func:`combine` of one frame per page, with the page each kept row came from and, per page,
+    how many of its rows repeated a key an earlier page already had (the first page's row is kept)."""
+    if not any(len(f) for f in frames):
+        return empty(table), np.zeros(0, dtype=np.int64), np.zeros(len(frames), dtype=np.int64)
+    key = list(KEYS[table])
+    origin = np.concatenate([np.full(len(f), i, dtype=np.int64) for i, f in enumerate(frames)])
+    combined = pd.concat([f for f in frames if len(f)], ignore_index=True)
+    first = ~combined.duplicated(subset=key, keep="first").to_numpy(dtype=bool)
+    repeats = np.bincount(origin[~first], minlength=len(frames))
+    unique = combined[first]
+    order = unique.sort_values(key).index
+    return unique.loc[order].reset_index(drop=True), origin[order.to_numpy()], repeats
 
 
 def combine_counted(table: str, frames: Sequence[pd.DataFrame]) -> tuple[pd.DataFrame, int]:
@@ -325,6 +404,17 @@ def write_sync_log(
             **{f"rows_{name}": value for name, value in tally.as_dict().items() if name != "unaccounted"},
         }
         for (table, day), tally in sorted(ctx.tallies.items(), key=lambda item: (item[0][0], str(item[0][1])))
+    )
+    rows.extend(
+        {
+            "run_id": ctx.run_id, "asset": asset, "partition": day.isoformat() if day else partition,
+            "endpoint": f"{PAGE_ENDPOINT} {table}: {where}",
+            "calls": 0, "pages": 0, "rows": 0, "retries": 0, "quota_waits": 0, "quota_wait_seconds": 0.0,
+            "skipped": 0, "skip_reasons": "[]", "started_at": started_at, "finished_at": finished_at,
+            **{f"rows_{name}": value for name, value in tally.as_dict().items() if name != "unaccounted"},
+        }
+        for (table, day), pages in sorted(ctx.unbalanced_pages.items(), key=lambda item: (item[0][0], str(item[0][1])))
+        for where, tally in pages
     )
     frame = pd.DataFrame(rows, columns=SCHEMAS["sync_log"].names)
     for column in ("rows_received", "rows_landed", "rows_quarantined", "rows_deduplicated"):

@@ -1,9 +1,10 @@
 """Ended meetings: one row per meeting instance (media room), partitioned by its business date."""
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator, Sequence
 from datetime import date, timedelta
 
 import dagster as dg
+import numpy as np
 import pandas as pd
 from dagster import AssetExecutionContext
 
@@ -25,9 +26,11 @@ from assets._sync import (
     PageData,
     SyncContext,
     archive_page,
-    combine_counted,
+    combine_by_page,
     first_page_total,
     land,
+    page_tallies,
+    quarantined_of,
     tally_of,
 )
 from assets._windows import day_window
@@ -68,28 +71,32 @@ def extract_meetings(ctx: SyncContext, day: date) -> Landed:
     return landed
 
 
-def derive_meetings(pages: Iterable[PageData], day: date, tz: str) -> Derived:
+def derive_meetings(pages: Sequence[PageData], day: date, tz: str) -> Derived:
     """Pages of either ended-meeting list -> the ``meetings`` partition of ``day``."""
     frames: list[pd.DataFrame] = []
     quarantine: list[pd.DataFrame] = []
-    received = repeats = 0
+    quarantined: list[int] = []
+    repeats: list[int] = []
     for page in pages:
         normalize = normalize_corp_ended_meetings if page.endpoint == E_CORP_MEETINGS else normalize_user_ended_meetings
         normalized = normalize(page.records, tz)
         frames.append(normalized.frame)
         quarantine.append(normalized.quarantine)
-        received += len(page.records)
-        repeats += normalized.deduplicated
-    combined, across_pages = combine_counted("meetings", frames)
-    meetings, outside = _only_day(combined, day)
+        quarantined.append(quarantined_of("meetings", normalized.quarantine))
+        repeats.append(normalized.deduplicated)
+    combined, origin, across_pages = combine_by_page("meetings", frames)
+    inside = (combined["business_date"] == day).to_numpy(dtype=bool)
+    meetings, outside = _only_day(combined, inside, day)
     quarantine.append(outside)
-    tally = tally_of("meetings", received, meetings, quarantine, repeats + across_pages)
-    return Derived({"meetings": meetings}, quarantine, {"meetings": tally})
+    strays = np.bincount(origin[~inside], minlength=len(pages))
+    ledger = page_tallies(pages, origin[inside], np.add(quarantined, strays), np.add(repeats, across_pages))
+    tally = tally_of("meetings", sum(len(p.records) for p in pages), meetings, quarantine,
+                     sum(repeats) + int(across_pages.sum()))
+    return Derived({"meetings": meetings}, quarantine, {"meetings": tally}, {"meetings": ledger})
 
 
-def _only_day(meetings: pd.DataFrame, day: date) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _only_day(meetings: pd.DataFrame, inside: np.ndarray, day: date) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Split off rows the platform returned outside the asked-for window, so none is lost silently."""
-    inside = meetings["business_date"] == day
     stray = meetings[~inside]
     if stray.empty:
         return meetings, concat_quarantine()
@@ -136,4 +143,4 @@ def meeting_checks(meetings: pd.DataFrame, landed: Landed) -> list[dg.AssetCheck
         totals = check("meetings", "matches_api_total", passed, description,
                        metadata={"rows": landed.rows, "api_total_count": landed.api_total})
     return [check("meetings", "key_unique", unique, "meeting instance key is unique"), totals,
-            conservation_check("meetings", landed.tally)]
+            conservation_check("meetings", landed.tally, landed.unbalanced_pages)]

@@ -4,6 +4,7 @@ Every row is filed under its recording's business date, so a recording's access 
 in one partition however late the views come; the schedule re-runs recent dates.
 """
 
+import json
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -80,6 +81,7 @@ class _Fetched:
 def extract_recording_access(ctx: SyncContext, day: date) -> dict[str, Landed]:
     """Replace the three access tables' partitions of ``day`` for its transcoded recordings."""
     recordings = _transcoded(ctx, day)
+    record_unfetched_children(ctx, day)
     pages: list[PageData] = []
     with ctx.raw.writer(ASSET, day) as raw:
         for fetched in fan_out(ctx, recordings, lambda r: _fetch(ctx, r), f"recording access {day}"):
@@ -128,6 +130,34 @@ def derive_recording_access(pages: Iterable[PageData]) -> Derived:
         combined[table], across = combine_counted(table, [outcome.frame])
         tallies[table] = tally_of(table, received[table], combined[table], quarantine, outcome.deduplicated + across)
     return Derived(combined, quarantine, tallies)
+
+
+def record_unfetched_children(ctx: SyncContext, day: date) -> None:
+    """Say in ``sync_log`` which recordings' access is not fetched because the recording was quarantined.
+
+    A quarantined recording has no trustworthy state, media start or files to ask about, so its
+    metrics, events and view details are not fetched; each endpoint's skip names the recording and
+    why, and a fixed upstream record lets a re-run fetch them.
+    """
+    for record_id, reason in quarantined_recordings(ctx, day):
+        for endpoint in (E_RECORD_METRICS, E_RECORD_EVENTS, E_VIEW_DETAILS):
+            ctx.stats().skip(endpoint, f"recording {record_id}", None,
+                             f"recording access not fetched: the recording record was quarantined ({reason})")
+
+
+def quarantined_recordings(ctx: SyncContext, day: date) -> list[tuple[str, str]]:
+    """(meeting_record_id, reason) of the recordings quarantined for ``day``; an unreadable id is shown as such."""
+    quarantine = ctx.lake.read("quarantine", start=day, end=day)
+    if quarantine.empty:
+        return []
+    recordings = quarantine[quarantine["table_name"] == "recordings"]
+    found = []
+    for record_json, reason in recordings[["record_json", "reason"]].itertuples(index=False):
+        record = json.loads(record_json)
+        record_id = record.get("meeting_record_id") if isinstance(record, dict) else None
+        shown = record_id if isinstance(record_id, str) and record_id else "(no readable meeting_record_id)"
+        found.append((shown, str(reason)))
+    return found
 
 
 def _transcoded(ctx: SyncContext, day: date) -> list[_Recording]:

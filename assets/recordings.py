@@ -1,9 +1,10 @@
 """Cloud recordings and their files, partitioned by the recording's business date."""
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator, Sequence
 from datetime import date, timedelta
 
 import dagster as dg
+import numpy as np
 import pandas as pd
 from dagster import AssetExecutionContext
 
@@ -27,9 +28,11 @@ from assets._sync import (
     SyncContext,
     archive_page,
     combine,
-    combine_counted,
+    combine_by_page,
     first_page_total,
     land,
+    page_tallies,
+    quarantined_of,
     tally_of,
 )
 from assets._windows import day_window
@@ -70,24 +73,27 @@ def extract_recordings(ctx: SyncContext, day: date) -> tuple[Landed, Landed]:
     return landed["recordings"], landed["recording_files"]
 
 
-def derive_recordings(pages: Iterable[PageData], tz: str) -> Derived:
+def derive_recordings(pages: Sequence[PageData], tz: str) -> Derived:
     """Pages of either recordings list -> the ``recordings`` and ``recording_files`` partitions."""
     recordings: list[pd.DataFrame] = []
     files: list[pd.DataFrame] = []
     quarantine: list[pd.DataFrame] = []
-    received = repeats = 0
+    quarantined: list[int] = []
+    repeats: list[int] = []
     for page in pages:
         source = "corp" if page.endpoint == E_CORP_RECORDS else "user"
         recs, recfiles = normalize_recordings(page.records, tz, source)
         recordings.append(recs.frame)
         files.append(recfiles.frame)
         quarantine.extend([recs.quarantine, recfiles.quarantine])
-        received += len(page.records)
-        repeats += recs.deduplicated
-    combined, across = combine_counted("recordings", recordings)
+        quarantined.append(quarantined_of("recordings", recs.quarantine))
+        repeats.append(recs.deduplicated)
+    combined, origin, across = combine_by_page("recordings", recordings)
     frames = {"recordings": combined, "recording_files": combine("recording_files", files)}
-    tally = tally_of("recordings", received, combined, quarantine, repeats + across)
-    return Derived(frames, quarantine, {"recordings": tally})
+    ledger = page_tallies(pages, origin, quarantined, np.add(repeats, across))
+    tally = tally_of("recordings", sum(len(p.records) for p in pages), combined, quarantine,
+                     sum(repeats) + int(across.sum()))
+    return Derived(frames, quarantine, {"recordings": tally}, {"recordings": ledger})
 
 
 @daily_pull(
@@ -130,7 +136,7 @@ def recording_checks(recordings: pd.DataFrame, files: pd.DataFrame, landed: Land
         check("recordings", "key_unique", not recordings.duplicated(subset=list(KEYS["recordings"])).any(),
               "meeting_record_id is unique"),
         totals,
-        conservation_check("recordings", landed.tally),
+        conservation_check("recordings", landed.tally, landed.unbalanced_pages),
         check("recording_files", "files_belong_to_recordings", not orphan_files.any(),
               f"{int(orphan_files.sum())} file(s) without their recording"),
     ]

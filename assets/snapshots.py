@@ -1,18 +1,35 @@
 """Point-in-time snapshots of upcoming and live meetings, one file per snapshot."""
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import dagster as dg
+import numpy as np
 import pandas as pd
 from dagster import AssetExecutionContext
 
-from assets._dagster import API_POOL, result, scoped, sync_context
+from assets._dagster import API_POOL, conservation_check, conservation_spec, result, scoped, sync_context
 from assets._reach import corp_or_own
 from assets._refusals import shape_check_spec
 
-from assets._sync import Derived, Landed, PageData, SyncContext, archive_page, combine, write_quarantine
-from assets.normalize.snapshots import normalize_snapshot
+from assets._sync import (
+    Derived,
+    Landed,
+    PageData,
+    PageTally,
+    SyncContext,
+    Tally,
+    account_for,
+    archive_page,
+    combine_by_page,
+    page_tallies,
+    quarantined_of,
+    tally_of,
+    write_quarantine,
+)
+from assets.normalize._common import empty
+from assets.normalize.snapshots import USER_STATUS, normalize_snapshot
 from assets.schemas import SCHEMAS
 from resources.dagster_resources import StorageResource, TencentMeetingResource
 from resources.raw_archive import RawArchive, RawWriter
@@ -36,7 +53,7 @@ def snapshot_meetings(ctx: SyncContext) -> dict[str, Landed]:
     context = {"snapshot_at": snapshot_at.isoformat()}
     pages: list[PageData] = []
     with ctx.raw.writer(ASSET, local.date()) as raw:
-        _carry_over(ctx.raw, local.date(), raw)
+        carried = _carry_over(ctx.raw, local.date(), raw)
         for client in ctx.clients:
             if client.app_type in ("account", "aksk"):
                 pages.extend(archive_page(raw, page, context) for page in corp_or_own(
@@ -48,7 +65,7 @@ def snapshot_meetings(ctx: SyncContext) -> dict[str, Landed]:
         # A walk cut short by a page in an unknown shape is not a snapshot of the account: a
         # partial one would show meetings as gone. The pages are quarantined; no snapshot is added.
         return {}
-    return land_snapshot(ctx, derive_snapshots(pages, ctx.tz), snapshot_at)
+    return land_snapshot(ctx, derive_snapshots(pages, ctx.tz, first_index=carried), snapshot_at)
 
 
 def _corp_snapshot(client: TencentMeetingClient, snapshot_at: datetime) -> Iterator[Page]:
@@ -59,17 +76,28 @@ def _corp_snapshot(client: TencentMeetingClient, snapshot_at: datetime) -> Itera
         yield from client.iter_corp_meetings(state, start, end)
 
 
-def _carry_over(archive: RawArchive, day: date, raw: RawWriter) -> None:
-    """Keep the day's earlier snapshots in its archive file: each one must stay replayable."""
+def _carry_over(archive: RawArchive, day: date, raw: RawWriter) -> int:
+    """Keep the day's earlier snapshots in its archive file: each one must stay replayable.
+
+    Returns how many pages were carried over (the new snapshot's pages follow them)."""
     if not archive.path(ASSET, day).exists():
-        return
+        return 0
+    carried = 0
     for page in archive.iter_pages(ASSET, day):
         raw.append(page.envelope, page.body if isinstance(page.body, (dict, bytes)) else {})
+        carried += 1
+    return carried
 
 
-def derive_snapshots(pages: Iterable[PageData], tz: str) -> Derived:
-    """One snapshot's pages (``snapshot_at`` in their context) -> upcoming and live meetings."""
+def derive_snapshots(pages: Sequence[PageData], tz: str, first_index: int = 0) -> Derived:
+    """One snapshot's pages (``snapshot_at`` in their context) -> upcoming and live meetings.
+
+    ``first_index`` is the first page's number in the day's archive, which holds earlier snapshots too.
+    """
     frames: dict[str, list[pd.DataFrame]] = {table: [] for table in TABLES.values()}
+    received: dict[str, list[int]] = {table: [] for table in TABLES.values()}
+    quarantined: dict[str, list[int]] = {table: [] for table in TABLES.values()}
+    repeats: dict[str, list[int]] = {table: [] for table in TABLES.values()}
     quarantine: list[pd.DataFrame] = []
     for page in pages:
         snapshot_at = datetime.fromisoformat(page.context["snapshot_at"])
@@ -79,11 +107,37 @@ def derive_snapshots(pages: Iterable[PageData], tz: str) -> Derived:
         else:
             # The user's own list mixes upcoming and live meetings; the normalizer splits them.
             kinds, source = list(TABLES), "user"
-        for kind in kinds:
+        for kind, table in TABLES.items():
+            if kind not in kinds:
+                frames[table].append(empty(table))
+                for counts in (received, quarantined, repeats):
+                    counts[table].append(0)
+                continue
             normalized = normalize_snapshot(page.records, kind, snapshot_at, source, tz)
-            frames[TABLES[kind]].append(normalized.frame)
+            frames[table].append(normalized.frame)
             quarantine.append(normalized.quarantine)
-    return Derived({table: combine(table, parts) for table, parts in frames.items()}, quarantine)
+            received[table].append(_received(page.records, kind, source))
+            quarantined[table].append(quarantined_of(table, normalized.quarantine))
+            repeats[table].append(normalized.deduplicated)
+    combined: dict[str, pd.DataFrame] = {}
+    tallies: dict[str, Tally] = {}
+    ledgers: dict[str, list[PageTally]] = {}
+    for table, parts in frames.items():
+        combined[table], origin, across = combine_by_page(table, parts)
+        ledgers[table] = page_tallies(pages, origin, quarantined[table], np.add(repeats[table], across).tolist(),
+                                      received=received[table], first_index=first_index)
+        tallies[table] = tally_of(table, sum(received[table]), combined[table], quarantine,
+                                  sum(repeats[table]) + int(across.sum()))
+    return Derived(combined, quarantine, tallies, ledgers)
+
+
+def _received(records: Sequence[Any], kind: str, source: str) -> int:
+    """The records of a page that are the table's to account for: a user's own list holds both
+    states (and ended meetings, which are no snapshot's), so each table receives its own state's."""
+    if source == "corp":
+        return len(records)
+    status = USER_STATUS[kind]
+    return sum(1 for record in records if not isinstance(record, dict) or record.get("status") == status)
 
 
 def land_snapshot(
@@ -100,6 +154,7 @@ def land_snapshot(
         ctx.lake.write_snapshot(table, SCHEMAS[table], local.date(), name, frame)
         landed[table] = Landed(table)
         landed[table].add(local.date(), frame)
+        account_for(ctx, landed[table], derived, local.date(), ASSET)
     if landed:
         first = next(iter(landed.values()))
         first.quarantined = write_quarantine(ctx, "meeting_snapshots", local.date(), derived.quarantine)
@@ -114,7 +169,8 @@ def land_snapshot(
         dg.AssetSpec("live_meetings", skippable=True, group_name="snapshots", kinds={"api", "pandas", "parquet"},
                      description="Meetings in progress at each snapshot, with how many people are in."),
     ],
-    check_specs=[shape_check_spec("upcoming_meetings"), shape_check_spec("live_meetings")],
+    check_specs=[shape_check_spec("upcoming_meetings"), shape_check_spec("live_meetings"),
+                 conservation_spec("upcoming_meetings"), conservation_spec("live_meetings")],
     pool=API_POOL,
 )
 @scoped
@@ -127,5 +183,6 @@ def meeting_snapshots(
     stats = ctx.stats()
     for table in ("upcoming_meetings", "live_meetings"):
         if table in landed:
-            yield result(table, landed[table], stats)
+            checks = [conservation_check(table, landed[table].tally, landed[table].unbalanced_pages)]
+            yield result(table, landed[table], stats, checks)
             stats = None

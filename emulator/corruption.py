@@ -17,6 +17,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
+from urllib.parse import parse_qs, urlsplit
 
 Expect = Literal["quarantine", "land", "missing"]
 Record = dict[str, Any]
@@ -164,7 +165,61 @@ MUTATIONS: dict[str, tuple[str, tuple[Mutation, ...]]] = {
         *_SHARED,
     )),
 }
+_RECORDINGS: tuple[Mutation, ...] = (
+    Mutation("empty_key", "quarantine", _set("meeting_record_id", "")),
+    Mutation("missing_key", "quarantine", _drop("meeting_record_id")),
+    Mutation("wrong_type_time", "quarantine", _set("media_start_time", [1])),
+    Mutation("out_of_range_time", "quarantine", _set("media_start_time", -1)),
+    Mutation("wrong_type_state", "quarantine", _set("state", "done")),
+    Mutation("lone_surrogate", "quarantine", _edit_text("subject", lambda v: v + "\ud800")),
+    Mutation("nul_byte", "quarantine", _edit_text("subject", lambda v: v + "\x00")),
+    Mutation("huge_string", "quarantine", _edit_text("subject", lambda v: v * (HUGE_CHARS // len(v) + 1))),
+    Mutation("int_as_text", "land", _int_as_text("state")),
+    *_SHARED,
+)
+MUTATIONS.update({
+    "/v1/corp/records": ("record_meetings", _RECORDINGS),
+    "/v1/records": ("record_meetings", _RECORDINGS),
+    "/v1/metrics/records": ("summaries", (
+        Mutation("missing_key", "quarantine", _drop("date")),
+        Mutation("wrong_type_date", "quarantine", _set("date", "yesterday")),
+        Mutation("wrong_type_count", "quarantine", _set("view_counts", "many")),
+        Mutation("int_as_text", "land", _int_as_text("download_counts")),
+        *_SHARED,
+    )),
+    "/v1/records/events": ("events", (
+        Mutation("missing_key", "quarantine", _drop("operate_time")),
+        Mutation("wrong_type_time", "quarantine", _set("operate_time", {"t": 1})),
+        Mutation("out_of_range_time", "quarantine", _set("operate_time", -1)),
+        Mutation("nul_byte", "quarantine", _edit_text("record_name", lambda v: v + "\x00")),
+        Mutation("huge_string", "quarantine", _edit_text("record_name", lambda v: v * (HUGE_CHARS // len(v) + 1))),
+        *_SHARED,
+    )),
+    "/v1/records/view-details": ("view_details", (
+        Mutation("missing_key", "quarantine", _drop("view_start_time")),
+        Mutation("wrong_type_time", "quarantine", _set("view_start_time", "noon")),
+        Mutation("out_of_range_time", "quarantine", _set("view_start_time", -1)),
+        Mutation("lone_surrogate", "quarantine", _edit_text("record_file_name", lambda v: "\udfff" + v)),
+        Mutation("int_as_text", "land", _int_as_text("view_time")),
+        *_SHARED,
+    )),
+})
 ROUTES = frozenset(MUTATIONS)
+# Records of these routes do not name what they belong to (two recordings can serve the same
+# summary): the request's parameter does, and tells their mutations apart.
+OWNER_PARAM: dict[str, str] = {
+    "/v1/metrics/records": "meeting_record_id",
+    "/v1/records/events": "meeting_record_id",
+    "/v1/records/view-details": "record_file_id",
+}
+
+
+def owner_of(route: str, target: str) -> str:
+    """What the records of ``target`` belong to when they do not say it themselves ('' otherwise)."""
+    param = OWNER_PARAM.get(route)
+    if param is None:
+        return ""
+    return parse_qs(urlsplit(target).query).get(param, [""])[0]
 _VANISHED: Record = {}  # sentinel: the record is left out of the list
 
 
@@ -204,7 +259,7 @@ class RecordCorrupter:
         self._seed = seed
         self._rate = rate
         self._lock = threading.Lock()
-        self._log: dict[tuple[str, str], dict[str, Any]] = {}
+        self._log: dict[tuple[str, str, str], dict[str, Any]] = {}
         self._plans: list[Planned] = []
 
     def plan(self, route: str, match: dict[str, Any], mutation: str) -> None:
@@ -244,7 +299,9 @@ class RecordCorrupter:
 
     def _mutate(self, route: str, target: str, record: Record, mutations: tuple[Mutation, ...]) -> Record | None:
         original = canonical(record)
-        rnd = random.Random(hashlib.sha256(f"{self._seed}\x00{route}\x00{original}".encode()).digest())
+        owner = owner_of(route, target)
+        seen_as = f"{route}\x00{owner}" if owner else route
+        rnd = random.Random(hashlib.sha256(f"{self._seed}\x00{seen_as}\x00{original}".encode()).digest())
         with self._lock:
             planned = [mutation_named(route, p.mutation) for p in self._plans if p.matches(route, record)]
         if planned:
@@ -259,8 +316,9 @@ class RecordCorrupter:
             if mutated is None:
                 continue
             with self._lock:
-                entry = self._log.setdefault((route, original), {
-                    "route": route, "target": target, "list_key": MUTATIONS[route][0], "mutation": mutation.name,
+                entry = self._log.setdefault((route, owner, original), {
+                    "route": route, "target": target, "owner": owner, "list_key": MUTATIONS[route][0],
+                    "mutation": mutation.name,
                     "expect": mutation.expect, "original": record, "mutated": mutated, "served": 0,
                 })
                 entry["served"] += 1

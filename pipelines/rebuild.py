@@ -131,11 +131,14 @@ def _rebuild(
 def _land_snapshots(ctx: SyncContext, pages: list[PageData], tables: Iterable[str]) -> dict[str, Landed]:
     """Each snapshot of the day's archive lands as its own files, as when it was taken."""
     by_moment: dict[str, list[PageData]] = {}
-    for page in pages:
+    first_index: dict[str, int] = {}
+    for index, page in enumerate(pages):
         by_moment.setdefault(page.context["snapshot_at"], []).append(page)
+        first_index.setdefault(page.context["snapshot_at"], index)
     landed: dict[str, Landed] = {}
     for moment, own in by_moment.items():
-        landed.update(land_snapshot(ctx, derive_snapshots(own, ctx.tz), datetime.fromisoformat(moment), tables))
+        derived = derive_snapshots(own, ctx.tz, first_index[moment])
+        landed.update(land_snapshot(ctx, derived, datetime.fromisoformat(moment), tables))
     return landed
 
 

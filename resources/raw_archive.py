@@ -172,7 +172,13 @@ class RawWriter:
         else:
             raise TypeError(f"page body must be a dict or bytes, got {type(body).__name__}")
         line = json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=_json_default)
-        self._write(line.encode("utf-8") + b"\n")
+        try:
+            encoded = line.encode("utf-8")
+        except UnicodeEncodeError:
+            # A lone surrogate (a broken "\\ud800" escape in the body) has no UTF-8 form; ASCII
+            # escapes keep it, so the page replays exactly as received.
+            encoded = json.dumps(record, ensure_ascii=True, separators=(",", ":"), default=_json_default).encode()
+        self._write(encoded + b"\n")
 
     def _write(self, line: bytes) -> None:
         try:

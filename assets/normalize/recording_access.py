@@ -13,6 +13,7 @@ from typing import Any
 import pyarrow as pa
 
 from assets.normalize._common import (
+    Batched,
     Issues,
     Normalized,
     empty_as,
@@ -40,6 +41,23 @@ class AccessRef:
     business_date: dt.date
     record_file_id: str = ""
     event_type: int = 0
+
+    def request(self) -> dict[str, Any]:
+        """What was asked for: the recording, and the file or event type when the request named one."""
+        asked: dict[str, Any] = {"meeting_record_id": self.meeting_record_id}
+        if self.record_file_id:
+            asked["record_file_id"] = self.record_file_id
+        if self.event_type:
+            asked["event_type"] = self.event_type
+        return asked
+
+
+def traceable(batched: Batched, refs: Sequence[AccessRef]) -> list[dict[str, Any]]:
+    """Each record with the request it answered, for quarantine: an access record names neither its
+    recording nor its file, so two recordings' identical records would be one row nobody can trace."""
+    requests = [ref.request() for ref in refs]
+    return [{**requests[owner], "record": record}
+            for record, owner in zip(batched.records, batched.owner.to_pylist(), strict=True)]
 
 
 def normalize_record_metrics(
@@ -69,7 +87,7 @@ def normalize_record_metrics_batches(batches: Sequence[tuple[AccessRef, Sequence
         "download_count": downloads.values,
     }
     frame, repeats = finish_counted("recording_daily_metrics", columns, ~issues.bad)
-    quarantine = quarantine_issues("recording_daily_metrics", rows, issues, dates, batched.non_objects)
+    quarantine = quarantine_issues("recording_daily_metrics", traceable(batched, refs), issues, dates, batched.non_objects)
     return Normalized(frame, quarantine, repeats + quarantine_repeats(issues, quarantine, batched.non_objects))
 
 
@@ -112,7 +130,7 @@ def normalize_record_events_batches(batches: Sequence[tuple[AccessRef, Sequence[
         "business_date": dates,
     }
     frame, repeats = finish_counted("recording_events", columns, ~issues.bad)
-    quarantine = quarantine_issues("recording_events", rows, issues, dates, batched.non_objects)
+    quarantine = quarantine_issues("recording_events", traceable(batched, refs), issues, dates, batched.non_objects)
     return Normalized(frame, quarantine, repeats + quarantine_repeats(issues, quarantine, batched.non_objects))
 
 
@@ -164,5 +182,5 @@ def normalize_view_details_batches(batches: Sequence[tuple[AccessRef, Sequence[A
         "business_date": dates,
     }
     frame, repeats = finish_counted("recording_view_details", columns, ~issues.bad)
-    quarantine = quarantine_issues("recording_view_details", rows, issues, dates, batched.non_objects)
+    quarantine = quarantine_issues("recording_view_details", traceable(batched, refs), issues, dates, batched.non_objects)
     return Normalized(frame, quarantine, repeats + quarantine_repeats(issues, quarantine, batched.non_objects))

@@ -33,7 +33,7 @@ Source = Literal["corp", "user"]
 TABLES: dict[str, str] = {"upcoming": "upcoming_meetings", "live": "live_meetings"}
 MEETING_STATE: dict[str, int] = {"live": 2, "upcoming": 3}
 # E3 mixes upcoming and in-progress meetings and reports E1's string status; anything else is not a snapshot row.
-_USER_STATUS: dict[str, str] = {"upcoming": "MEETING_STATE_INIT", "live": "MEETING_STATE_STARTED"}
+USER_STATUS: dict[str, str] = {"upcoming": "MEETING_STATE_INIT", "live": "MEETING_STATE_STARTED"}
 
 
 def normalize_snapshot(
@@ -56,7 +56,7 @@ def normalize_snapshot(
     stamp = to_utc_scalar(snapshot_at, "snapshot_at")
     items, non_objects = split_objects(records)
     if source == "user":
-        items = [item for item in items if item.get("status") == _USER_STATUS[state]]
+        items = [item for item in items if item.get("status") == USER_STATUS[state]]
     n = len(items)
     issues = Issues(n)
     meeting_id = text(field(items, "meeting_id"))

@@ -69,3 +69,14 @@ def test_only_the_corrupt_profile_corrupts() -> None:
     # No transport faults in the corrupt profile: every call answers.
     injector = FaultInjector("corrupt", 11)
     assert all(injector.decide(f"/v1/corp/users?pos={i}") is None for i in range(500))
+
+
+def test_identical_access_records_of_two_recordings_are_two_ledger_entries() -> None:
+    corrupter = RecordCorrupter(11, 1.0)
+    route = "/v1/metrics/records"
+    body = json.dumps({"summaries": [{"date": "2026-06-10", "view_counts": 1, "download_counts": 0}]}).encode()
+    corrupter.corrupt(route, f"{route}?meeting_record_id=r1&start_time=1", body)
+    corrupter.corrupt(route, f"{route}?meeting_record_id=r2&start_time=1", body)
+    ledger = corrupter.mutations()
+    assert sorted(entry["owner"] for entry in ledger) == ["r1", "r2"]
+    assert all(entry["served"] == 1 for entry in ledger)

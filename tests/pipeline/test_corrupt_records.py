@@ -14,22 +14,39 @@ from urllib.parse import parse_qs, urlsplit
 import pandas as pd
 import pytest
 
+import assets.meetings as meetings_module
+from assets._sync import SyncContext, Tally, replay_pages
+from assets.meetings import derive_meetings
+from assets.recordings import derive_recordings
+from assets.normalize._common import Normalized
 from emulator.corruption import canonical
 from emulator.testing import EmulatorHandle, running_emulator
 from emulator.truth import compute_truth
 from pipelines.cli import main
 from pipelines.sync import run_sync
 from resources.lake import Lake
+from resources.raw_archive import RawArchive
 from tests.pipeline.conftest import NOW, aksk_env, assert_tables_equal
+from resources.dagster_resources import TencentMeetingResource
+from resources.tencent.stats import CallStats
+from assets.snapshots import snapshot_meetings
 
 USERS = "/v1/corp/users"
 MEETINGS = "/v1/corp/meetings"
 PARTICIPANTS = "/v1/meetings/{meeting_id}/participants"
-TABLE_OF = {USERS: "users", MEETINGS: "meetings", PARTICIPANTS: "participant_sessions"}
+RECORDS, USER_RECORDS = "/v1/corp/records", "/v1/records"
+METRICS, EVENTS, VIEWS = "/v1/metrics/records", "/v1/records/events", "/v1/records/view-details"
+TABLE_OF = {
+    USERS: "users", MEETINGS: "meetings", PARTICIPANTS: "participant_sessions",
+    RECORDS: "recordings", USER_RECORDS: "recordings", METRICS: "recording_daily_metrics",
+    EVENTS: "recording_events", VIEWS: "recording_view_details",
+}
+ACCESS_TABLES = ("recording_daily_metrics", "recording_events", "recording_view_details")
 # Three working days and a weekend before NOW (a Wednesday): enough records for the fuzzing run.
 FUZZ_FIRST, FUZZ_LAST = date(2026, 6, 10), date(2026, 6, 16)
 ONE_DAY = date(2026, 6, 16)
 MIN_MUTATED = 1_000
+TZ = "Asia/Shanghai"
 
 
 @contextmanager
@@ -50,6 +67,10 @@ def utc_s(seconds: Any) -> pd.Timestamp:
     return pd.Timestamp(datetime.fromtimestamp(int(seconds), UTC))
 
 
+def utc_ms(milliseconds: Any) -> pd.Timestamp:
+    return pd.Timestamp(int(milliseconds) * 1000, unit="us", tz="UTC")
+
+
 def truth_key(mutation: dict[str, Any]) -> tuple[Any, ...]:
     """The key, in the truth's table, of the row the original record stands for."""
     original = mutation["original"]
@@ -59,6 +80,16 @@ def truth_key(mutation: dict[str, Any]) -> tuple[Any, ...]:
         start = pd.Timestamp(int(original["start_time"]) * 1000, unit="us", tz="UTC")
         return (original["meeting_id"], original.get("sub_meeting_id") or "", start)
     url = urlsplit(mutation["target"])
+    query = {name: values[0] for name, values in parse_qs(url.query).items()}
+    if mutation["route"] in (RECORDS, USER_RECORDS):
+        return (original["meeting_record_id"],)
+    if mutation["route"] == METRICS:
+        return (query["meeting_record_id"], date.fromisoformat(original["date"]))
+    if mutation["route"] == EVENTS:
+        return (query["meeting_record_id"], int(original["event_type"]), utc_ms(original["operate_time"]),
+                original.get("userid"))
+    if mutation["route"] == VIEWS:
+        return (query["record_file_id"], original.get("userid"), utc_ms(original["view_start_time"]))
     meeting_id = url.path.split("/")[3]
     sub_meeting_id = parse_qs(url.query).get("sub_meeting_id", [""])[0]
     person = original.get("userid") or original.get("uuid") or original.get("ms_open_id")
@@ -69,6 +100,10 @@ KEY_COLUMNS = {
     "users": ["userid"],
     "meetings": ["meeting_id", "sub_meeting_id", "start_time"],
     "participant_sessions": ["meeting_id", "sub_meeting_id", "person_key", "join_time"],
+    "recordings": ["meeting_record_id"],
+    "recording_daily_metrics": ["meeting_record_id", "metric_date"],
+    "recording_events": ["meeting_record_id", "event_type", "operate_time", "userid"],
+    "recording_view_details": ["record_file_id", "userid", "view_start_time"],
 }
 
 
@@ -90,6 +125,20 @@ def quarantined_records(lake: Lake) -> dict[str, list[tuple[str, str]]]:
     return out
 
 
+def quarantined_by_owner(lake: Lake) -> dict[str, list[tuple[str, str, str]]]:
+    """Per table, (owner, canonical record, reason): an access record is quarantined with the request it
+    answered, whose recording (or file, for view details) the emulator's ledger names as its owner."""
+    quarantine = lake.read("quarantine")
+    out: dict[str, list[tuple[str, str, str]]] = {}
+    for table, record_json, reason in quarantine[["table_name", "record_json", "reason"]].itertuples(index=False):
+        record, owner = json.loads(record_json), ""
+        if table in ACCESS_TABLES:
+            owner = record["record_file_id"] if table == "recording_view_details" else record["meeting_record_id"]
+            record = record["record"]
+        out.setdefault(table, []).append((owner, canonical(record), reason))
+    return out
+
+
 def tally_rows(lake: Lake) -> pd.DataFrame:
     log = lake.read("sync_log")
     return log[log["endpoint"].str.startswith("(rows) ")].reset_index(drop=True)
@@ -102,6 +151,13 @@ def unfetched_children(lake: Lake) -> list[dict[str, Any]]:
             if "participants not fetched" in skip["reason"]]
 
 
+def unfetched_access(lake: Lake) -> list[dict[str, Any]]:
+    log = lake.read("sync_log")
+    rows = log[log["asset"] == "recording_access"]
+    return [skip for reasons in rows["skip_reasons"] for skip in json.loads(reasons)
+            if "recording access not fetched" in skip["reason"]]
+
+
 def test_fuzzed_records_are_all_accounted_for(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     with corrupt_pipeline(monkeypatch, tmp_path, scale="demo", days=8, rate=0.5) as (emu, data_dir):
         summary = run_sync(FUZZ_FIRST, FUZZ_LAST)
@@ -111,6 +167,8 @@ def test_fuzzed_records_are_all_accounted_for(monkeypatch: pytest.MonkeyPatch, t
         lake = Lake.from_data_dir(data_dir)
 
     assert len(mutations) >= MIN_MUTATED, f"only {len(mutations)} records were corrupted; the test would prove little"
+    # Every corruptible list the AK/SK app reads (it reads the account-wide recordings, not a user's own).
+    assert {m["route"] for m in mutations} >= set(TABLE_OF) - {USER_RECORDS}
     assert {m["mutation"] for m in mutations} >= {
         "empty_key", "missing_key", "wrong_type_time", "out_of_range_time", "join_time_zero", "moved_ten_days",
         "invalid_base64", "huge_string", "lone_surrogate", "nul_byte", "extra_key",
@@ -122,21 +180,31 @@ def test_fuzzed_records_are_all_accounted_for(monkeypatch: pytest.MonkeyPatch, t
     accounted = tallies["rows_landed"] + tallies["rows_quarantined"] + tallies["rows_deduplicated"]
     assert (tallies["rows_received"] == accounted).all(), tallies.to_string()
 
-    quarantine = quarantined_records(lake)
-    for route, table in TABLE_OF.items():
-        mine = [m for m in mutations if m["route"] == route]
+    assert_every_page_balances(data_dir, lake)
+
+    quarantine = quarantined_by_owner(lake)
+    lost_recordings = {m["original"]["meeting_record_id"] for m in mutations
+                       if m["route"] in (RECORDS, USER_RECORDS) and m["expect"] == "quarantine"}
+    assert lost_recordings, "no recording was quarantined; the test would prove little about its children"
+    for table in dict.fromkeys(TABLE_OF.values()):
+        mine = [m for m in mutations if TABLE_OF[m["route"]] == table]
         rejected = [m for m in mine if m["expect"] == "quarantine"]
         # Every record that must be rejected is in quarantine, with a reason; nothing else is.
-        records = {record: reason for record, reason in quarantine.get(table, [])}
+        records = {(owner, record): reason for owner, record, reason in quarantine.get(table, [])}
         for mutation in rejected:
-            reason = records.get(canonical(mutation["mutated"]))
+            reason = records.get((mutation.get("owner", ""), canonical(mutation["mutated"])))
             assert reason, f"{mutation['mutation']} of a {table} record vanished: {canonical(mutation['mutated'])[:300]}"
-        assert len(records) == len({canonical(m["mutated"]) for m in rejected}), f"{table}: clean records quarantined"
+        expected_rows = {(m.get("owner", ""), canonical(m["mutated"])) for m in rejected}
+        assert len(records) == len(expected_rows), f"{table}: clean records quarantined"
 
         # Everything else (untouched, or harmlessly changed) lands exactly as in the truth.
         gone = {truth_key(m) for m in rejected}
         if table == "participant_sessions":
             gone |= sessions_of_quarantined_meetings(truth, mutations)
+        if table in ACCESS_TABLES:
+            # A quarantined recording's access is not fetched (sync_log says so, checked below).
+            children = truth[table][truth[table]["meeting_record_id"].isin(list(lost_recordings))]
+            gone |= set(keys_of(table, children))
         expected = without(table, truth[table], gone)
         assert len(expected) > 0
         assert_tables_equal(table, lake.read(table), expected)
@@ -144,6 +212,14 @@ def test_fuzzed_records_are_all_accounted_for(monkeypatch: pytest.MonkeyPatch, t
     # Each quarantined meeting's participants are recorded as not fetched, with the reason.
     quarantined_meetings = [m for m in mutations if m["route"] == MEETINGS and m["expect"] == "quarantine"]
     assert len(unfetched_children(lake)) == len(quarantined_meetings) > 0
+
+    # A quarantined recording's files are not landed, and its access is recorded as not fetched on each endpoint.
+    files = truth["recording_files"]
+    assert_tables_equal("recording_files", lake.read("recording_files"),
+                        files[~files["meeting_record_id"].isin(list(lost_recordings))].reset_index(drop=True))
+    quarantined_recordings = {canonical(m["mutated"]) for m in mutations
+                              if m["route"] in (RECORDS, USER_RECORDS) and m["expect"] == "quarantine"}
+    assert len(unfetched_access(lake)) == 3 * len(quarantined_recordings)
 
 
 def sessions_of_quarantined_meetings(
@@ -236,3 +312,81 @@ def test_sync_exits_non_zero_and_names_a_failed_error_check(
     lines = [line for line in out.splitlines() if "check failed (ERROR)" in line]
     assert len(lines) == 1, out
     assert "meetings.matches_api_total" in lines[0] and "API total_count" in lines[0]
+
+
+def page_rows(lake: Lake) -> pd.DataFrame:
+    log = lake.read("sync_log")
+    return log[log["endpoint"].str.startswith("(page) ")].reset_index(drop=True)
+
+
+def assert_every_page_balances(data_dir: Path, lake: Lake) -> None:
+    """Replayed from the raw archive, every page of every day accounts for each of its records."""
+    assert page_rows(lake).empty, page_rows(lake).to_string()
+    raw = RawArchive.from_data_dir(data_dir)
+    pages_seen = days = 0
+    for day in pd.date_range(FUZZ_FIRST, FUZZ_LAST).date:
+        for asset, derive in (("meetings", lambda pages, d: derive_meetings(pages, d, TZ)),
+                              ("recordings", lambda pages, _d: derive_recordings(pages, TZ))):
+            pages = list(replay_pages(raw, asset, day))
+            derived = derive(pages, day)
+            ledger = derived.pages[asset]
+            assert len(ledger) == len(pages)
+            unbalanced = [page.where(asset, day) for page in ledger if page.tally.unaccounted]
+            assert not unbalanced, unbalanced
+            assert sum((page.tally for page in ledger), Tally()) == derived.tally[asset]
+            pages_seen += len(pages)
+            days += 1
+    assert pages_seen > days, "every day fit on one page; the per-page ledger would prove little"
+
+
+def test_a_page_that_loses_a_record_fails_conservation_naming_the_page(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    with corrupt_pipeline(monkeypatch, tmp_path) as (emu, data_dir):
+        truth = compute_truth(emu.enterprise, start=ONE_DAY, end=ONE_DAY)
+        lost = sorted(truth["meetings"]["meeting_id"])[-1]
+        normalize = meetings_module.normalize_corp_ended_meetings
+
+        def losing_one(records: list[Any], tz: str) -> Normalized:
+            # A normalizer bug: one record's row disappears without a quarantine row or a repeat count.
+            normalized = normalize(records, tz)
+            return normalized._replace(frame=normalized.frame[normalized.frame["meeting_id"] != lost])
+
+        monkeypatch.setattr(meetings_module, "normalize_corp_ended_meetings", losing_one)
+        summary = run_sync(ONE_DAY, ONE_DAY)
+    assert not summary.success
+    failed = [c for c in summary.check_failures if c.name == "meetings.conservation"]
+    assert len(failed) == 1, summary.check_failures
+    raw = RawArchive.from_data_dir(data_dir)
+    number = next(page.envelope["page"] for page in raw.iter_pages("meetings", ONE_DAY)
+                  if any(record.get("meeting_id") == lost for record in page.body["meeting_info_list"]))
+    where = f"archived page {number} of meetings {ONE_DAY.isoformat()}"
+    assert "GET /v1/corp/meetings" in failed[0].description and where in failed[0].description, failed[0].description
+    rows = page_rows(Lake.from_data_dir(data_dir))
+    assert len(rows) == 1 and where in rows["endpoint"].iloc[0]
+    row = rows.iloc[0]
+    assert row["rows_received"] - row["rows_landed"] - row["rows_quarantined"] - row["rows_deduplicated"] == 1
+
+
+def test_snapshots_account_for_every_record(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    with corrupt_pipeline(monkeypatch, tmp_path, rate=0.5) as (emu, data_dir):
+        # Taken at the emulator's own moment, when its upcoming and live meetings exist.
+        lake, raw = Lake.from_data_dir(data_dir), RawArchive.from_data_dir(data_dir)
+        ctx = SyncContext(clients=TencentMeetingResource().clients(CallStats()), lake=lake, raw=raw, tz=TZ,
+                          now=lambda: NOW)
+        landed = snapshot_meetings(ctx)
+        snapshot_mutations = [m for m in emu.mutations() if "meeting_state=1" not in m["target"]]
+    assert snapshot_mutations, "the corrupt profile reached no snapshot record; the test would prove little"
+    quarantine = lake.read("quarantine")
+    for table in ("upcoming_meetings", "live_meetings"):
+        tally = landed[table].tally
+        assert tally is not None and tally.unaccounted == 0, tally
+        assert not landed[table].unbalanced_pages
+        assert tally.landed == len(lake.read(table)) and tally == ctx.tallies[(table, NOW.astimezone(ctx.tz_info).date())]
+        assert tally.quarantined == int((quarantine["table_name"] == table).sum())
+    # Only corrupted records were set aside (the snapshot rules need not reject every one of them).
+    corrupted = {canonical(m["mutated"]) for m in snapshot_mutations}
+    set_aside = quarantine[quarantine["table_name"].isin(list(landed))]["record_json"]
+    assert len(set_aside) > 0 and all(canonical(json.loads(r)) in corrupted for r in set_aside)
+    received = sum(landed[t].tally.received for t in landed)
+    assert received == sum(len(list(page.records)) for page in replay_pages(raw, "meeting_snapshots", NOW.astimezone(ctx.tz_info).date()))

@@ -148,3 +148,13 @@ def test_disk_full_names_the_path_and_keeps_the_previous_pages(tmp_path: Path, m
     assert str(archive.path("participants", DAY)) in str(caught.value)
     assert "full" in str(caught.value)
     assert [p.envelope["page"] for p in archive.iter_pages("participants", DAY)] == [0]
+
+
+def test_a_body_with_a_lone_surrogate_replays_exactly(tmp_path: Path) -> None:
+    archive = RawArchive(tmp_path / "raw")
+    broken = {"records": [{"subject": "weekly\ud800", "note": "周会"}]}
+    with archive.writer("recordings", DAY) as writer:
+        writer.append(envelope(0), broken)
+        writer.append(envelope(1), body(1))
+    pages = list(archive.iter_pages("recordings", DAY))
+    assert [p.body for p in pages] == [broken, body(1)]
