@@ -82,10 +82,34 @@ def release_dead_cli_runs(instance: dg.DagsterInstance) -> list[str]:
         # Our own pid on an unfinished run can only be a dead process's, reused.
         if not pid.isdigit() or (int(pid) != os.getpid() and _alive(int(pid))):
             continue
-        instance.report_run_failed(run, f"process {pid} ended without finishing the run (killed or crashed)")
+        # Slots first: a command killed between the two steps leaves the run in progress, and the
+        # next command repeats both.
         instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+        instance.report_run_failed(run, f"process {pid} ended without finishing the run (killed or crashed)")
         released.append(run.run_id)
+    free_slots_of_finished_runs(instance)
     return released
+
+
+def free_slots_of_finished_runs(instance: dg.DagsterInstance) -> list[str]:
+    """Free pool slots still claimed (or waited for) by runs that have ended.
+
+    A run failed by an older release, killed after failing the run but before freeing its
+    slots, would otherwise keep them for ever, and every later run would wait on them.
+    """
+    storage = instance.event_log_storage
+    holders: set[str] = set()
+    for pool in storage.get_concurrency_keys():
+        info = storage.get_concurrency_info(pool)
+        holders.update(slot.run_id for slot in info.claimed_slots)
+        holders.update(step.run_id for step in info.pending_steps)
+    freed = []
+    for run_id in sorted(holders):
+        run = instance.get_run_by_id(run_id)
+        if run is None or run.is_finished:
+            storage.free_concurrency_slots_for_run(run_id)
+            freed.append(run_id)
+    return freed
 
 
 def _alive(pid: int) -> bool:
