@@ -37,8 +37,11 @@ def _documented_tables() -> dict[str, list[tuple[str, pa.DataType]]]:
 
 
 def test_every_documented_table_matches_its_schema_exactly():
-    # The reporting tables are derived in the warehouse; tests/report checks them against it.
-    documented = {name: cols for name, cols in _documented_tables().items() if not name.startswith("report_")}
+    # The reporting tables are derived in the warehouse (tests/report checks them against it), and
+    # `_publish_manifest` is the warehouse's own bookkeeping, not a lake table.
+    documented = {
+        name: cols for name, cols in _documented_tables().items() if not name.startswith(("report_", "_"))
+    }
     assert set(documented) == set(SCHEMAS)
     for name, columns in documented.items():
         assert [(f.name, f.type) for f in SCHEMAS[name]] == columns, name
