@@ -445,3 +445,21 @@ def fan_out(ctx: SyncContext, items: Sequence[T], work: Callable[[T], R], label:
                 yield result
     finally:
         ctx.progress.end(label)
+
+
+def quarantined_parents(ctx: SyncContext, day: date, table: str, id_field: str) -> list[tuple[str, str]]:
+    """(id, reason) of the ``table`` records quarantined for ``day``; an unreadable id is shown as such.
+
+    Their children are not fetched: a quarantined parent gives no trustworthy times or ids to fetch by.
+    """
+    quarantine = ctx.lake.read("quarantine", start=day, end=day)
+    if quarantine.empty:
+        return []
+    rows = quarantine[quarantine["table_name"] == table]
+    parents = []
+    for record_json, reason in rows[["record_json", "reason"]].itertuples(index=False):
+        record = json.loads(record_json)
+        parent_id = record.get(id_field) if isinstance(record, dict) else None
+        shown = parent_id if isinstance(parent_id, str) and parent_id else f"(no readable {id_field})"
+        parents.append((shown, str(reason)))
+    return parents

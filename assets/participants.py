@@ -1,6 +1,5 @@
 """Join sessions of every landed meeting instance, and attendance derived from them."""
 
-import json
 import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
@@ -34,6 +33,7 @@ from assets._sync import (
     fan_out,
     first_page_total,
     land,
+    quarantined_parents,
     tally_of,
 )
 from assets.meetings import read_instances
@@ -80,24 +80,10 @@ def record_unfetched_children(ctx: SyncContext, day: date) -> None:
     A quarantined meeting has no trustworthy instance times to place its sessions in, so they are
     not fetched; the skip names the meeting and why, and a fixed upstream record lets a re-run fetch them.
     """
-    for meeting_id, reason in quarantined_parents(ctx, day):
+    for meeting_id, reason in quarantined_parents(ctx, day, "meetings", "meeting_id"):
         ctx.stats().skip(E_PARTICIPANTS, f"meeting {meeting_id}", None,
                          f"participants not fetched: the meeting record was quarantined ({reason})")
 
-
-def quarantined_parents(ctx: SyncContext, day: date) -> list[tuple[str, str]]:
-    """(meeting_id, reason) of the meetings quarantined for ``day``; an unreadable id is shown as such."""
-    quarantine = ctx.lake.read("quarantine", start=day, end=day)
-    if quarantine.empty:
-        return []
-    meetings = quarantine[quarantine["table_name"] == "meetings"]
-    parents = []
-    for record_json, reason in meetings[["record_json", "reason"]].itertuples(index=False):
-        record = json.loads(record_json)
-        meeting_id = record.get("meeting_id") if isinstance(record, dict) else None
-        shown = meeting_id if isinstance(meeting_id, str) and meeting_id else "(no readable meeting_id)"
-        parents.append((shown, str(reason)))
-    return parents
 
 
 def derive_participants(pages: Iterable[PageData], tz: str) -> Derived:

@@ -4,7 +4,6 @@ Every row is filed under its recording's business date, so a recording's access 
 in one partition however late the views come; the schedule re-runs recent dates.
 """
 
-import json
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -38,6 +37,7 @@ from assets._sync import (
     combine_counted,
     fan_out,
     land,
+    quarantined_parents,
     tally_of,
 )
 from assets.normalize.recording_access import (
@@ -139,25 +139,11 @@ def record_unfetched_children(ctx: SyncContext, day: date) -> None:
     metrics, events and view details are not fetched; each endpoint's skip names the recording and
     why, and a fixed upstream record lets a re-run fetch them.
     """
-    for record_id, reason in quarantined_recordings(ctx, day):
+    for record_id, reason in quarantined_parents(ctx, day, "recordings", "meeting_record_id"):
         for endpoint in (E_RECORD_METRICS, E_RECORD_EVENTS, E_VIEW_DETAILS):
             ctx.stats().skip(endpoint, f"recording {record_id}", None,
                              f"recording access not fetched: the recording record was quarantined ({reason})")
 
-
-def quarantined_recordings(ctx: SyncContext, day: date) -> list[tuple[str, str]]:
-    """(meeting_record_id, reason) of the recordings quarantined for ``day``; an unreadable id is shown as such."""
-    quarantine = ctx.lake.read("quarantine", start=day, end=day)
-    if quarantine.empty:
-        return []
-    recordings = quarantine[quarantine["table_name"] == "recordings"]
-    found = []
-    for record_json, reason in recordings[["record_json", "reason"]].itertuples(index=False):
-        record = json.loads(record_json)
-        record_id = record.get("meeting_record_id") if isinstance(record, dict) else None
-        shown = record_id if isinstance(record_id, str) and record_id else "(no readable meeting_record_id)"
-        found.append((shown, str(reason)))
-    return found
 
 
 def _transcoded(ctx: SyncContext, day: date) -> list[_Recording]:
