@@ -258,6 +258,11 @@ class Lake:
         day = as_business_date(business_date)
         return f"{check_table_name(table)}/{PARTITION_KEY}={day.isoformat()}/{name}"
 
+    def location_of(self, table: str, business_date: dt.date | str | None, name: str) -> str:
+        """Where a lake file is, for people: its local path or its ``s3://`` URL."""
+        relpath = self.relpath(table, business_date, name)
+        return self.remote.uri(relpath) if self.remote else str(self.root / relpath)
+
     @contextmanager
     def partition_writer(
         self, table: str, schema: pa.Schema, business_date: dt.date | str
