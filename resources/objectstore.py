@@ -282,27 +282,48 @@ class VersionedTree:
             ) from exc
 
     def sweep(self, grace_seconds: float, now: float | None = None) -> list[str]:
-        """Remove objects no pointer names (killed writers, replaced versions) older than the grace."""
+        """Remove objects no pointer names (killed writers, replaced versions) older than the grace.
+
+        One listing of the tree; a pointer is read only for a file with several versions or
+        none named, so a sweep at the start of every run does not read the whole lake's pointers.
+        """
         cutoff = (time.time() if now is None else now) - grace_seconds
-        named: set[str] = set()
-        candidates: list[pafs.FileInfo] = []
         prefix = self.base + "/"
+        pointers: set[str] = set()
+        versions: dict[str, list[pafs.FileInfo]] = {}
         for info in self._list("", recursive=True):
             relpath = info.path[len(prefix):]
             if relpath.endswith(POINTER_SUFFIX):
-                found = self.pointer(relpath[: -len(POINTER_SUFFIX)])
-                if found is not None:
-                    named.add(found.object_relpath)
-            elif f"/{OBJECTS_DIR}/" in f"/{relpath}":
-                candidates.append(info)
+                pointers.add(relpath[: -len(POINTER_SUFFIX)])
+            elif (logical := _logical_of(relpath)) is not None:
+                versions.setdefault(logical, []).append(info)
         removed: list[str] = []
-        for info in candidates:
-            relpath = info.path[len(prefix):]
-            if relpath in named or (info.mtime is not None and info.mtime.timestamp() > cutoff):
+        for logical, found in sorted(versions.items()):
+            old = [i for i in found if i.mtime is not None and i.mtime.timestamp() <= cutoff]
+            if not old or (logical in pointers and len(found) == 1):
                 continue
-            self._delete(info.path)
-            removed.append(self.uri(relpath))
+            current = self.pointer(logical) if logical in pointers else None
+            for info in old:
+                relpath = info.path[len(prefix):]
+                if current is not None and relpath == current.object_relpath:
+                    continue
+                self._delete(info.path)
+                removed.append(self.uri(relpath))
         return removed
+
+
+def _logical_of(relpath: str) -> str | None:
+    """``t/date=D/_objects/part-0-<sha>.parquet`` -> ``t/date=D/part-0.parquet``; None for other paths."""
+    parent, _, name = relpath.rpartition("/")
+    directory, _, objects = parent.rpartition("/")
+    if objects != OBJECTS_DIR:
+        return None
+    stem, dot, ext = name.partition(".")
+    base, _, digest = stem.rpartition("-")
+    if not base or not _SHA256.match(digest):
+        return None
+    logical = f"{base}{dot}{ext}"
+    return f"{directory}/{logical}" if directory else logical
 
 
 def _write_pointer(tree: VersionedTree, pointer: Pointer) -> None:

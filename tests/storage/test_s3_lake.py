@@ -170,7 +170,8 @@ def test_the_warehouse_built_from_the_s3_lake_equals_the_local_one_and_updates_i
 
     def publish(where: str, lake: Lake) -> tuple[Warehouse, object]:
         warehouse = Warehouse(tmp_path / where / "warehouse.duckdb")
-        result = warehouse.publish(lake, TABLES, SQL_DIR, report_as_of=AS_OF, partition_columns=PARTITION_COLUMNS)
+        result = warehouse.publish(lake, TABLES, SQL_DIR, report_as_of=AS_OF, partition_columns=PARTITION_COLUMNS,
+                                   keys={"meetings": ["meeting_id", "sub_meeting_id", "start_time"]})
         return warehouse, result
 
     (from_s3, first), (from_disk, _) = publish("s3", remote), publish("local", local)
