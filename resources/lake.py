@@ -203,7 +203,7 @@ class Lake:
         *,
         gc_grace_seconds: float = RECENT_VERSION_GRACE_SECONDS,
     ) -> None:
-        self.remote: VersionedTree | None = VersionedTree(root, gc_grace_seconds) if is_remote(root) else None
+        self.remote: VersionedTree | None = VersionedTree(str(root), gc_grace_seconds) if is_remote(root) else None
         self._root = None if self.remote else Path(root)
         self._pii = pii
 

@@ -226,7 +226,7 @@ class RawArchive:
     """
 
     def __init__(self, root: Path | str, enabled: bool = True) -> None:
-        self.remote: VersionedTree | None = VersionedTree(root) if is_remote(root) else None
+        self.remote: VersionedTree | None = VersionedTree(str(root)) if is_remote(root) else None
         self._root = None if self.remote else Path(root)
         self.enabled = enabled
 
