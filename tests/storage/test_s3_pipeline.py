@@ -83,9 +83,10 @@ def test_rebuild_from_the_s3_archive_gives_the_same_s3_lake(
 ) -> None:
     s3, bucket = s3_locations
     with pipeline_emulator(monkeypatch, tmp_path) as (emu, data_dir):
-        assert run_sync(FIRST, LAST).success
+        assert run_sync(FIRST, LAST, include_snapshots=True).success
         truth = compute_truth(emu.enterprise, start=FIRST, end=LAST)
     synced = lake_objects(s3, bucket)
+    assert any("/upcoming_meetings/" in key for key in synced)
 
     # The emulator is stopped (any API call would fail) and the S3 lake is gone.
     client = s3.client()
