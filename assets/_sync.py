@@ -362,7 +362,7 @@ def write_quarantine(ctx: SyncContext, table: str, day: date | None, frames: Seq
     partition = day or ctx.now().date()
     if quarantine.empty:
         # A re-run that sets nothing aside must not leave an earlier run's rows looking current.
-        if (ctx.lake.partition_dir("quarantine", partition) / f"snapshot-{table}.parquet").exists():
+        if ctx.lake.has_snapshot("quarantine", partition, table):
             ctx.lake.write_snapshot("quarantine", SCHEMAS["quarantine"], partition, table, empty("quarantine"))
         return 0
     ctx.lake.write_snapshot("quarantine", SCHEMAS["quarantine"], partition, table, quarantine)

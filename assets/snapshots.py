@@ -80,7 +80,7 @@ def _carry_over(archive: RawArchive, day: date, raw: RawWriter) -> int:
     """Keep the day's earlier snapshots in its archive file: each one must stay replayable.
 
     Returns how many pages were carried over (the new snapshot's pages follow them)."""
-    if not archive.path(ASSET, day).exists():
+    if not archive.has_pages(ASSET, day):
         return 0
     carried = 0
     for page in archive.iter_pages(ASSET, day):

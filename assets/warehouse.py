@@ -117,7 +117,7 @@ def warehouse(context: AssetExecutionContext, storage: StorageResource) -> Itera
             metadata={
                 "dagster/row_count": dg.MetadataValue.int(counts.get(table, 0)),
                 "dagster/column_schema": dg.TableSchema(columns=columns.get(table, [])),
-                "lake_path": dg.MetadataValue.path(str(storage.lake().table_dir(table) / "data.parquet")),
+                "lake_path": dg.MetadataValue.path(storage.lake().location_of(table, None, "data.parquet")),
             },
         )
 

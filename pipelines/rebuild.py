@@ -144,7 +144,7 @@ def _land_snapshots(ctx: SyncContext, pages: list[PageData], tables: Iterable[st
 
 def _archived_days(raw: RawArchive, asset: ArchivedAsset, start: date | None, end: date | None) -> list[date | None]:
     if not asset.partitioned:
-        return [None] if raw.path(asset.name, None).exists() else []
+        return [None] if raw.has_pages(asset.name, None) else []
     return [d for d in raw.partitions(asset.name) if (start is None or d >= start) and (end is None or d <= end)]
 
 

@@ -23,6 +23,7 @@ from pipelines.definitions import ASSETS
 from pipelines.instance import cli_run_tags, deployment_instance
 from pipelines.recorded import materialize_as
 from resources.dagster_resources import StorageResource, TencentMeetingResource
+from resources.lake import Lake
 from resources.settings import ConfigError, Settings
 
 # The CLI shows its own progress and summary; Dagster's per-event debug lines would drown it, and
@@ -271,7 +272,8 @@ def print_summary(summary: SyncSummary, console: Console) -> None:
             f"{escape(check.description or 'no description')}",
             highlight=False, soft_wrap=True,
         )
-    console.print(f"Lake: {summary.data_dir / 'lake'}   Warehouse: {summary.data_dir / 'warehouse.duckdb'}")
+    lake = Lake.from_data_dir(summary.data_dir).location
+    console.print(f"Lake: {lake}   Warehouse: {summary.data_dir / 'warehouse.duckdb'}")
 
 
 def default_range(settings: Settings, days: int) -> tuple[date, date]:

@@ -3,6 +3,9 @@
 Every write goes to a hidden temp file and is renamed over the partition's file only when it is
 complete and fsynced, so a reader (BI tool, DuckDB glob) sees either the previous version or the
 new one, never a half-written file; re-running a partition replaces it (idempotent).
+
+On object storage (``TMEET_LAKE_URL=s3://bucket/prefix``) a file is an immutable object switched
+by a pointer PUT instead (``resources/objectstore.py``); the same methods read and write it.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from assets.normalize.pii import PiiPolicy, apply_pii_policy
@@ -25,11 +29,19 @@ from resources.atomic_files import (
     atomic_file,
     sweep_debris,
 )
+from resources.objectstore import (
+    RECENT_VERSION_GRACE_SECONDS,
+    VersionedTree,
+    business_date_of,
+    is_remote,
+    storage_location,
+)
 from resources.pii_policy import load_pii_policy
 
 PARTITION_FILE = "part-0.parquet"
 UNPARTITIONED_FILE = "data.parquet"
 PARTITION_KEY = "date"
+LAKE_URL_ENV = "TMEET_LAKE_URL"
 
 _TABLE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 # Leaves room for the temp-file prefix and suffix within the 255-byte filename limit.
@@ -143,7 +155,7 @@ class PartitionWriter:
     """Streams frames into one Parquet file as row groups; created by :meth:`Lake.partition_writer`."""
 
     def __init__(
-        self, writer: pq.ParquetWriter, schema: pa.Schema, table: str, path: Path, pii: PiiPolicy | None = None
+        self, writer: pq.ParquetWriter, schema: pa.Schema, table: str, path: Path | str, pii: PiiPolicy | None = None
     ) -> None:
         self._writer = writer
         self._pii = pii
@@ -162,7 +174,7 @@ class PartitionWriter:
             try:
                 self._writer.write_table(arrow_table)
             except OSError as exc:
-                raise StorageWriteError(self.path, exc) from exc
+                raise StorageWriteError(Path(self.path), exc) from exc
             self.rows_written += arrow_table.num_rows
 
     def write_arrow(self, data: pa.Table) -> None:
@@ -173,21 +185,53 @@ class PartitionWriter:
             try:
                 self._writer.write_table(data)
             except OSError as exc:
-                raise StorageWriteError(self.path, exc) from exc
+                raise StorageWriteError(Path(self.path), exc) from exc
             self.rows_written += data.num_rows
 
 
 class Lake:
-    """Hive-partitioned Parquet lake rooted at ``root`` (normally ``$TMEET_DATA_DIR/lake``)."""
+    """Hive-partitioned Parquet lake rooted at ``root`` (normally ``$TMEET_DATA_DIR/lake``).
 
-    def __init__(self, root: Path, pii: PiiPolicy | Callable[[], PiiPolicy] | None = None) -> None:
-        self.root = Path(root)
+    ``root`` is a local directory, or an ``s3://bucket/prefix`` URL for a lake on object storage
+    (then :attr:`remote` is set and nothing of the lake touches the local disk).
+    """
+
+    def __init__(
+        self,
+        root: Path | str,
+        pii: PiiPolicy | Callable[[], PiiPolicy] | None = None,
+        *,
+        gc_grace_seconds: float = RECENT_VERSION_GRACE_SECONDS,
+    ) -> None:
+        self.remote: VersionedTree | None = VersionedTree(str(root), gc_grace_seconds) if is_remote(root) else None
+        self._root = None if self.remote else Path(root)
         self._pii = pii
 
     @classmethod
     def from_data_dir(cls, data_dir: Path) -> Lake:
-        """The lake under ``data_dir``, writing under the deployment's PII policy (``TMEET_PII_POLICY``)."""
-        return cls(Path(data_dir) / "lake", pii=lambda: load_pii_policy(Path(data_dir)))
+        """The lake at ``TMEET_LAKE_URL``, else under ``data_dir``; writes follow ``TMEET_PII_POLICY``."""
+        location = storage_location(LAKE_URL_ENV, Path(data_dir) / "lake")
+        return cls(location, pii=lambda: load_pii_policy(Path(data_dir)))
+
+    @property
+    def root(self) -> Path:
+        """The local directory of the lake (a lake on object storage has none: see :attr:`location`)."""
+        if self._root is None:
+            raise ValueError(
+                f"the lake is on object storage ({self.location}); it has no local path: read it "
+                "through Lake.read or Lake.sources with Lake.filesystem"
+            )
+        return self._root
+
+    @property
+    def location(self) -> str:
+        """Where the lake is: its directory, or its ``s3://`` URL."""
+        return self.remote.url if self.remote else str(self._root)
+
+    @property
+    def filesystem(self) -> pafs.FileSystem:
+        """Arrow's filesystem that :meth:`sources` are paths in."""
+        return self.remote.filesystem if self.remote else pafs.LocalFileSystem()
 
     @property
     def pii(self) -> PiiPolicy | None:
@@ -206,22 +250,34 @@ class Lake:
     def partition_path(self, table: str, business_date: dt.date | str) -> Path:
         return self.partition_dir(table, business_date) / PARTITION_FILE
 
+    @staticmethod
+    def relpath(table: str, business_date: dt.date | str | None, name: str) -> str:
+        """A lake file's path below the root: ``<table>/date=D/<name>`` or ``<table>/<name>``."""
+        if business_date is None:
+            return f"{check_table_name(table)}/{name}"
+        day = as_business_date(business_date)
+        return f"{check_table_name(table)}/{PARTITION_KEY}={day.isoformat()}/{name}"
+
+    def location_of(self, table: str, business_date: dt.date | str | None, name: str) -> str:
+        """Where a lake file is, for people: its local path or its ``s3://`` URL."""
+        relpath = self.relpath(table, business_date, name)
+        return self.remote.uri(relpath) if self.remote else str(self.root / relpath)
+
     @contextmanager
     def partition_writer(
         self, table: str, schema: pa.Schema, business_date: dt.date | str
     ) -> Iterator[PartitionWriter]:
         """Stream a partition's rows; the partition is replaced only if the block exits cleanly."""
-        with self._file_writer(self.partition_path(table, business_date), schema, table) as writer:
+        with self._file_writer(self.relpath(table, business_date, PARTITION_FILE), schema, table) as writer:
             yield writer
 
     def write_partition(
         self, table: str, schema: pa.Schema, business_date: dt.date | str, df: pd.DataFrame
-    ) -> Path:
+    ) -> Path | str:
         """Replace one partition with ``df`` (zero rows replaces it with an empty file)."""
-        path = self.partition_path(table, business_date)
-        with self._file_writer(path, schema, table) as writer:
+        with self._file_writer(self.relpath(table, business_date, PARTITION_FILE), schema, table) as writer:
             writer.write(df)
-        return path
+        return writer.path
 
     def write_snapshot(
         self,
@@ -230,31 +286,63 @@ class Lake:
         business_date: dt.date | str,
         name: str,
         df: pd.DataFrame,
-    ) -> Path:
+    ) -> Path | str:
         """Add ``date=D/snapshot-<name>.parquet`` (``name`` is usually the local HHMMSS)."""
+        with self._file_writer(self._snapshot_relpath(table, business_date, name), schema, table) as writer:
+            writer.write(df)
+        return writer.path
+
+    def has_snapshot(self, table: str, business_date: dt.date | str, name: str) -> bool:
+        """Whether ``date=D/snapshot-<name>.parquet`` was written."""
+        relpath = self._snapshot_relpath(table, business_date, name)
+        if self.remote:
+            return self.remote.pointer(relpath) is not None
+        return (self.root / relpath).exists()
+
+    @staticmethod
+    def _snapshot_relpath(table: str, business_date: dt.date | str, name: str) -> str:
         if not _SNAPSHOT_NAME.match(name):
             raise ValueError(f"invalid snapshot name {name!r}: use letters, digits, '-' or '_'")
-        path = self.partition_dir(table, business_date) / f"snapshot-{name}.parquet"
-        with self._file_writer(path, schema, table) as writer:
-            writer.write(df)
-        return path
+        return Lake.relpath(table, business_date, f"snapshot-{name}.parquet")
 
-    def write_unpartitioned_arrow(self, table: str, data: pa.Table) -> Path:
+    def write_unpartitioned_arrow(self, table: str, data: pa.Table) -> Path | str:
         """Replace ``<table>/data.parquet`` with an Arrow table, keeping the table's own schema."""
-        path = self.table_dir(table) / UNPARTITIONED_FILE
-        with self._file_writer(path, data.schema, table) as writer:
+        with self._file_writer(self.relpath(table, None, UNPARTITIONED_FILE), data.schema, table) as writer:
             writer.write_arrow(data)
-        return path
+        return writer.path
 
-    def write_unpartitioned(self, table: str, schema: pa.Schema, df: pd.DataFrame) -> Path:
+    def write_unpartitioned(self, table: str, schema: pa.Schema, df: pd.DataFrame) -> Path | str:
         """Replace a directory table's single file ``<table>/data.parquet``."""
-        path = self.table_dir(table) / UNPARTITIONED_FILE
-        with self._file_writer(path, schema, table) as writer:
+        with self._file_writer(self.relpath(table, None, UNPARTITIONED_FILE), schema, table) as writer:
             writer.write(df)
-        return path
+        return writer.path
 
     @contextmanager
-    def _file_writer(self, path: Path, schema: pa.Schema, table: str) -> Iterator[PartitionWriter]:
+    def _file_writer(self, relpath: str, schema: pa.Schema, table: str) -> Iterator[PartitionWriter]:
+        if self.remote:
+            with self._object_writer(self.remote, relpath, schema, table) as writer:
+                yield writer
+            return
+        with self._local_file_writer(self.root / relpath, schema, table) as writer:
+            yield writer
+
+    @contextmanager
+    def _object_writer(
+        self, remote: VersionedTree, relpath: str, schema: pa.Schema, table: str
+    ) -> Iterator[PartitionWriter]:
+        # Built in memory: the object's key is its SHA-256, known only once the file is complete.
+        sink = pa.BufferOutputStream()
+        parquet = pq.ParquetWriter(sink, schema, compression="zstd")
+        try:
+            yield PartitionWriter(parquet, schema, table, remote.uri(relpath), self.pii)
+        except BaseException:
+            _close_quietly(parquet)
+            raise
+        parquet.close()
+        remote.commit(relpath, sink.getvalue())
+
+    @contextmanager
+    def _local_file_writer(self, path: Path, schema: pa.Schema, table: str) -> Iterator[PartitionWriter]:
         with atomic_file(path) as handle:
             # Arrow writes through its own native file, not the Python handle: a Python file
             # raising inside Arrow's C++ writer (disk full) can trip a CPython 3.11 AST bug
@@ -280,6 +368,9 @@ class Lake:
 
     def partitions(self, table: str) -> list[dt.date]:
         """Business dates that have at least one Parquet file, oldest first."""
+        if self.remote:
+            found = {business_date_of(relpath.rsplit("/", 1)[0]) for relpath in self._committed(table)}
+            return sorted(day for day in found if day is not None)
         table_dir = self.table_dir(table)
         if not table_dir.is_dir():
             return []
@@ -305,7 +396,38 @@ class Lake:
                 found.extend(sorted(self.partition_dir(table, day).glob("*.parquet")))
         return found
 
+    def _committed(self, table: str) -> list[str]:
+        assert self.remote is not None
+        return [r for r in self.remote.committed(check_table_name(table)) if r.endswith(".parquet")]
+
+    def sources(
+        self, table: str, start: dt.date | str | None = None, end: dt.date | str | None = None
+    ) -> list[str]:
+        """Paths in :attr:`filesystem` of the table's current files, in :meth:`files` order."""
+        if not self.remote:
+            return [str(path) for path in self.files(table, start, end)]
+        remote = self.remote
+        first = as_business_date(start) if start is not None else None
+        last = as_business_date(end) if end is not None else None
+        chosen: list[tuple[dt.date | None, str]] = []
+        for relpath in self._committed(table):
+            day = business_date_of(relpath.rsplit("/", 1)[0])
+            if day is None and (first is not None or last is not None):
+                continue
+            if day is not None and ((first is not None and day < first) or (last is not None and day > last)):
+                continue
+            chosen.append((day, relpath))
+        chosen.sort(key=lambda item: (item[0] is not None, item[0] or dt.date.min, item[1]))
+        found: list[str] = []
+        for _, relpath in chosen:
+            pointer = remote.pointer(relpath)
+            if pointer is not None:
+                found.append(remote.path(pointer.object_relpath))
+        return found
+
     def has_files(self, table: str) -> bool:
+        if self.remote:
+            return bool(self._committed(table))
         return bool(self.files(table))
 
     def read(
@@ -316,8 +438,9 @@ class Lake:
         schema: pa.Schema | None = None,
     ) -> pd.DataFrame:
         """Read the table (or the inclusive date range) as a frame with Arrow dtypes."""
-        paths = self.files(table, start, end)
-        pieces = [pq.read_table(p, schema=schema) for p in paths]
+        paths = self.sources(table, start, end)
+        filesystem = self.filesystem
+        pieces = [pq.read_table(p, schema=schema, filesystem=filesystem) for p in paths]
         if not pieces:
             if schema is None:
                 return pd.DataFrame()
@@ -329,8 +452,13 @@ class Lake:
         """A DuckDB glob matching every committed file of the table (temp files never match)."""
         return str(self.table_dir(table) / "**" / "*.parquet")
 
-    def sweep(self, grace_seconds: float = DEFAULT_SWEEP_GRACE_SECONDS) -> list[Path]:
-        """Remove temp files left by killed writers (older than the grace period, unlocked)."""
+    def sweep(self, grace_seconds: float = DEFAULT_SWEEP_GRACE_SECONDS) -> list[Path] | list[str]:
+        """Remove temp files left by killed writers (older than the grace period, unlocked).
+
+        On object storage: objects no pointer names (killed writers, replaced versions).
+        """
+        if self.remote:
+            return self.remote.sweep(grace_seconds)
         return sweep_debris(self.root, grace_seconds)
 
 

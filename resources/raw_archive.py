@@ -4,6 +4,9 @@ Layout: ``<root>/<asset>/date=YYYY-MM-DD/pages.jsonl.gz`` (``<root>/<asset>/page
 unpartitioned assets), one JSON line per page ``{"envelope": {...}, "body": ...}``. A partition's
 file is replaced atomically as a whole, like a lake partition. Credentials never reach disk:
 secret-named keys are redacted from envelopes and bodies before a line is written.
+
+With ``TMEET_ARCHIVE_URL=s3://bucket/prefix`` the same layout lives on object storage, each file an
+immutable object switched by a pointer PUT (``resources/objectstore.py``).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import base64
 import datetime as dt
 import functools
 import gzip
+import io
 import json
 import re
 from collections.abc import Iterator, Mapping
@@ -28,9 +32,11 @@ from resources.atomic_files import (
 )
 from resources.json_decode import decode_json
 from resources.lake import as_business_date
+from resources.objectstore import VersionedTree, business_date_of, is_remote, storage_location
 from resources.pii_policy import raw_archive_allowed
 
 PAGES_FILE = "pages.jsonl.gz"
+ARCHIVE_URL_ENV = "TMEET_ARCHIVE_URL"
 REDACTED = "[redacted]"
 REQUIRED_ENVELOPE_KEYS = ("endpoint", "params")
 # Expected in every envelope (status, fetched_at) or filled in when absent (page = append order).
@@ -139,7 +145,7 @@ class RawPage:
 class RawWriter:
     """Appends pages to a partition's temp file; created by :meth:`RawArchive.writer`."""
 
-    def __init__(self, stream: gzip.GzipFile, path: Path) -> None:
+    def __init__(self, stream: gzip.GzipFile, path: Path | str) -> None:
         self._stream = stream
         self.path = path
         self.pages_written = 0
@@ -184,7 +190,7 @@ class RawWriter:
         try:
             self._stream.write(line)
         except OSError as exc:
-            raise StorageWriteError(self.path, exc) from exc
+            raise StorageWriteError(Path(self.path), exc) from exc
         self.pages_written += 1
 
 
@@ -204,7 +210,7 @@ def _bytes_body(body: bytes) -> dict[str, Any]:
 class _DiscardingWriter(RawWriter):
     """Counts pages and keeps none: the archive is off while the PII policy hashes or drops a column."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path | str) -> None:
         self.path = path
         self.pages_written = 0
 
@@ -219,34 +225,71 @@ class RawArchive:
     so they are kept only when the PII policy keeps every column.
     """
 
-    def __init__(self, root: Path, enabled: bool = True) -> None:
-        self.root = Path(root)
+    def __init__(self, root: Path | str, enabled: bool = True) -> None:
+        self.remote: VersionedTree | None = VersionedTree(str(root)) if is_remote(root) else None
+        self._root = None if self.remote else Path(root)
         self.enabled = enabled
 
     @classmethod
     def from_data_dir(cls, data_dir: Path) -> RawArchive:
-        return cls(Path(data_dir) / "raw", enabled=raw_archive_allowed())
+        """The archive at ``TMEET_ARCHIVE_URL``, else ``<data_dir>/raw``."""
+        location = storage_location(ARCHIVE_URL_ENV, Path(data_dir) / "raw")
+        return cls(location, enabled=raw_archive_allowed())
+
+    @property
+    def root(self) -> Path:
+        """The archive's local directory (an archive on object storage has none: see :attr:`location`)."""
+        if self._root is None:
+            raise ValueError(
+                f"the raw archive is on object storage ({self.location}); it has no local path: use "
+                "RawArchive.iter_pages and RawArchive.has_pages"
+            )
+        return self._root
+
+    @property
+    def location(self) -> str:
+        return self.remote.url if self.remote else str(self._root)
 
     def asset_dir(self, asset: str) -> Path:
+        return self.root / self._check_asset(asset)
+
+    @staticmethod
+    def _check_asset(asset: str) -> str:
         if not _ASSET_NAME.match(asset):
             raise ValueError(
                 f"invalid asset name {asset!r}: use lowercase letters, digits and underscores"
             )
-        return self.root / asset
+        return asset
+
+    def relpath(self, asset: str, partition: dt.date | str | None) -> str:
+        """A partition's file below the root: ``<asset>/date=D/pages.jsonl.gz`` or ``<asset>/pages.jsonl.gz``."""
+        if partition is None or partition == "":
+            return f"{self._check_asset(asset)}/{PAGES_FILE}"
+        day = as_business_date(partition)
+        return f"{self._check_asset(asset)}/date={day.isoformat()}/{PAGES_FILE}"
 
     def path(self, asset: str, partition: dt.date | str | None) -> Path:
-        if partition is None or partition == "":
-            return self.asset_dir(asset) / PAGES_FILE
-        day = as_business_date(partition)
-        return self.asset_dir(asset) / f"date={day.isoformat()}" / PAGES_FILE
+        return self.root / self.relpath(asset, partition)
+
+    def has_pages(self, asset: str, partition: dt.date | str | None) -> bool:
+        """Whether the partition's pages were archived."""
+        if self.remote:
+            return self.remote.pointer(self.relpath(asset, partition)) is not None
+        return self.path(asset, partition).exists()
 
     @contextmanager
     def writer(self, asset: str, partition: dt.date | str | None) -> Iterator[RawWriter]:
         """Collect a partition's pages; they replace the previous pages only on a clean exit."""
-        path = self.path(asset, partition)
+        relpath = self.relpath(asset, partition)
+        target: Path | str = self.remote.uri(relpath) if self.remote else self.root / relpath
         if not self.enabled:
-            yield _DiscardingWriter(path)
+            yield _DiscardingWriter(target)
             return
+        if self.remote:
+            with self._object_writer(self.remote, relpath) as writer:
+                yield writer
+            return
+        path = self.root / relpath
         with atomic_file(path) as handle:
             # mtime=0 keeps the bytes a function of the pages alone.
             # Level 3 compresses JSON pages nearly as well as 9 at a fraction of the CPU.
@@ -261,24 +304,47 @@ class RawArchive:
             except OSError as exc:
                 raise StorageWriteError(path, exc) from exc
 
+    @contextmanager
+    def _object_writer(self, remote: VersionedTree, relpath: str) -> Iterator[RawWriter]:
+        # In memory: the object's key is the SHA-256 of the finished file.
+        buffer = io.BytesIO()
+        stream = gzip.GzipFile(filename="", mode="wb", fileobj=buffer, mtime=0, compresslevel=3)
+        try:
+            yield RawWriter(stream, remote.uri(relpath))
+        except BaseException:
+            _close_quietly(stream)
+            raise
+        stream.close()
+        remote.commit(relpath, buffer.getbuffer())
+
     def iter_pages(self, asset: str, partition: dt.date | str | None) -> Iterator[RawPage]:
         """Replay a partition's pages in the order they were appended."""
+        if self.remote:
+            pointer = self.remote.pointer(self.relpath(asset, partition))
+            if pointer is None:
+                raise FileNotFoundError(
+                    f"no archived pages at {self.remote.uri(self.relpath(asset, partition))}; run the asset "
+                    "for that partition first"
+                )
+            yield from _pages(gzip.GzipFile(fileobj=io.BytesIO(self.remote.read(pointer)), mode="rb"))
+            return
         path = self.path(asset, partition)
         if not path.exists():
             raise FileNotFoundError(
                 f"no archived pages at {path}; run the asset for that partition first"
             )
         with gzip.open(path, "rb") as stream:
-            for line in stream:
-                record = decode_json(line)
-                if "body_b64" in record:
-                    body: dict[str, Any] | list[Any] | bytes = base64.b64decode(record["body_b64"])
-                else:
-                    body = record["body"]
-                yield RawPage(envelope=record["envelope"], body=body)
+            yield from _pages(stream)
 
     def partitions(self, asset: str) -> list[dt.date]:
         """Business dates with archived pages, oldest first."""
+        if self.remote:
+            found = {
+                business_date_of(relpath.rsplit("/", 1)[0])
+                for relpath in self.remote.committed(self._check_asset(asset))
+                if relpath.endswith(f"/{PAGES_FILE}")
+            }
+            return sorted(day for day in found if day is not None)
         asset_dir = self.asset_dir(asset)
         if not asset_dir.is_dir():
             return []
@@ -289,9 +355,25 @@ class RawArchive:
         ]
         return sorted(days)
 
-    def sweep(self, grace_seconds: float = DEFAULT_SWEEP_GRACE_SECONDS) -> list[Path]:
-        """Remove temp files left by killed writers (older than the grace period, unlocked)."""
+    def sweep(self, grace_seconds: float = DEFAULT_SWEEP_GRACE_SECONDS) -> list[Path] | list[str]:
+        """Remove temp files left by killed writers (older than the grace period, unlocked).
+
+        On object storage: objects no pointer names (killed writers, replaced versions).
+        """
+        if self.remote:
+            return self.remote.sweep(grace_seconds)
         return sweep_debris(self.root, grace_seconds)
+
+
+def _pages(stream: gzip.GzipFile) -> Iterator[RawPage]:
+    with stream:
+        for line in stream:
+            record = decode_json(line)
+            if "body_b64" in record:
+                body: dict[str, Any] | list[Any] | bytes = base64.b64decode(record["body_b64"])
+            else:
+                body = record["body"]
+            yield RawPage(envelope=record["envelope"], body=body)
 
 
 def _close_quietly(stream: gzip.GzipFile | BinaryIO) -> None:

@@ -15,6 +15,7 @@ from dotenv import dotenv_values
 
 from assets.normalize.pii import PiiPolicyError, parse_pii_policy
 from resources.file_modes import FILE_MODE_ENV, parse_file_mode
+from resources.objectstore import check_location
 
 AuthMode = Literal["oauth", "aksk"]
 AppType = Literal["account", "user"]
@@ -99,6 +100,9 @@ class Settings:
     secret_key: Secret | None = None
     operator_id: str = ""
     data_dir: Path = Path("./data")
+    # s3://bucket/prefix or a directory; empty: <data_dir>/lake and <data_dir>/raw.
+    lake_url: str = ""
+    archive_url: str = ""
     timezone: str = "Asia/Shanghai"
     token_key: Secret | None = None
     per_minute_limit: int = 300
@@ -196,6 +200,8 @@ class Settings:
             secret_key=_secret(get("TMEET_SECRET_KEY")),
             operator_id=get("TMEET_OPERATOR_ID"),
             data_dir=Path(get("TMEET_DATA_DIR", "./data")),
+            lake_url=_location("TMEET_LAKE_URL", get("TMEET_LAKE_URL")),
+            archive_url=_location("TMEET_ARCHIVE_URL", get("TMEET_ARCHIVE_URL")),
             timezone=tz_name,
             token_key=_secret(token_key),
             per_minute_limit=_int("TMEET_PER_MINUTE_LIMIT", get("TMEET_PER_MINUTE_LIMIT", "300"), 1),
@@ -241,6 +247,13 @@ ENV_OF: dict[str, str] = {
     "max_workers": "TMEET_MAX_WORKERS",
 }
 assert {f.name for f in fields(Settings)} >= set(ENV_OF)
+
+
+def _location(name: str, value: str) -> str:
+    try:
+        return check_location(value, name)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _file_mode(value: str) -> str:

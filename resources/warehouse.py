@@ -40,8 +40,9 @@ from resources.warehouse_changes import (
     LakeFile,
     Manifest,
     TableChange,
-    file_digest,
+    attach_lake,
     fingerprint,
+    lake_file_digest,
     plan_changes,
     scan_lake,
 )
@@ -277,6 +278,7 @@ class Warehouse:
         except duckdb.Error as exc:
             raise WarehousePublishError(self._failure(step, exc)) from exc
         try:
+            attach_lake(con, plan.lake)
             # Reports compare UTC instants and local business dates; never depend on the host zone.
             con.execute("SET TimeZone = 'UTC'")
             con.execute("SET VARIABLE report_as_of = CAST(? AS DATE)", [plan.as_of.isoformat()])
@@ -392,7 +394,7 @@ class Warehouse:
         # Directory tables are small and rewritten by every sync: knowing their bytes from the
         # start lets the next publish skip an identical rewrite.
         digests = [
-            file_digest(f.path) if hash_files or f.partition is None else None for f in loading
+            lake_file_digest(f) if hash_files or f.partition is None or f.digest else None for f in loading
         ]
         _insert_files(con, table, plan.tables[table], loading)
         for lake_file, digest in zip(loading, digests, strict=True):
@@ -524,7 +526,7 @@ def _insert_files(con: duckdb.DuckDBPyConnection, table: str, schema: pa.Schema,
     con.execute(
         f"INSERT INTO {quote_identifier(table)} ({columns}) SELECT {columns} "
         "FROM read_parquet(?, hive_partitioning = false, union_by_name = true)",
-        [[str(f.path) for f in files]],
+        [[f.source for f in files]],
     )
 
 
@@ -555,7 +557,10 @@ def _manifest_entry(lake_file: LakeFile, digest: str | None) -> list[int | str |
 
     Lake writers do not take the publish lock; a file replaced between the scan and the load may
     have been read in either version, so it is recorded as unknown and reloaded next time.
+    An object named by its digest cannot change.
     """
+    if lake_file.digest is not None:
+        return [*lake_file.stat_key(), lake_file.digest]
     try:
         stat = lake_file.path.stat()
     except FileNotFoundError:
@@ -599,7 +604,7 @@ class _KeyCount:
         columns = ", ".join(quote_identifier(c) for c in key)
         incoming = ""
         if files:
-            listed = ", ".join("'" + str(f.path).replace("'", "''") + "'" for f in files)
+            listed = ", ".join("'" + f.source.replace("'", "''") + "'" for f in files)
             incoming = (f" UNION SELECT {columns} FROM read_parquet([{listed}], hive_partitioning = false, "
                         "union_by_name = true)")
         con.execute(
@@ -636,8 +641,8 @@ def _rows_outside_their_partition(con: duckdb.DuckDBPyConnection, key: str, file
     (stray,) = con.execute(
         f"SELECT count(*) FROM read_parquet(?, filename = true, hive_partitioning = false, union_by_name = true) "
         f"WHERE {key} IS DISTINCT FROM "
-        r"CAST(regexp_extract(filename, 'date=(\d{4}-\d{2}-\d{2})/[^/]*$', 1) AS DATE)",
-        [[str(f.path) for f in partitioned]],
+        r"CAST(regexp_extract(filename, 'date=(\d{4}-\d{2}-\d{2})/(?:_objects/)?[^/]*$', 1) AS DATE)",
+        [[f.source for f in partitioned]],
     ).fetchone()
     return int(stray)
 

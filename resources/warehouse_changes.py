@@ -2,7 +2,9 @@
 
 The published database carries a manifest of the lake files it was built from (path, size, mtime,
 inode, SHA-256). Comparing it with the lake says which tables and which partitions changed. A file
-whose stat changed but whose bytes did not (a byte-identical re-run) is not a change.
+whose stat changed but whose bytes did not (a byte-identical re-run) is not a change. On object
+storage a file has no inode or mtime worth trusting; its pointer names its SHA-256 and size, which
+are compared instead (the object key is the digest, so this is the object's identity).
 
 A partitioned table can be updated one partition at a time only when its rows can be told apart by
 partition in the warehouse: every row of ``date=D`` must carry ``D`` in the table's partition
@@ -20,14 +22,19 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
+from fsspec.implementations.arrow import ArrowFSWrapper
 
 from resources.lake import Lake
+from resources.objectstore import business_date_of
 
 MANIFEST_TABLE = "_publish_manifest"
 # Bumped whenever the way the warehouse is built changes, so an older file is rebuilt, not patched.
 MANIFEST_FORMAT = 2
 _PARTITION_DIR = re.compile(r"^date=(\d{4}-\d{2}-\d{2})$")
+# DuckDB reads lake objects through this protocol (its httpfs extension would need a download).
+LAKE_PROTOCOL = "tmeetlake"
 
 
 @dataclass(frozen=True)
@@ -41,9 +48,17 @@ class LakeFile:
     size: int
     mtime_ns: int
     inode: int
+    # Object storage: the digest the pointer names, and the URL DuckDB reads through LAKE_PROTOCOL.
+    digest: str | None = None
+    url: str | None = None
 
     def stat_key(self) -> list[int]:
         return [self.size, self.mtime_ns, self.inode]
+
+    @property
+    def source(self) -> str:
+        """What DuckDB's ``read_parquet`` reads: the local path or the object's URL."""
+        return self.url if self.url is not None else str(self.path)
 
 
 @dataclass
@@ -120,6 +135,8 @@ def scan_lake(lake: Lake, tables: Iterable[str]) -> dict[str, list[LakeFile]]:
 
     One directory listing per partition: a year of history is thousands of directories.
     """
+    if lake.remote is not None:
+        return _scan_objects(lake, tables)
     found: dict[str, list[LakeFile]] = {}
     for table in tables:
         table_dir = lake.table_dir(table)
@@ -141,6 +158,55 @@ def scan_lake(lake: Lake, tables: Iterable[str]) -> dict[str, list[LakeFile]]:
                     files.append(_lake_file(lake, table, entry, day))
         found[table] = files
     return found
+
+
+def _scan_objects(lake: Lake, tables: Iterable[str]) -> dict[str, list[LakeFile]]:
+    """The files the lake's pointers name, ordered as :func:`scan_lake` orders local files."""
+    remote = lake.remote
+    assert remote is not None
+    found: dict[str, list[LakeFile]] = {}
+    for table in tables:
+        files: list[LakeFile] = []
+        for pointer in remote.pointers(table):
+            if not pointer.relpath.endswith(".parquet"):
+                continue
+            files.append(LakeFile(
+                table=table,
+                relpath=pointer.relpath,
+                path=Path(pointer.relpath),
+                partition=business_date_of(pointer.partition_dir),
+                size=pointer.size,
+                mtime_ns=0,
+                inode=0,
+                digest=pointer.sha256,
+                url=f"{LAKE_PROTOCOL}://{remote.path(pointer.object_relpath)}",
+            ))
+        files.sort(key=lambda f: (f.partition is not None, f.partition or dt.date.min, f.relpath))
+        found[table] = files
+    return found
+
+
+class _LakeObjects(ArrowFSWrapper):
+    """Arrow's S3 filesystem seen by DuckDB as ``tmeetlake://bucket/key`` (an fsspec filesystem)."""
+
+    protocol = LAKE_PROTOCOL
+
+    @classmethod
+    def _strip_protocol(cls, path: str | list[str]) -> str | list[str]:
+        if isinstance(path, list):
+            return [p.removeprefix(f"{LAKE_PROTOCOL}://") for p in path]
+        return path.removeprefix(f"{LAKE_PROTOCOL}://")
+
+
+def attach_lake(con: duckdb.DuckDBPyConnection, lake: Lake) -> None:
+    """Let ``con`` read the lake's objects (``LakeFile.source``); nothing to do for a local lake."""
+    if lake.remote is not None:
+        con.register_filesystem(_LakeObjects(lake.filesystem))
+
+
+def lake_file_digest(lake_file: LakeFile) -> str:
+    """The file's SHA-256: named by its pointer on object storage, else hashed from disk."""
+    return lake_file.digest if lake_file.digest is not None else file_digest(lake_file.path)
 
 
 def _committed(entry: os.DirEntry[str]) -> bool:
@@ -187,6 +253,12 @@ def plan_changes(
         for lake_file in files:
             seen.add(lake_file.relpath)
             previous = manifest.files.get(lake_file.relpath)
+            if lake_file.digest is not None:
+                if previous is not None and previous[0] == lake_file.size and previous[3] == lake_file.digest:
+                    unchanged[lake_file.relpath] = previous
+                    continue
+                changed.append(lake_file.partition)
+                continue
             if previous is not None and previous[:3] == lake_file.stat_key():
                 unchanged[lake_file.relpath] = previous
                 continue

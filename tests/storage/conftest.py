@@ -1,0 +1,3 @@
+"""Fixtures shared by the storage tests."""
+
+from tests.storage.s3_server import s3_env, s3_server  # noqa: F401 - fixtures for the S3 tests
