@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import pandas as pd
@@ -46,12 +47,15 @@ def ledger(
     quarantined_as: Callable[[int, Any], Any],
     frame: pd.DataFrame,
     quarantine: Sequence[pd.DataFrame],
+    archived_as: Sequence[int] | None = None,
 ) -> list[PageTally]:
     """The tally of every page of ``table``.
 
     ``items[p]`` are the records page ``p`` gave the table (its records, or for a derived table
     such as user_departments the items inside them), ``keys[p]`` the key each gives, and
     ``quarantined_as(p, item)`` the value its quarantine row would hold in ``record_json``.
+    ``archived_as[p]`` is the page's number in its archive file when ``pages`` are only some of
+    the file's pages (those of one table); by default they are all of them, in order.
     """
     landed_keys = frame_keys(table, frame)
     rows = Counter(
@@ -82,7 +86,16 @@ def ledger(
             else:
                 claimed.add(key)
                 landed_from.append(p)
-    return page_tallies(pages, landed_from, quarantined, repeats, received=[len(i) for i in items])
+    tallies = page_tallies(pages, landed_from, quarantined, repeats, received=[len(i) for i in items])
+    if archived_as is None:
+        return tallies
+    return [replace(tally, index=number) for tally, number in zip(tallies, archived_as, strict=True)]
+
+
+def numbered(pages: Sequence[PageData], wanted: Callable[[PageData], bool]) -> tuple[list[PageData], list[int]]:
+    """The pages ``wanted`` picks out of an archive file's pages, with their numbers in that file."""
+    chosen = [(page, number) for number, page in enumerate(pages) if wanted(page)]
+    return [page for page, _ in chosen], [number for _, number in chosen]
 
 
 def as_received(_page: int, record: Any) -> Any:

@@ -27,7 +27,7 @@ from assets._dagster import (
     pull_days,
     result,
 )
-from assets._page_ledger import Key, ledger as page_ledger, record_keys
+from assets._page_ledger import Key, ledger as page_ledger, numbered, record_keys
 from assets._upstream import require_upstream
 from assets._sync import (
     Derived,
@@ -136,10 +136,10 @@ def derive_recording_access(pages: Iterable[PageData]) -> Derived:
     for table, outcome in normalized.items():
         combined[table], across = combine_counted(table, [outcome.frame])
         tallies[table] = tally_of(table, received[table], combined[table], quarantine, outcome.deduplicated + across)
-        mine = [page for page in pages if _TABLE_OF.get(page.endpoint) == table]
+        mine, numbers = numbered(pages, lambda page, table=table: _TABLE_OF.get(page.endpoint) == table)
         ledgers[table] = page_ledger(table, mine, [p.records for p in mine], access_keys(table, mine),
                                      lambda i, record, mine=mine: _traced(mine[i], record),
-                                     combined[table], quarantine)
+                                     combined[table], quarantine, numbers)
     return Derived(combined, quarantine, tallies, ledgers)
 
 

@@ -7,7 +7,7 @@ import dagster as dg
 import pandas as pd
 from dagster import AssetExecutionContext
 
-from assets._page_ledger import Key, as_received, ledger as page_ledger, record_keys
+from assets._page_ledger import Key, as_received, ledger as page_ledger, numbered, record_keys
 from assets._reach import can_read_as_admin, note_narrowed
 from assets._refusals import AssetRefused, refusal_reason, shape_check_spec
 from assets._dagster import (
@@ -167,9 +167,9 @@ def directory_ledgers(
     pages: Sequence[PageData], frames: dict[str, pd.DataFrame], quarantine: list[pd.DataFrame]
 ) -> dict[str, list[PageTally]]:
     """Each directory page's tally per table; a department is received with a user that was not set aside."""
-    user_pages = [p for p in pages if p.endpoint in (E_CORP_USERS, E_USER_INFO)]
-    role_pages = [p for p in pages if p.endpoint == E_CORP_ROLES]
-    corp_pages = [p for p in pages if p.endpoint == E_CORP_USERS]
+    user_pages, user_numbers = numbered(pages, lambda p: p.endpoint in (E_CORP_USERS, E_USER_INFO))
+    role_pages, role_numbers = numbered(pages, lambda p: p.endpoint == E_CORP_ROLES)
+    corp_pages, corp_numbers = numbered(pages, lambda p: p.endpoint == E_CORP_USERS)
     rejected = {text for q in quarantine if len(q) for text in q.loc[q["table_name"] == "users", "record_json"]}
     departments = [
         [(str(user["userid"]), item) for user in p.records if _kept(user, rejected)
@@ -181,13 +181,14 @@ def directory_ledgers(
                        for page, keys in zip(departments, department_ids, strict=True)]
     return {
         "users": page_ledger("users", user_pages, [p.records for p in user_pages], _user_keys(user_pages),
-                             as_received, frames["users"], quarantine),
+                             as_received, frames["users"], quarantine, user_numbers),
         "roles": page_ledger("roles", role_pages, [p.records for p in role_pages],
                              _parsed_keys([p.records for p in role_pages], "role_code"), as_received,
-                             frames["roles"], quarantine),
+                             frames["roles"], quarantine, role_numbers),
         "user_departments": page_ledger(
             "user_departments", corp_pages, departments, department_keys,
-            lambda _page, item: {"userid": item[0], "department": item[1]}, frames["user_departments"], quarantine),
+            lambda _page, item: {"userid": item[0], "department": item[1]}, frames["user_departments"], quarantine,
+            corp_numbers),
     }
 
 
