@@ -41,6 +41,8 @@ from assets._sync import (
     fan_out,
     land,
     quarantined_parents,
+    quarantined_records,
+    readable_id,
     tally_of,
 )
 from assets.normalize._common import empty_as, epoch, local_date, text
@@ -180,17 +182,32 @@ def access_keys(table: str, pages: Sequence[PageData]) -> list[list[Key | None]]
 
 
 def record_unfetched_children(ctx: SyncContext, day: date) -> None:
-    """Say in ``sync_log`` which recordings' access is not fetched because the recording was quarantined.
+    """Say in ``sync_log`` which recordings' and files' access is not fetched because their record was quarantined.
 
     A quarantined recording has no trustworthy state, media start or files to ask about, so its
     metrics, events and view details are not fetched; each endpoint's skip names the recording and
-    why, and a fixed upstream record lets a re-run fetch them.
+    why, and the view-details skip names each of its files too (their plays are asked for by file).
+    A file set aside on its own is not asked about either. A fixed upstream record lets a re-run
+    fetch them.
     """
-    for record_id, reason in quarantined_parents(ctx, day, "recordings", "meeting_record_id"):
+    for record, reason in quarantined_records(ctx, day, "recordings"):
+        record_id = readable_id(record, "meeting_record_id")
         for endpoint in (E_RECORD_METRICS, E_RECORD_EVENTS, E_VIEW_DETAILS):
             ctx.stats().skip(endpoint, f"recording {record_id}", None,
                              f"recording access not fetched: the recording record was quarantined ({reason})")
+        for file_id in _file_ids(record):
+            ctx.stats().skip(E_VIEW_DETAILS, f"recording file {file_id}", None,
+                             f"view details not fetched: the file's recording record {record_id} was quarantined "
+                             f"({reason})")
+    for file_id, reason in quarantined_parents(ctx, day, "recording_files", "record_file_id"):
+        ctx.stats().skip(E_VIEW_DETAILS, f"recording file {file_id}", None,
+                         f"view details not fetched: the file record was quarantined ({reason})")
 
+
+def _file_ids(recording: Any) -> list[str]:
+    """The ids of the files a quarantined recording record lists, as far as they can be read."""
+    files = recording.get("record_files") if isinstance(recording, dict) else None
+    return [readable_id(item, "record_file_id") for item in files] if isinstance(files, list) else []
 
 
 def _transcoded(ctx: SyncContext, day: date) -> list[_Recording]:

@@ -236,6 +236,11 @@ def test_fuzzed_records_are_all_accounted_for(monkeypatch: pytest.MonkeyPatch, t
     quarantined_recordings = {canonical(m["mutated"]) for m in mutations
                               if m["route"] in (RECORDS, USER_RECORDS) and m["expect"] == "quarantine"}
     assert len(unfetched_access(lake)) == 3 * len(quarantined_recordings)
+    # ... and each file such a recording lists is named as not fetched on the view-details endpoint.
+    lost_files = {item["record_file_id"] for m in mutations
+                  if m["route"] in (RECORDS, USER_RECORDS) and m["expect"] == "quarantine"
+                  for item in m["mutated"].get("record_files") or []}
+    assert lost_files and set(unfetched_files(lake)) == {f"recording file {f}" for f in lost_files}
 
 
 def sessions_of_quarantined_meetings(
@@ -312,6 +317,39 @@ def test_participants_of_a_quarantined_meeting_are_recorded_as_not_fetched(
     assert skipped and {s["resource"] for s in skipped} == {f"meeting {meeting_id}"}
     assert all("end_time before start_time" in s["reason"] for s in skipped)
     assert meeting_id not in set(lake.read("participant_sessions")["meeting_id"])
+
+
+def unfetched_files(lake: Lake) -> dict[str, str]:
+    """resource -> reason of every view-details skip that names a recording file."""
+    log = lake.read("sync_log")
+    rows = log[(log["asset"] == "recording_access") & (log["endpoint"] == E_VIEW_DETAILS)]
+    return {skip["resource"]: skip["reason"] for reasons in rows["skip_reasons"] for skip in json.loads(reasons)
+            if skip["resource"].startswith("recording file ")}
+
+
+def test_files_of_a_quarantined_recording_are_recorded_as_not_fetched(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    with corrupt_pipeline(monkeypatch, tmp_path) as (emu, data_dir):
+        truth = compute_truth(emu.enterprise, start=ONE_DAY, end=ONE_DAY)
+        # A recording whose files were played, so their view details would otherwise be fetched.
+        record_id = truth["recording_view_details"]["meeting_record_id"].iloc[0]
+        emu.plan_mutation(RECORDS, {"meeting_record_id": record_id}, "wrong_type_state")
+        summary = run_sync(ONE_DAY, ONE_DAY)
+        assert summary.success, (summary.failures, summary.check_failures)
+        ledger = [m for m in emu.mutations() if m["route"] == RECORDS]
+        lake = Lake.from_data_dir(data_dir)
+    assert len(ledger) == 1 and ledger[0]["expect"] == "quarantine"
+    files = {item["record_file_id"] for item in ledger[0]["original"]["record_files"]}
+    played = set(truth["recording_view_details"].loc[
+        truth["recording_view_details"]["meeting_record_id"] == record_id, "record_file_id"])
+    assert played and played <= files
+    skipped = unfetched_files(lake)
+    assert set(skipped) == {f"recording file {file_id}" for file_id in files}
+    assert all(f"recording record {record_id} was quarantined" in reason and "state" in reason
+               for reason in skipped.values()), skipped
+    assert not files & set(lake.read("recording_view_details")["record_file_id"])
+    assert not files & set(lake.read("recording_files")["record_file_id"])
 
 
 def test_sync_exits_non_zero_and_names_a_failed_error_check(
