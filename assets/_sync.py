@@ -452,14 +452,20 @@ def quarantined_parents(ctx: SyncContext, day: date, table: str, id_field: str) 
 
     Their children are not fetched: a quarantined parent gives no trustworthy times or ids to fetch by.
     """
+    return [(readable_id(record, id_field), reason) for record, reason in quarantined_records(ctx, day, table)]
+
+
+def quarantined_records(ctx: SyncContext, day: date, table: str) -> list[tuple[Any, str]]:
+    """(record as received, reason) of the ``table`` records quarantined for ``day``."""
     quarantine = ctx.lake.read("quarantine", start=day, end=day)
     if quarantine.empty:
         return []
     rows = quarantine[quarantine["table_name"] == table]
-    parents = []
-    for record_json, reason in rows[["record_json", "reason"]].itertuples(index=False):
-        record = json.loads(record_json)
-        parent_id = record.get(id_field) if isinstance(record, dict) else None
-        shown = parent_id if isinstance(parent_id, str) and parent_id else f"(no readable {id_field})"
-        parents.append((shown, str(reason)))
-    return parents
+    return [(json.loads(record_json), str(reason))
+            for record_json, reason in rows[["record_json", "reason"]].itertuples(index=False)]
+
+
+def readable_id(record: Any, id_field: str) -> str:
+    """``record[id_field]`` when it is a non-empty text, else a placeholder saying it could not be read."""
+    value = record.get(id_field) if isinstance(record, dict) else None
+    return value if isinstance(value, str) and value else f"(no readable {id_field})"

@@ -1,13 +1,14 @@
 """Join sessions of every landed meeting instance, and attendance derived from them."""
 
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
 
 import dagster as dg
 import pandas as pd
+import pyarrow as pa
 from dagster import AssetExecutionContext
 
 from assets._dagster import (
@@ -23,6 +24,7 @@ from assets._dagster import (
     pull_days,
     result,
 )
+from assets._page_ledger import Key, as_received, ledger as page_ledger, record_keys
 from assets._upstream import require_upstream
 from assets._sync import (
     Derived,
@@ -37,6 +39,8 @@ from assets._sync import (
     tally_of,
 )
 from assets.meetings import read_instances
+from assets.normalize._common import epoch, person_key, text
+from assets.normalize._common import field as values_of
 from assets.normalize.participants import InstanceRef, build_attendance, normalize_participant_batches
 from assets.schemas import KEYS
 from resources.dagster_resources import StorageResource, TencentMeetingResource
@@ -88,6 +92,7 @@ def record_unfetched_children(ctx: SyncContext, day: date) -> None:
 
 def derive_participants(pages: Iterable[PageData], tz: str) -> Derived:
     """Participant pages, grouped by the instance they were fetched for -> sessions and attendance."""
+    pages = list(pages)
     by_instance: dict[tuple[Any, ...], tuple[InstanceRef, list[Any]]] = {}
     received = 0
     for page in pages:
@@ -100,7 +105,20 @@ def derive_participants(pages: Iterable[PageData], tz: str) -> Derived:
     frame = normalized.frame
     quarantine = [normalized.quarantine]
     tally = tally_of(ASSET, received, frame, quarantine, normalized.deduplicated)
-    return Derived({"participant_sessions": frame, "attendance": build_attendance(frame)}, quarantine, {ASSET: tally})
+    ledger = page_ledger(ASSET, pages, [p.records for p in pages], session_keys(pages), as_received, frame, quarantine)
+    return Derived({"participant_sessions": frame, "attendance": build_attendance(frame)}, quarantine,
+                   {ASSET: tally}, {ASSET: ledger})
+
+
+def session_keys(pages: Sequence[PageData]) -> list[list[Key | None]]:
+    """The participant_sessions key each received record gives, parsed as the normalizer parses it."""
+    records = [r if isinstance(r, dict) else {} for page in pages for r in page.records]
+    meeting = [str(page.context["meeting_id"]) for page in pages for _ in page.records]
+    sub = [str(page.context.get("sub_meeting_id") or "") for page in pages for _ in page.records]
+    person = person_key(*(text(values_of(records, name)).values for name in ("userid", "uuid", "ms_open_id")))
+    join = epoch(values_of(records, "join_time"), "s").values
+    keys = iter(record_keys([pa.array(meeting, pa.string()), pa.array(sub, pa.string()), person, join]))
+    return [[next(keys) for _ in page.records] for page in pages]
 
 
 def instance_of(meeting: dict[str, Any]) -> InstanceRef:
@@ -226,7 +244,7 @@ def session_checks(
               metadata={"orphans": [list(map(str, o)) for o in orphans[:20]]}),
         check(asset, "matches_api_total", totals_match, f"{totals}; {skipped} instance(s) skipped",
               warn=skipped > 0, metadata={"rows": landed.rows, "api_total_count": api_total}),
-        conservation_check(asset, landed.tally),
+        conservation_check(asset, landed.tally, landed.unbalanced_pages),
     ]
 
 

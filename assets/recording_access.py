@@ -5,13 +5,14 @@ in one partition however late the views come; the schedule re-runs recent dates.
 """
 
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
 import dagster as dg
 import pandas as pd
+import pyarrow as pa
 from dagster import AssetExecutionContext
 
 from assets._dagster import (
@@ -26,11 +27,13 @@ from assets._dagster import (
     pull_days,
     result,
 )
+from assets._page_ledger import Key, ledger as page_ledger, numbered, record_keys
 from assets._upstream import require_upstream
 from assets._sync import (
     Derived,
     Landed,
     PageData,
+    PageTally,
     SyncContext,
     Tally,
     archive_page,
@@ -38,8 +41,12 @@ from assets._sync import (
     fan_out,
     land,
     quarantined_parents,
+    quarantined_records,
+    readable_id,
     tally_of,
 )
+from assets.normalize._common import empty_as, epoch, local_date, text
+from assets.normalize._common import field as values_of
 from assets.normalize.recording_access import (
     AccessRef,
     normalize_record_events_batches,
@@ -98,6 +105,7 @@ def extract_recording_access(ctx: SyncContext, day: date) -> dict[str, Landed]:
 
 def derive_recording_access(pages: Iterable[PageData]) -> Derived:
     """Metrics, event and view-detail pages, each with its recording as context -> the three tables."""
+    pages = list(pages)
     groups: dict[tuple[str, str, str, str], list[Any]] = {}
     received = dict.fromkeys(TABLES, 0)
     for page in pages:
@@ -126,24 +134,80 @@ def derive_recording_access(pages: Iterable[PageData]) -> Derived:
     quarantine = [result.quarantine for result in normalized.values()]
     combined: dict[str, pd.DataFrame] = {}
     tallies: dict[str, Tally] = {}
+    ledgers: dict[str, list[PageTally]] = {}
     for table, outcome in normalized.items():
         combined[table], across = combine_counted(table, [outcome.frame])
         tallies[table] = tally_of(table, received[table], combined[table], quarantine, outcome.deduplicated + across)
-    return Derived(combined, quarantine, tallies)
+        mine, numbers = numbered(pages, lambda page, table=table: _TABLE_OF.get(page.endpoint) == table)
+        ledgers[table] = page_ledger(table, mine, [p.records for p in mine], access_keys(table, mine),
+                                     lambda i, record, mine=mine: _traced(mine[i], record),
+                                     combined[table], quarantine, numbers)
+    return Derived(combined, quarantine, tallies, ledgers)
+
+
+def _request(page: PageData) -> dict[str, Any]:
+    """What one access page asked about, as its quarantined records are traced back to it."""
+    asked: dict[str, Any] = {"meeting_record_id": page.context["meeting_record_id"]}
+    if page.endpoint == E_VIEW_DETAILS:
+        asked["record_file_id"] = page.context["record_file_id"]
+    if page.endpoint == E_RECORD_EVENTS:
+        asked["event_type"] = int(page.params["event_type"])
+    return asked
+
+
+def _traced(page: PageData, record: Any) -> Any:
+    # Mirrors the normalizer: a JSON object is quarantined with its request, anything else as it came.
+    return {**_request(page), "record": record} if isinstance(record, dict) else record
+
+
+def access_keys(table: str, pages: Sequence[PageData]) -> list[list[Key | None]]:
+    """The key each received access record gives in ``table``, parsed as the normalizer parses it."""
+    records = [r if isinstance(r, dict) else {} for page in pages for r in page.records]
+
+    def per_record(values: Callable[[PageData], Any], type_: pa.DataType) -> pa.Array:
+        return pa.array([values(page) for page in pages for _ in page.records], type=type_)
+
+    recording = per_record(lambda page: page.context["meeting_record_id"], pa.string())
+    userid = empty_as(text(values_of(records, "userid")).values, "")
+    if table == "recording_daily_metrics":
+        columns = [recording, local_date(values_of(records, "date")).values]
+    elif table == "recording_events":
+        columns = [recording, per_record(lambda page: int(page.params["event_type"]), pa.int64()),
+                   epoch(values_of(records, "operate_time"), "ms").values, userid]
+    else:
+        columns = [per_record(lambda page: page.context["record_file_id"], pa.string()), userid,
+                   epoch(values_of(records, "view_start_time"), "ms").values]
+    keys = iter(record_keys(columns))
+    return [[next(keys) for _ in page.records] for page in pages]
 
 
 def record_unfetched_children(ctx: SyncContext, day: date) -> None:
-    """Say in ``sync_log`` which recordings' access is not fetched because the recording was quarantined.
+    """Say in ``sync_log`` which recordings' and files' access is not fetched because their record was quarantined.
 
     A quarantined recording has no trustworthy state, media start or files to ask about, so its
     metrics, events and view details are not fetched; each endpoint's skip names the recording and
-    why, and a fixed upstream record lets a re-run fetch them.
+    why, and the view-details skip names each of its files too (their plays are asked for by file).
+    A file set aside on its own is not asked about either. A fixed upstream record lets a re-run
+    fetch them.
     """
-    for record_id, reason in quarantined_parents(ctx, day, "recordings", "meeting_record_id"):
+    for record, reason in quarantined_records(ctx, day, "recordings"):
+        record_id = readable_id(record, "meeting_record_id")
         for endpoint in (E_RECORD_METRICS, E_RECORD_EVENTS, E_VIEW_DETAILS):
             ctx.stats().skip(endpoint, f"recording {record_id}", None,
                              f"recording access not fetched: the recording record was quarantined ({reason})")
+        for file_id in _file_ids(record):
+            ctx.stats().skip(E_VIEW_DETAILS, f"recording file {file_id}", None,
+                             f"view details not fetched: the file's recording record {record_id} was quarantined "
+                             f"({reason})")
+    for file_id, reason in quarantined_parents(ctx, day, "recording_files", "record_file_id"):
+        ctx.stats().skip(E_VIEW_DETAILS, f"recording file {file_id}", None,
+                         f"view details not fetched: the file record was quarantined ({reason})")
 
+
+def _file_ids(recording: Any) -> list[str]:
+    """The ids of the files a quarantined recording record lists, as far as they can be read."""
+    files = recording.get("record_files") if isinstance(recording, dict) else None
+    return [readable_id(item, "record_file_id") for item in files] if isinstance(files, list) else []
 
 
 def _transcoded(ctx: SyncContext, day: date) -> list[_Recording]:
@@ -228,7 +292,7 @@ def _pull_day(ctx: SyncContext, day: date) -> tuple[dict[str, Landed], list[dg.A
     return landed, [
         check("recording_daily_metrics", "metrics_match_events", mismatches == 0,
               f"{mismatches} (recording, day) count(s) differ from the events", warn=True),
-        *(conservation_check(table, landed[table].tally) for table in TABLES),
+        *(conservation_check(table, landed[table].tally, landed[table].unbalanced_pages) for table in TABLES),
     ]
 
 

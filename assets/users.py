@@ -1,12 +1,13 @@
 """The directory: users, their departments, and roles — a snapshot of current state."""
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import dagster as dg
 import pandas as pd
 from dagster import AssetExecutionContext
 
+from assets._page_ledger import Key, as_received, ledger as page_ledger, numbered, record_keys
 from assets._reach import can_read_as_admin, note_narrowed
 from assets._refusals import AssetRefused, refusal_reason, shape_check_spec
 from assets._dagster import (
@@ -23,6 +24,7 @@ from assets._sync import (
     Derived,
     Landed,
     PageData,
+    PageTally,
     SyncContext,
     Tally,
     archive_page,
@@ -31,6 +33,7 @@ from assets._sync import (
     land,
     tally_of,
 )
+from assets.normalize._common import field, record_json, text
 from assets.normalize.users import normalize_corp_users, normalize_role_users, normalize_roles, normalize_user_info
 from resources.dagster_resources import StorageResource, TencentMeetingResource
 from resources.raw_archive import RawWriter
@@ -113,6 +116,7 @@ def roles_shapes_seen(pages: Iterable[PageData]) -> list[str]:
 
 def derive_directory(pages: Iterable[PageData], tz: str) -> Derived:
     """Account user and role pages, or each authorizing user's own info -> the three directory tables."""
+    pages = list(pages)
     frames: dict[str, list[pd.DataFrame]] = {t: [] for t in TABLES}
     quarantine: list[pd.DataFrame] = []
     received = {"users": 0, "roles": 0}
@@ -154,7 +158,57 @@ def derive_directory(pages: Iterable[PageData], tz: str) -> Derived:
         combined[table], across = combine_counted(table, frames[table])
         if table in received:
             tallies[table] = tally_of(table, received[table], combined[table], quarantine, repeats[table] + across)
-    return Derived(combined, quarantine, tallies)
+    ledgers = directory_ledgers(pages, combined, quarantine)
+    tallies["user_departments"] = sum((page.tally for page in ledgers["user_departments"]), Tally())
+    return Derived(combined, quarantine, tallies, ledgers)
+
+
+def directory_ledgers(
+    pages: Sequence[PageData], frames: dict[str, pd.DataFrame], quarantine: list[pd.DataFrame]
+) -> dict[str, list[PageTally]]:
+    """Each directory page's tally per table; a department is received with a user that was not set aside."""
+    user_pages, user_numbers = numbered(pages, lambda p: p.endpoint in (E_CORP_USERS, E_USER_INFO))
+    role_pages, role_numbers = numbered(pages, lambda p: p.endpoint == E_CORP_ROLES)
+    corp_pages, corp_numbers = numbered(pages, lambda p: p.endpoint == E_CORP_USERS)
+    rejected = {text for q in quarantine if len(q) for text in q.loc[q["table_name"] == "users", "record_json"]}
+    departments = [
+        [(str(user["userid"]), item) for user in p.records if _kept(user, rejected)
+         for item in user.get("departments") or []]
+        for p in corp_pages
+    ]
+    department_ids = _parsed_keys([[item for _, item in page] for page in departments], "department_id")
+    department_keys = [[None if key is None else (owner, *key) for (owner, _), key in zip(page, keys, strict=True)]
+                       for page, keys in zip(departments, department_ids, strict=True)]
+    return {
+        "users": page_ledger("users", user_pages, [p.records for p in user_pages], _user_keys(user_pages),
+                             as_received, frames["users"], quarantine, user_numbers),
+        "roles": page_ledger("roles", role_pages, [p.records for p in role_pages],
+                             _parsed_keys([p.records for p in role_pages], "role_code"), as_received,
+                             frames["roles"], quarantine, role_numbers),
+        "user_departments": page_ledger(
+            "user_departments", corp_pages, departments, department_keys,
+            lambda _page, item: {"userid": item[0], "department": item[1]}, frames["user_departments"], quarantine,
+            corp_numbers),
+    }
+
+
+def _parsed_keys(items: Sequence[Sequence[Any]], name: str) -> list[list[Key | None]]:
+    """The one-field key of every item, parsed as text the way the normalizers parse it."""
+    flat = [item if isinstance(item, dict) else {} for page in items for item in page]
+    keys = iter(record_keys([text(field(flat, name)).values]))
+    return [[next(keys) for _ in page] for page in items]
+
+
+def _user_keys(pages: Sequence[PageData]) -> list[list[Key | None]]:
+    # An own-info record lands under the open_id it was fetched for, not under a field of its own.
+    parsed = _parsed_keys([p.records for p in pages], "userid")
+    return [[(p.context["open_id"],) for _ in p.records] if p.endpoint == E_USER_INFO else keys
+            for p, keys in zip(pages, parsed, strict=True)]
+
+
+def _kept(user: Any, rejected: set[str]) -> bool:
+    """Whether a corp-users record reached user_departments: an object the users table did not set aside."""
+    return isinstance(user, dict) and not (rejected and record_json(user) in rejected)
 
 
 @dg.multi_asset(
@@ -173,6 +227,7 @@ def derive_directory(pages: Iterable[PageData], tz: str) -> Derived:
                           description="No user has more than one main department."),
         *(shape_check_spec(table) for table in TABLES),
         conservation_spec("users"),
+        conservation_spec("user_departments"),
         conservation_spec("roles"),
     ],
     pool=API_POOL,
@@ -190,7 +245,7 @@ def directory(
         users = ctx.lake.read("users")
         yield result("users", landed["users"], stats, [
             check("users", "userid_unique", not users["userid"].duplicated().any(), "userid is unique"),
-            conservation_check("users", landed["users"].tally),
+            conservation_check("users", landed["users"].tally, landed["users"].unbalanced_pages),
         ])
         stats = None
     if "user_departments" in landed:
@@ -199,10 +254,13 @@ def directory(
         yield result("user_departments", landed["user_departments"], stats, [
             check("user_departments", "one_main_department", bool((mains <= 1).all()),
                   "at most one main department per user", warn=True),
+            conservation_check("user_departments", landed["user_departments"].tally,
+                               landed["user_departments"].unbalanced_pages),
         ])
         stats = None
     if "roles" in landed:
-        yield result("roles", landed["roles"], stats, [conservation_check("roles", landed["roles"].tally)])
+        yield result("roles", landed["roles"], stats, [conservation_check("roles", landed["roles"].tally,
+                                                                           landed["roles"].unbalanced_pages)])
     if ctx.refused_tables:
         raise AssetRefused("; ".join(sorted(set(ctx.refused_tables.values()))), int(ctx.stats().totals()["calls"]),
                            tables=dict(ctx.refused_tables))

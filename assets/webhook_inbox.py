@@ -92,12 +92,30 @@ def load_inbox(path: Path, tz: str) -> tuple[pd.DataFrame, pd.DataFrame, int]:
     return normalized.frame, normalized.quarantine, len(events)
 
 
+def _scrubbed_inbox_lake(lake: Lake, path: Path) -> Lake:
+    """Bring every stored event under the lake's PII policy, and the lake to write what they give as is.
+
+    The inbox scrubs an event's personal fields when it stores it, so the rows rebuilt from it
+    already hold the policy's hashes; hashing them again on the way into the lake would make them
+    no longer match the same person's hash in the pulled tables.
+    """
+    policy = lake.pii
+    if policy is None or policy.keeps_everything or not path.exists():
+        return lake
+    with Inbox(path, pii=policy) as inbox:
+        scrubbed = inbox.scrub_stored()
+    if scrubbed:
+        log.info("%d stored webhook event(s) brought under the PII policy", scrubbed)
+    return Lake(lake.root)
+
+
 def rebuild_days(lake: Lake, path: Path, days: Sequence[date], tz: str) -> Rebuilt:
     """Replace the ``webhook_events`` and ``live_attendance`` partitions of ``days`` from the whole inbox.
 
     A leave that arrives on a later date closes a session of an earlier date, so every
     ``live_attendance`` partition holding a session that a leave of ``days`` closes is rebuilt too.
     """
+    lake = _scrubbed_inbox_lake(lake, path)
     frame, quarantine, read = load_inbox(path, tz)
     sessions = build_live_attendance(frame) if len(frame) else empty("live_attendance")
     wanted = set(days)

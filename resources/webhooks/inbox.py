@@ -5,6 +5,9 @@ transaction (group commit), so a burst costs one fsync per batch instead of one 
 append's future resolves only after its commit returned, which is what lets the receiver
 acknowledge an event strictly after it is on disk. Readers open their own connections and see
 committed rows while the writer keeps going (WAL).
+
+Under a PII policy that hashes or drops a column, an event's personal fields are scrubbed before
+it is stored (``event_pii``), and each row records the policy its payload went through.
 """
 
 from __future__ import annotations
@@ -13,14 +16,17 @@ import os
 import queue
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, InvalidStateError
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from assets.normalize.pii import PiiPolicy
 from resources.file_modes import make_dirs, precreate
+from resources.pii_policy import load_pii_policy
+from resources.webhooks.event_pii import RAW, applied_text, scrub_event_json
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS webhook_inbox (
@@ -28,13 +34,24 @@ CREATE TABLE IF NOT EXISTS webhook_inbox (
     trace_id     TEXT    NOT NULL UNIQUE,
     event        TEXT    NOT NULL,
     received_at  INTEGER NOT NULL,  -- unix milliseconds, UTC
-    payload_json TEXT    NOT NULL
+    payload_json TEXT    NOT NULL,
+    pii_applied  TEXT    NOT NULL DEFAULT ''  -- the PII policy the payload went through; '' = as received
 )
 """
+# An inbox created before payloads were scrubbed holds them as received: '' says so.
+_ADD_PII_COLUMN = "ALTER TABLE webhook_inbox ADD COLUMN pii_applied TEXT NOT NULL DEFAULT ''"
 _INSERT = (
-    "INSERT OR IGNORE INTO webhook_inbox (trace_id, event, received_at, payload_json) VALUES (?, ?, ?, ?)"
+    "INSERT OR IGNORE INTO webhook_inbox (trace_id, event, received_at, payload_json, pii_applied) "
+    "VALUES (?, ?, ?, ?, ?)"
 )
 _MAX_BATCH = 512
+
+
+class _Default:
+    """Marks "the deployment's policy" apart from an explicit ``None`` (store as received)."""
+
+
+_DEFAULT = _Default()
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +63,7 @@ class InboxRow:
     event: str
     received_at: datetime
     payload_json: str
+    pii_applied: str = RAW
 
 
 @dataclass(slots=True)
@@ -54,6 +72,7 @@ class _Append:
     event: str
     received_at_ms: int
     payload_json: str
+    pii_applied: str
     done: Future[bool]
 
 
@@ -66,15 +85,29 @@ class InboxClosedError(RuntimeError):
 
 
 class Inbox:
-    """``append`` / ``submit`` write durably; ``read_since`` and ``count`` read committed rows."""
+    """``append`` / ``submit`` write durably; ``read_since`` and ``count`` read committed rows.
 
-    def __init__(self, path: Path | str) -> None:
+    ``pii`` is the policy events are stored under: by default the deployment's (``TMEET_PII_POLICY``,
+    hashing with the salt of the data directory the inbox sits in, ``<data_dir>/inbox/``), read at the
+    first append so that a reader never needs the salt. ``None`` stores events as received.
+    """
+
+    def __init__(
+        self, path: Path | str, pii: PiiPolicy | Callable[[], PiiPolicy] | None | _Default = _DEFAULT
+    ) -> None:
         self.path = Path(path)
+        self._pii: PiiPolicy | Callable[[], PiiPolicy] | None = (
+            (lambda: load_pii_policy(self.path.parent.parent)) if isinstance(pii, _Default) else pii
+        )
+        self._pii_lock = threading.Lock()
         # Events name people (user names, phone numbers): the inbox gets the data modes, owner-only by default.
         make_dirs(self.path.parent)
         precreate(self.path)
         self._writer = self._connect()
         self._writer.executescript(_SCHEMA)
+        columns = {row[1] for row in self._writer.execute("PRAGMA table_info(webhook_inbox)")}
+        if "pii_applied" not in columns:
+            self._writer.execute(_ADD_PII_COLUMN)
         _fsync_dir(self.path.parent)
         self._queue: queue.SimpleQueue[_Append | None] = queue.SimpleQueue()
         self._closed = False
@@ -96,7 +129,9 @@ class Inbox:
         if received_at.tzinfo is None:
             raise ValueError("received_at must be timezone-aware (UTC)")
         done: Future[bool] = Future()
-        item = _Append(trace_id, event, int(received_at.timestamp() * 1000), payload_json, done)
+        policy = self.pii
+        item = _Append(trace_id, event, int(received_at.timestamp() * 1000), scrub_event_json(payload_json, policy),
+                       applied_text(policy), done)
         with self._close_lock:
             if self._closed:
                 raise InboxClosedError("the inbox is closed")
@@ -138,7 +173,7 @@ class Inbox:
                 self._writer.execute("SAVEPOINT one_event")
                 try:
                     cur = self._writer.execute(
-                        _INSERT, (item.trace_id, item.event, item.received_at_ms, item.payload_json)
+                        _INSERT, (item.trace_id, item.event, item.received_at_ms, item.payload_json, item.pii_applied)
                     )
                 except (sqlite3.DataError, sqlite3.IntegrityError, UnicodeError, OverflowError) as exc:
                     self._writer.execute("ROLLBACK TO one_event")
@@ -175,13 +210,13 @@ class Inbox:
             raise ValueError("limit must be at least 1")
         with self._reader() as conn:
             rows = conn.execute(
-                "SELECT seq, trace_id, event, received_at, payload_json FROM webhook_inbox "
+                "SELECT seq, trace_id, event, received_at, payload_json, pii_applied FROM webhook_inbox "
                 "WHERE seq > ? ORDER BY seq LIMIT ?",
                 (cursor, limit),
             ).fetchall()
         out = [
-            InboxRow(seq, trace_id, event, datetime.fromtimestamp(ms / 1000, tz=UTC), payload)
-            for seq, trace_id, event, ms, payload in rows
+            InboxRow(seq, trace_id, event, datetime.fromtimestamp(ms / 1000, tz=UTC), payload, applied)
+            for seq, trace_id, event, ms, payload, applied in rows
         ]
         return out, (out[-1].seq if out else cursor)
 
@@ -193,6 +228,43 @@ class Inbox:
         with self._reader() as conn:
             hit = conn.execute("SELECT 1 FROM webhook_inbox WHERE trace_id = ?", (trace_id,)).fetchone()
         return hit is not None
+
+    # -- the PII policy ------------------------------------------------------------------------
+
+    @property
+    def pii(self) -> PiiPolicy | None:
+        with self._pii_lock:
+            if callable(self._pii):
+                self._pii = self._pii()
+            return self._pii
+
+    def scrub_stored(self, batch: int = 1000) -> int:
+        """Bring rows stored under a looser policy (or as received) under the current one; how many changed.
+
+        A policy tightened after events arrived must not leave their raw payloads in the inbox.
+        """
+        policy = self.pii
+        target = applied_text(policy)
+        if target == RAW:
+            return 0
+        changed = 0
+        with self._reader() as conn:
+            # The replaced payloads' bytes are overwritten, not left in free pages of the file.
+            conn.execute("PRAGMA secure_delete=ON")
+            last = 0
+            while True:
+                rows = conn.execute(
+                    "SELECT seq, payload_json, pii_applied FROM webhook_inbox WHERE seq > ? AND pii_applied != ? "
+                    "ORDER BY seq LIMIT ?", (last, target, batch),
+                ).fetchall()
+                if not rows:
+                    return changed
+                updates = [(scrub_event_json(payload, policy, applied), target, seq) for seq, payload, applied in rows]
+                with conn:
+                    conn.execute("BEGIN IMMEDIATE")
+                    conn.executemany("UPDATE webhook_inbox SET payload_json = ?, pii_applied = ? WHERE seq = ?", updates)
+                changed += len(updates)
+                last = rows[-1][0]
 
     # -- lifecycle -----------------------------------------------------------------------------
 

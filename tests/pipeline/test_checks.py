@@ -73,3 +73,35 @@ def test_conservation_fails_with_error_severity_when_a_record_is_unaccounted() -
     lost = conservation_check("participant_sessions", Tally(received=10, landed=7, quarantined=2))
     assert not lost.passed and lost.severity == dg.AssetCheckSeverity.ERROR
     assert "1 record(s) unaccounted" in (lost.description or "")
+
+
+def test_conservation_fails_on_a_page_that_loses_a_row() -> None:
+    import dagster as dg
+
+    from assets._sync import Tally
+
+    from assets._dagster import conservation_check
+    from assets._page_ledger import ledger
+    from assets._sync import PageData
+    from assets.recording_access import access_keys, derive_recording_access
+    from resources.tencent.scopes import E_VIEW_DETAILS
+
+    context = {"meeting_record_id": "r1", "business_date": "2026-06-16", "record_file_id": "f1"}
+    plays = [{"userid": f"u{i}", "view_start_time": str(1_781_571_600_000 + i), "view_time": 5000} for i in range(6)]
+    pages = [PageData(E_VIEW_DETAILS, {"page": n}, plays[3 * (n - 1):3 * n], context) for n in (1, 2)]
+    table = "recording_view_details"
+    derived = derive_recording_access(pages)
+    assert [page.tally.unaccounted for page in derived.pages[table]] == [0, 0]
+    assert conservation_check(table, derived.tally[table], []).passed
+
+    # A normalizer bug loses the first play of the second page: that page, and only it, no longer balances.
+    frame = derived.frames[table]
+    lossy = frame[frame["userid"] != "u3"].reset_index(drop=True)
+    tallies = ledger(table, pages, [p.records for p in pages], access_keys(table, pages), lambda _p, r: r,
+                     lossy, derived.quarantine)
+    assert [page.tally.unaccounted for page in tallies] == [0, 1]
+    unbalanced = [(page.where("recording_access", None), page.tally) for page in tallies if page.tally.unaccounted]
+    result = conservation_check(table, sum((page.tally for page in tallies), Tally()), unbalanced)
+    assert not result.passed and result.severity == dg.AssetCheckSeverity.ERROR
+    assert "1 page(s) do not balance" in (result.description or "")
+    assert "page=2" in (result.description or "") and "archived page 1 of recording_access" in (result.description or "")
