@@ -38,11 +38,12 @@ from pipelines.webhook_demo import recent_events_summary, run_receiver_in_thread
 from resources.dagster_resources import StorageResource
 from resources.file_modes import PRIVATE, make_dirs, precreate
 from resources.lake import Lake
+from resources.platform_constants import PLATFORM_TIMEZONE
 from resources.settings import Settings
 from resources.warehouse import PublishResult
 from resources.webhooks import Inbox
 
-DEMO_TIMEZONE = "Asia/Shanghai"
+DEMO_TIMEZONE = PLATFORM_TIMEZONE
 # The live day: the emulator's clock walks from 08:00 to 21:00 in half-hour steps while the
 # webhook receiver stores what the platform pushes.
 LIVE_DAY_START = dt_time(8, 0)
