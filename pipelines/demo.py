@@ -92,7 +92,7 @@ def run_demo(options: DemoOptions, console: Console) -> SyncSummary:
                           f"webhook receiver: {receiver_url}")
             console.print(platform_line())
             with environment(demo_env(emu, options.data_dir, port)):
-                settings = Settings.from_env(dotenv_path=None)
+                settings = Settings.from_env()
                 token = login(settings, open_browser=consent, out=lambda _line: None, timeout=60)
                 console.print(f"Signed in through OAuth as the admin of corp {emu.default_app.corp_id}: "
                               f"open_id {token.open_id}, scopes {', '.join(token.scopes)}")

@@ -16,8 +16,9 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import httpx
+from pydantic import SecretStr
 
-from resources.settings import ConfigError, Secret, check_url
+from resources.settings import ConfigError, check_url
 
 AlertFormat = Literal["wecom", "feishu", "slack"]
 FORMATS: tuple[AlertFormat, ...] = ("wecom", "feishu", "slack")
@@ -39,9 +40,9 @@ class AlertError(Exception):
 
 @dataclass(frozen=True)
 class AlertSettings:
-    url: Secret | None
+    url: SecretStr | None
     format: AlertFormat
-    secret: Secret | None = None
+    secret: SecretStr | None = None
     ui_url: str = ""
 
     @property
@@ -66,11 +67,11 @@ class AlertSettings:
             raise ConfigError(
                 "TMEET_ALERT_FORMAT is needed for this TMEET_ALERT_WEBHOOK_URL host: set it to wecom, feishu or slack"
             )
-        return cls(url=Secret(url), format=chosen or detected,  # type: ignore[arg-type]
-                   secret=Secret(secret) if secret else None, ui_url=ui_url)
+        return cls(url=SecretStr(url), format=chosen or detected,  # type: ignore[arg-type]
+                   secret=SecretStr(secret) if secret else None, ui_url=ui_url)
 
 
-def payload(fmt: AlertFormat, title: str, lines: Sequence[str], secret: Secret | None = None,
+def payload(fmt: AlertFormat, title: str, lines: Sequence[str], secret: SecretStr | None = None,
             now: float | None = None) -> dict[str, Any]:
     """The body each platform's incoming webhook accepts for a plain-text message."""
     text = _clip("\n".join([title, *lines]))
@@ -80,7 +81,7 @@ def payload(fmt: AlertFormat, title: str, lines: Sequence[str], secret: Secret |
         body: dict[str, Any] = {"msg_type": "text", "content": {"text": text}}
         if secret is not None:
             timestamp = str(int(now if now is not None else time.time()))
-            body.update(timestamp=timestamp, sign=feishu_sign(timestamp, secret.reveal()))
+            body.update(timestamp=timestamp, sign=feishu_sign(timestamp, secret.get_secret_value()))
         return body
     return {"text": text}
 
@@ -97,7 +98,7 @@ def send_alert(settings: AlertSettings, title: str, lines: Sequence[str]) -> boo
         return False
     body = payload(settings.format, title, lines, settings.secret)
     try:
-        response = httpx.post(settings.url.reveal(), json=body, timeout=TIMEOUT_SECONDS, trust_env=False)
+        response = httpx.post(settings.url.get_secret_value(), json=body, timeout=TIMEOUT_SECONDS, trust_env=False)
     except httpx.HTTPError as exc:
         raise AlertError(f"the {settings.format} alert webhook did not answer ({type(exc).__name__}); "
                          "check TMEET_ALERT_WEBHOOK_URL and the network") from None

@@ -91,7 +91,7 @@ def test_group_read_mode_lets_a_bi_group_read_data_but_not_secrets(
 
 def test_an_unknown_file_mode_names_the_choices() -> None:
     with pytest.raises(ConfigError, match="'private'.*'group-read'"):
-        Settings.from_env({"TMEET_FILE_MODE": "world"}, dotenv_path=None)
+        Settings.from_env({"TMEET_FILE_MODE": "world"})
 
 
 def test_storage_settings_in_dotenv_take_effect(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
