@@ -8,17 +8,16 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import os
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import httpx
-from pydantic import SecretStr
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import SettingsConfigDict
 
-from resources.settings import ConfigError, check_url
+from resources.settings import ConfigError, TmeetSettings, check_url
 
 AlertFormat = Literal["wecom", "feishu", "slack"]
 FORMATS: tuple[AlertFormat, ...] = ("wecom", "feishu", "slack")
@@ -38,37 +37,51 @@ class AlertError(Exception):
     """The alert could not be delivered; the message says why without the URL."""
 
 
-@dataclass(frozen=True)
-class AlertSettings:
-    url: SecretStr | None
-    format: AlertFormat
+class AlertSettings(TmeetSettings):
+    """``TMEET_ALERT_WEBHOOK_URL``, ``TMEET_ALERT_FORMAT``, ``TMEET_ALERT_SECRET``, ``TMEET_UI_URL``.
+
+    A model of the pipeline's one settings system (:mod:`resources.settings`).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="TMEET_ALERT_")
+
+    url: SecretStr | None = Field(default=None, validation_alias="TMEET_ALERT_WEBHOOK_URL")
+    # Empty: guessed from the URL's host (KNOWN_HOSTS); see :attr:`format`.
+    chosen_format: str = Field(default="", validation_alias="TMEET_ALERT_FORMAT")
     secret: SecretStr | None = None
-    ui_url: str = ""
+    ui_url: str = Field(default="", validation_alias="TMEET_UI_URL")
 
     @property
     def enabled(self) -> bool:
         return self.url is not None
 
+    @property
+    def format(self) -> AlertFormat:
+        chosen = self.chosen_format.lower()
+        if chosen in FORMATS:
+            return chosen  # type: ignore[return-value]
+        host = urlsplit(self.url.get_secret_value()).hostname if self.url is not None else ""
+        return KNOWN_HOSTS.get(host or "", "slack")
+
+    @field_validator("ui_url")
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> AlertSettings:
-        """``TMEET_ALERT_WEBHOOK_URL``, ``TMEET_ALERT_FORMAT``, ``TMEET_ALERT_SECRET``, ``TMEET_UI_URL``."""
-        values = os.environ if env is None else env
-        url = values.get("TMEET_ALERT_WEBHOOK_URL", "").strip()
-        chosen = values.get("TMEET_ALERT_FORMAT", "").strip().lower()
-        secret = values.get("TMEET_ALERT_SECRET", "").strip()
-        ui_url = values.get("TMEET_UI_URL", "").strip().rstrip("/")
-        if not url:
-            return cls(url=None, format="slack", ui_url=ui_url)
-        check_url(url, "TMEET_ALERT_WEBHOOK_URL")
+    def _ui_url(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _deliverable(self) -> AlertSettings:
+        if self.url is None:
+            return self
+        url = self.url.get_secret_value()
+        check_url(url, self.env_name("url"))
+        chosen = self.chosen_format.lower()
         if chosen and chosen not in FORMATS:
-            raise ConfigError(f"TMEET_ALERT_FORMAT={chosen!r} is not one of {', '.join(FORMATS)}")
-        detected = KNOWN_HOSTS.get(urlsplit(url).hostname or "")
-        if not chosen and detected is None:
+            raise ConfigError(f"TMEET_ALERT_FORMAT={chosen!r} is not one of {', '.join(FORMATS)}; set it to one of them")
+        if not chosen and urlsplit(url).hostname not in KNOWN_HOSTS:
             raise ConfigError(
                 "TMEET_ALERT_FORMAT is needed for this TMEET_ALERT_WEBHOOK_URL host: set it to wecom, feishu or slack"
             )
-        return cls(url=SecretStr(url), format=chosen or detected,  # type: ignore[arg-type]
-                   secret=SecretStr(secret) if secret else None, ui_url=ui_url)
+        return self
 
 
 def payload(fmt: AlertFormat, title: str, lines: Sequence[str], secret: SecretStr | None = None,

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, Self
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -120,7 +120,7 @@ class TmeetSettings(BaseSettings):
         return (init_settings, env_settings if environ is None else _MappingEnvSource(settings_cls, environ))
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Any:
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Self:
         """Validate ``env`` (default: the process environment) under ``overrides`` (field name -> value)."""
         with _reading(env):
             return cls(**overrides)

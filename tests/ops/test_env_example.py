@@ -23,7 +23,7 @@ def test_every_setting_read_by_the_code_is_in_the_example() -> None:
         for name in re.findall(r"\bTMEET_[A-Z0-9_]*[A-Z0-9]\b", path.read_text(encoding="utf-8"))
     }
     # The settings models read their variables by prefix, so their names are not all spelled out.
-    modelled = {*Settings.env_names().values(), *WebhookSettings.env_names().values()}
+    modelled = {*Settings.env_names().values(), *WebhookSettings.env_names().values(), *AlertSettings.env_names().values()}
     read = named | modelled
     documented = set(dotenv_values(EXAMPLE))
     assert read, "found no settings in the code; the scan is broken"
