@@ -112,12 +112,12 @@ def _report(lines: list[str], exit_code: int, trace: str, args: argparse.Namespa
 
 def _data_dir() -> Path:
     """TMEET_DATA_DIR as the commands see it, even when the rest of the configuration is broken."""
-    try:
-        from resources.settings import Settings
+    from resources.settings import DEFAULT_DATA_DIR, Settings
 
+    try:
         return Settings.from_env().data_dir
     except Exception:  # noqa: BLE001 - a broken setting must not hide the original failure
-        return Path(os.environ.get("TMEET_DATA_DIR", "./data"))
+        return Path(os.environ.get(Settings.env_name("data_dir")) or DEFAULT_DATA_DIR)
 
 
 if __name__ == "__main__":
