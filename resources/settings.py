@@ -156,10 +156,6 @@ def _reading(env: Mapping[str, str] | None) -> Iterator[None]:
         _ENVIRON.reset(token)
 
 
-def _variable(info: ValidationInfo, model: type[TmeetSettings] | None = None) -> str:
-    return (model or Settings).env_name(info.field_name or "")
-
-
 class DefinitionSettings(TmeetSettings):
     """The settings that shape the Dagster definitions themselves, so they are read when the code loads.
 
@@ -187,7 +183,7 @@ class DefinitionSettings(TmeetSettings):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(
-                f"{_variable(info)}={value!r} is not an IANA time zone; set it to e.g. {PLATFORM_TIMEZONE}"
+                f"{cls.env_name(info.field_name or '')}={value!r} is not an IANA time zone; set it to e.g. {PLATFORM_TIMEZONE}"
             ) from None
         return value
 
@@ -273,18 +269,18 @@ class Settings(DefinitionSettings):
         allowed, fix = _CHOICES[info.field_name or ""]
         value = value.lower() if isinstance(value, str) else value
         if value not in allowed:
-            raise ValueError(f"{_variable(info)}={value!r} is not a choice; set it to {fix}")
+            raise ValueError(f"{cls.env_name(info.field_name or '')}={value!r} is not a choice; set it to {fix}")
         return value
 
     @field_validator("api_base_url", "oauth_base_url")
     @classmethod
     def _url(cls, value: str, info: ValidationInfo) -> str:
-        return _check(value, _variable(info))
+        return _check(value, cls.env_name(info.field_name or ""))
 
     @field_validator("redirect_uri")
     @classmethod
     def _redirect(cls, value: str, info: ValidationInfo) -> str:
-        return _check(value, _variable(info)) if value else value
+        return _check(value, cls.env_name(info.field_name or "")) if value else value
 
     @field_validator("file_mode")
     @classmethod
@@ -312,7 +308,7 @@ class Settings(DefinitionSettings):
             route, _, limit = item.partition("=")
             if not route.strip() or not limit.strip().isdigit() or int(limit) < 1:
                 raise ValueError(
-                    f"{_variable(info)} has {item!r}, not ROUTE=LIMIT; set it to e.g. "
+                    f"{cls.env_name(info.field_name or '')} has {item!r}, not ROUTE=LIMIT; set it to e.g. "
                     "/v1/corp/records=10,/v1/corp/user-roles=10"
                 )
             limits[route.strip()] = int(limit)
