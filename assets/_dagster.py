@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import os
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -28,7 +27,7 @@ from assets._refusals import (
 from assets._sync import Landed, SyncContext, Tally, write_sync_log
 from assets.schemas import SCHEMAS
 from pipelines.alerting import daily_freshness_policy
-from pipelines.partitions import account_timezone, daily_partitions
+from assets.partitions import DEFINITION_SETTINGS, account_timezone, daily_partitions
 from resources.dagster_resources import StorageResource, TencentMeetingResource
 from resources.pii_policy import redact_preview
 from resources.settings import ConfigError, Settings
@@ -44,8 +43,8 @@ DUCKDB_POOL = "duckdb"
 # Transient trouble is retried inside the client; a step retry covers what is left (a crashed
 # worker, a long outage) with a delay long enough for the platform to recover.
 API_RETRY = dg.RetryPolicy(
-    max_retries=int(os.environ.get("TMEET_STEP_RETRIES", "2")),
-    delay=float(os.environ.get("TMEET_STEP_RETRY_DELAY", "30")),
+    max_retries=DEFINITION_SETTINGS.step_retries,
+    delay=DEFINITION_SETTINGS.step_retry_delay,
     backoff=dg.Backoff.EXPONENTIAL,
     jitter=dg.Jitter.PLUS_MINUS,
 )

@@ -10,7 +10,7 @@ from dagster import AssetExecutionContext
 
 from assets._dagster import DUCKDB_POOL, check
 from assets.schemas import KEYS, PARTITION_COLUMN, SCHEMAS
-from pipelines.partitions import account_timezone
+from assets.partitions import account_timezone
 from resources.dagster_resources import StorageResource
 from resources.warehouse import PublishResult, Warehouse, WarehousePublishError, quote_identifier
 

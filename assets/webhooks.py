@@ -2,7 +2,6 @@
 
 # No `from __future__ import annotations`: Dagster reads the context and resource annotations at definition time.
 
-import os
 import warnings
 from collections.abc import Iterator
 from datetime import date, timedelta
@@ -17,19 +16,12 @@ from assets.normalize._common import empty
 from assets.schemas import KEYS
 from assets.session_crosscheck import SAMPLE_ROWS, TIME_TOLERANCE, SessionComparison, compare_sessions
 from assets.webhook_inbox import Rebuilt, inbox_path, rebuild_days
-from pipelines.partitions import DEFAULT_START_DATE, account_timezone, daily_partitions
+from assets.partitions import account_timezone, daily_partitions, webhook_partitions
 from resources.dagster_resources import StorageResource
 from resources.pii_policy import redact_preview
 
 # A per-date check is what "compare that date" means; partitioned checks are preview in 1.13, a known trade.
 warnings.filterwarnings("ignore", message=".*partitions_def on an AssetCheckSpec.*", category=dg.PreviewWarning)
-
-# Unlike the pull, events describe meetings still in progress, so today is a partition too.
-webhook_partitions = dg.DailyPartitionsDefinition(
-    start_date=os.environ.get("TMEET_START_DATE", DEFAULT_START_DATE),
-    timezone=account_timezone(),
-    end_offset=1,
-)
 
 
 def _landed(table: str, frames: dict[date, pd.DataFrame]) -> Landed:

@@ -18,6 +18,7 @@ from dlt.common.configuration import configspec
 from dlt.common.typing import TSecretStrValue
 from dlt.sources.helpers.rest_client.auth import AuthConfigBase
 
+from resources.platform_constants import PLATFORM_TIMEZONE
 from resources.tencent.signer import new_nonce, sign
 
 DAY_S = 86_400
@@ -52,7 +53,7 @@ class AkSkRequestsAuth(AuthConfigBase):
         return request
 
 
-def _day_bounds(start: date, end: date, tz: str = "Asia/Shanghai") -> tuple[int, int]:
+def _day_bounds(start: date, end: date, tz: str = PLATFORM_TIMEZONE) -> tuple[int, int]:
     zone = ZoneInfo(tz)
     first = datetime.combine(start, dtime.min, zone)
     last = datetime.combine(end + timedelta(days=1), dtime.min, zone)

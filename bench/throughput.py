@@ -13,12 +13,13 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import httpx
+from pydantic import SecretStr
 
 from bench.dlt_baseline import AkSkRequestsAuth, run_dlt
 from bench.emulator_process import EmulatorProcess
 from bench.report import Figure, median
 from bench.sync_runner import PROJECT_ROOT, run_sync, warehouse_rows
-from resources.settings import Secret, Settings
+from resources.settings import Settings
 from resources.tencent.signer import AkSkAuth
 
 # One business day at `large` is the fixed slice: a 30-day run takes minutes per repetition.
@@ -31,7 +32,7 @@ EMPTY_DAY = SLICE_DAY - timedelta(days=60)
 
 def fetch_only(emu: EmulatorProcess, targets: list[str], workers: int) -> float:
     """Seconds to GET every target from ``workers`` threads, signed, discarding the bodies."""
-    auth = AkSkAuth(emu.app_id, emu.secret_id, Secret(emu.secret_key), emu.sdk_id)
+    auth = AkSkAuth(emu.app_id, emu.secret_id, SecretStr(emu.secret_key), emu.sdk_id)
     pending = iter(targets)
     lock = threading.Lock()
     failures = [0]

@@ -7,7 +7,6 @@ Both go to ``TMEET_ALERT_WEBHOOK_URL`` (WeCom, Feishu/Lark or Slack). Staleness 
 # No `from __future__ import annotations`: Dagster reads the context annotations at definition time.
 
 import json
-import os
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -15,8 +14,9 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 from dagster import AssetCheckExecutionContext, RunFailureSensorContext, SensorEvaluationContext
 
-from pipelines.partitions import account_timezone
+from assets.partitions import DEFINITION_SETTINGS, account_timezone
 from resources.alerts import AlertSettings, send_alert
+from resources.settings import DefinitionSettings
 
 # The daily pull's tables; each is expected up to yesterday once the daily run has had its time.
 FRESH_TABLES = (
@@ -26,30 +26,23 @@ FRESH_TABLES = (
 FRESH_CHECK = "partition_fresh"
 # The daily schedule starts at 01:30 local time; a 90-day backfill or a quota wait can run long.
 DAILY_RUN_AT = timedelta(hours=1, minutes=30)
-DEFAULT_GRACE_HOURS = 4.0
 FRESHNESS_INTERVAL_SECONDS = 300
 
 
 def grace() -> timedelta:
     """How long after the daily schedule's start yesterday's partition may still be missing."""
-    value = os.environ.get("TMEET_FRESHNESS_GRACE_HOURS", str(DEFAULT_GRACE_HOURS))
-    try:
-        hours = float(value)
-    except ValueError:
-        raise ValueError(f"TMEET_FRESHNESS_GRACE_HOURS={value!r} is not a number of hours; use e.g. 4") from None
-    if not 0 < hours <= 47:
-        raise ValueError(f"TMEET_FRESHNESS_GRACE_HOURS={hours:g} is out of range; use more than 0 and at most 47")
-    return timedelta(hours=hours)
+    return timedelta(hours=DefinitionSettings.from_env().freshness_grace_hours)
 
 
 def daily_freshness_policy() -> dg.FreshnessPolicy:
     """Dagster's own freshness state for the daily tables, beside the partition-level check: a
     materialization within the day before the daily run's deadline (01:30 plus the grace)."""
-    minutes = int((DAILY_RUN_AT + grace()).total_seconds() // 60)
+    # Shapes the asset definitions, so it is fixed when the code location loads (see assets.partitions).
+    minutes = int((DAILY_RUN_AT + timedelta(hours=DEFINITION_SETTINGS.freshness_grace_hours)).total_seconds() // 60)
     return dg.FreshnessPolicy.cron(
         deadline_cron=f"{minutes % 60} {(minutes // 60) % 24} * * *",
         lower_bound_delta=timedelta(hours=24),
-        timezone=account_timezone(),
+        timezone=DEFINITION_SETTINGS.timezone,
     )
 
 

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+from pipelines.env_file import describe_env_file
 from resources.settings import ConfigError, Settings, is_loopback_host
 from resources.tencent import scopes as sc
 from resources.tencent.errors import TencentError
@@ -304,6 +305,7 @@ def _skew_row(date_header: str) -> tuple[str, bool, str]:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
+    print(f"[ok] env file: {describe_env_file()}")
     try:
         settings = Settings.from_env()
     except ConfigError as exc:

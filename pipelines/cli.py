@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from pipelines.cli_errors import CommandFailed, explain, trace_of, where_trace_is, write_trace
+from pipelines.env_file import DEFAULT_ENV_FILE, load_env_file
 from resources.refusal_alerts import install_refresh_refused_alerts
 from resources.tencent.redact import install_log_scrubbing, scrub
 
@@ -37,6 +38,13 @@ def build_parser() -> argparse.ArgumentParser:
         description="Tencent Meeting analytics pipeline: sync, auth, emulator and warehouse tools.",
     )
     parser.add_argument(
+        "--env-file",
+        type=Path,
+        metavar="PATH",
+        help=f"read settings from this file (default: {DEFAULT_ENV_FILE} in the working directory, if present); "
+        "the environment wins over it",
+    )
+    parser.add_argument(
         "--debug", action="store_true", help="print the full trace of a failure (it is always in <data dir>/logs)"
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -57,6 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
+        load_env_file(args.env_file)
         return int(func(args) or 0)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -103,12 +112,12 @@ def _report(lines: list[str], exit_code: int, trace: str, args: argparse.Namespa
 
 def _data_dir() -> Path:
     """TMEET_DATA_DIR as the commands see it, even when the rest of the configuration is broken."""
-    try:
-        from resources.settings import Settings
+    from resources.settings import DEFAULT_DATA_DIR, Settings
 
+    try:
         return Settings.from_env().data_dir
     except Exception:  # noqa: BLE001 - a broken setting must not hide the original failure
-        return Path(os.environ.get("TMEET_DATA_DIR", "./data"))
+        return Path(os.environ.get(Settings.env_name("data_dir")) or DEFAULT_DATA_DIR)
 
 
 if __name__ == "__main__":

@@ -38,11 +38,12 @@ from pipelines.webhook_demo import recent_events_summary, run_receiver_in_thread
 from resources.dagster_resources import StorageResource
 from resources.file_modes import PRIVATE, make_dirs, precreate
 from resources.lake import Lake
+from resources.platform_constants import PLATFORM_TIMEZONE
 from resources.settings import Settings
 from resources.warehouse import PublishResult
 from resources.webhooks import Inbox
 
-DEMO_TIMEZONE = "Asia/Shanghai"
+DEMO_TIMEZONE = PLATFORM_TIMEZONE
 # The live day: the emulator's clock walks from 08:00 to 21:00 in half-hour steps while the
 # webhook receiver stores what the platform pushes.
 LIVE_DAY_START = dt_time(8, 0)
@@ -91,7 +92,7 @@ def run_demo(options: DemoOptions, console: Console) -> SyncSummary:
                           f"webhook receiver: {receiver_url}")
             console.print(platform_line())
             with environment(demo_env(emu, options.data_dir, port)):
-                settings = Settings.from_env(dotenv_path=None)
+                settings = Settings.from_env()
                 token = login(settings, open_browser=consent, out=lambda _line: None, timeout=60)
                 console.print(f"Signed in through OAuth as the admin of corp {emu.default_app.corp_id}: "
                               f"open_id {token.open_id}, scopes {', '.join(token.scopes)}")

@@ -78,7 +78,7 @@ def run_dev(data_dir: Path, ui_port: int, console: Console) -> int:
             "TMEET_UI_URL": f"http://127.0.0.1:{ui_port}",
         }
         with environment(env):
-            token = login(Settings.from_env(dotenv_path=None), open_browser=consent, out=lambda _l: None, timeout=60)
+            token = login(Settings.from_env(), open_browser=consent, out=lambda _l: None, timeout=60)
         env_file = write_env_file(data_dir / DEV_ENV_FILE, env)
         child_env = service_env(env)
         webserver = stack.enter_context(service(

@@ -3,7 +3,6 @@ and otherwise on a debounce, so a webhook or snapshot run lands its partition an
 
 # No `from __future__ import annotations`: Dagster reads the context annotation at definition time.
 
-import os
 
 import dagster as dg
 from dagster import SensorEvaluationContext
@@ -12,23 +11,16 @@ from assets.warehouse import LAKE_TABLES
 from dagster._core.storage.dagster_run import IN_PROGRESS_RUN_STATUSES, RunsFilter
 
 from pipelines.jobs import publish_job
+from resources.settings import Settings
 
-DEFAULT_PUBLISH_INTERVAL_SECONDS = 600
 PUBLISHING_JOBS = frozenset({"daily_job", "recordings_lookback_job", "publish_job"})
 # The tables whose new data waits for the next debounced publish (the logs land with every step).
 PUBLISHED_TABLES = tuple(t for t in LAKE_TABLES if t not in ("sync_log", "quarantine"))
 
 
 def publish_interval_seconds() -> int:
-    """At most one debounced publish per ``TMEET_PUBLISH_INTERVAL_SECONDS`` (default 600)."""
-    value = os.environ.get("TMEET_PUBLISH_INTERVAL_SECONDS", str(DEFAULT_PUBLISH_INTERVAL_SECONDS))
-    try:
-        seconds = int(value)
-    except ValueError:
-        raise ValueError(f"TMEET_PUBLISH_INTERVAL_SECONDS={value!r} is not a whole number of seconds; use e.g. 600") from None
-    if seconds < 30:
-        raise ValueError(f"TMEET_PUBLISH_INTERVAL_SECONDS={seconds} is below 30; a publish rewrites the whole warehouse")
-    return seconds
+    """At most one debounced publish per ``TMEET_PUBLISH_INTERVAL_SECONDS`` (default 600, at least 30)."""
+    return Settings.from_env().publish_interval_seconds
 
 
 def newest_storage_id(instance: dg.DagsterInstance, tables: tuple[str, ...]) -> int:

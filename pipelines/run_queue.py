@@ -13,7 +13,6 @@ the runs that raced (the daemon's own queue has the same window against them).
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -27,18 +26,15 @@ from dagster._core.run_coordinator import QueuedRunCoordinator
 from dagster._core.storage.dagster_run import ACTIVE_RUN_STATUSES, DagsterRun, RunsFilter
 from dagster._core.utils import make_new_run_id
 from dagster._utils.tags import TagConcurrencyLimitsCounter
-from dotenv import dotenv_values
 from filelock import FileLock, Timeout
 
 from pipelines.cli_errors import CommandFailed
 from pipelines.instance import HOST_TAG, LAUNCHED_BY_TAG, PID_TAG, release_dead_cli_runs
 from resources.file_modes import current_modes
+from resources.settings import ConfigError, Settings
 
 T = TypeVar("T")
 
-TIMEOUT_SETTING = "TMEET_RUN_QUEUE_TIMEOUT_SECONDS"
-# A 90-day backfill can hold a slot for a long while; an hour is long enough to outwait a daily run.
-DEFAULT_TIMEOUT_SECONDS = 3600.0
 POLL_SECONDS = 2.0
 LOCK_FILE = "tmeet_run_queue.lock"
 # The events after which the run counts as in progress (or is over) in the run storage.
@@ -63,20 +59,11 @@ class _Tagged:
 
 
 def queue_timeout(env: Mapping[str, str] | None = None) -> float:
-    """``TMEET_RUN_QUEUE_TIMEOUT_SECONDS`` (environment over ``.env``): how long a command waits for room."""
-    values = {**dotenv_values(".env"), **os.environ} if env is None and Path(".env").is_file() else (
-        os.environ if env is None else env)
-    raw = (values.get(TIMEOUT_SETTING) or "").strip()
-    if not raw:
-        return DEFAULT_TIMEOUT_SECONDS
+    """``TMEET_RUN_QUEUE_TIMEOUT_SECONDS``: how long a command waits for room (0: do not wait)."""
     try:
-        seconds = float(raw)
-    except ValueError:
-        raise CommandFailed([f"{TIMEOUT_SETTING}={raw!r} is not a number of seconds; use e.g. 3600"],
-                            exit_code=2) from None
-    if seconds < 0:
-        raise CommandFailed([f"{TIMEOUT_SETTING}={raw} is negative; use 0 (do not wait) or more"], exit_code=2)
-    return seconds
+        return float(Settings.from_env(env).run_queue_timeout_seconds)
+    except ConfigError as exc:
+        raise CommandFailed([str(exc)], exit_code=2) from None
 
 
 def blocked_by(instance: dg.DagsterInstance, tags: Mapping[str, str]) -> Blocked | None:
@@ -168,5 +155,5 @@ def _timed_out(waited: float, blocked: Blocked | None) -> CommandFailed:
     return CommandFailed([
         f"no room in the run queue after {waited:g}s: {held}",
         "wait for those runs to finish (or terminate them in the Dagster UI), or raise "
-        f"{TIMEOUT_SETTING}; the limits are the run_coordinator/concurrency settings of dagster.yaml",
+        "TMEET_RUN_QUEUE_TIMEOUT_SECONDS; the limits are the run_coordinator/concurrency settings of dagster.yaml",
     ])

@@ -1,34 +1,22 @@
 """When the jobs run, in the account's time zone."""
 
-import os
 from datetime import timedelta
 
 import dagster as dg
 
+from assets.partitions import DEFINITION_SETTINGS
 from pipelines.jobs import PUBLISH_ASSETS, PULL_ASSETS, RECORDING_ASSETS, daily_job, recordings_lookback_job, snapshot_job
-from pipelines.partitions import account_timezone
 from resources.dagster_resources import TencentMeetingResource
+from resources.settings import Settings
 
-DEFAULT_LOOKBACK_DAYS = 14
-# When the daily pull starts (local time). The default leaves the platform an hour and a half to
-# settle the day's last meetings; a test deployment sets it to "* * * * *".
-DAILY_CRON = os.environ.get("TMEET_DAILY_CRON", "30 1 * * *")
+# Schedules are fixed when the code location loads (see assets.partitions); the look-back is read per tick.
+DAILY_CRON = DEFINITION_SETTINGS.daily_cron
+SCHEDULE_TIMEZONE = DEFINITION_SETTINGS.timezone
 
 
 def lookback_days() -> int:
-    """How many days before yesterday the recordings are re-pulled (``TMEET_LOOKBACK_DAYS``).
-
-    Transcoding can take days and views keep arriving for weeks; the platform keeps view
-    details for 31 days, so more than 30 buys nothing.
-    """
-    value = os.environ.get("TMEET_LOOKBACK_DAYS", str(DEFAULT_LOOKBACK_DAYS))
-    try:
-        days = int(value)
-    except ValueError:
-        raise ValueError(f"TMEET_LOOKBACK_DAYS={value!r} is not a whole number of days; use e.g. 14") from None
-    if not 0 <= days <= 30:
-        raise ValueError(f"TMEET_LOOKBACK_DAYS={days} is out of range; use 0 to 30")
-    return days
+    """How many days before yesterday the recordings are re-pulled (``TMEET_LOOKBACK_DAYS``, 0-30)."""
+    return Settings.from_env().lookback_days
 
 
 def planned_selection(tencent: TencentMeetingResource, assets: tuple[str, ...]) -> list[dg.AssetKey]:
@@ -41,7 +29,7 @@ def planned_selection(tencent: TencentMeetingResource, assets: tuple[str, ...]) 
     name="daily_schedule",
     job=daily_job,
     cron_schedule=DAILY_CRON,
-    execution_timezone=account_timezone(),
+    execution_timezone=SCHEDULE_TIMEZONE,
     description=f"Yesterday's data, at {DAILY_CRON!r} local time (TMEET_DAILY_CRON; default every day at 01:30).",
 )
 def daily_schedule(context: dg.ScheduleEvaluationContext, tencent: TencentMeetingResource) -> dg.RunRequest:
@@ -57,7 +45,7 @@ def daily_schedule(context: dg.ScheduleEvaluationContext, tencent: TencentMeetin
     name="recordings_lookback_schedule",
     job=recordings_lookback_job,
     cron_schedule="30 3 * * *",
-    execution_timezone=account_timezone(),
+    execution_timezone=SCHEDULE_TIMEZONE,
     description="Every day at 03:30: recordings of the look-back window before yesterday, in one run.",
 )
 def recordings_lookback_schedule(
@@ -82,6 +70,6 @@ snapshot_schedule = dg.ScheduleDefinition(
     name="snapshot_schedule",
     job=snapshot_job,
     cron_schedule="5 * * * *",
-    execution_timezone=account_timezone(),
+    execution_timezone=SCHEDULE_TIMEZONE,
     description="Every hour: upcoming and live meetings.",
 )

@@ -8,7 +8,7 @@ from dagster import SensorEvaluationContext
 from assets.webhook_inbox import inbox_path, iter_inbox, touched_dates
 from assets.webhooks import webhook_partitions
 from pipelines.jobs import webhook_job
-from pipelines.partitions import account_timezone
+from assets.partitions import account_timezone
 from resources.dagster_resources import StorageResource
 
 MIN_INTERVAL_SECONDS = 30

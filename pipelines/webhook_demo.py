@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import uvicorn
 
 from assets.webhook_inbox import iter_inbox
-from pipelines.partitions import account_timezone
+from assets.partitions import account_timezone
 from resources.webhooks import CALLBACK_PATH, InboxRow, WebhookSettings, create_app
 from resources.webhooks.server import server_config
 

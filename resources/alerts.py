@@ -8,16 +8,16 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import os
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import httpx
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import SettingsConfigDict
 
-from resources.settings import ConfigError, Secret, check_url
+from resources.settings import ConfigError, TmeetSettings, check_url
 
 AlertFormat = Literal["wecom", "feishu", "slack"]
 FORMATS: tuple[AlertFormat, ...] = ("wecom", "feishu", "slack")
@@ -37,40 +37,54 @@ class AlertError(Exception):
     """The alert could not be delivered; the message says why without the URL."""
 
 
-@dataclass(frozen=True)
-class AlertSettings:
-    url: Secret | None
-    format: AlertFormat
-    secret: Secret | None = None
-    ui_url: str = ""
+class AlertSettings(TmeetSettings):
+    """``TMEET_ALERT_WEBHOOK_URL``, ``TMEET_ALERT_FORMAT``, ``TMEET_ALERT_SECRET``, ``TMEET_UI_URL``.
+
+    A model of the pipeline's one settings system (:mod:`resources.settings`).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="TMEET_ALERT_")
+
+    url: SecretStr | None = Field(default=None, validation_alias="TMEET_ALERT_WEBHOOK_URL")
+    # Empty: guessed from the URL's host (KNOWN_HOSTS); see :attr:`format`.
+    chosen_format: str = Field(default="", validation_alias="TMEET_ALERT_FORMAT")
+    secret: SecretStr | None = None
+    ui_url: str = Field(default="", validation_alias="TMEET_UI_URL")
 
     @property
     def enabled(self) -> bool:
         return self.url is not None
 
+    @property
+    def format(self) -> AlertFormat:
+        chosen = self.chosen_format.lower()
+        if chosen in FORMATS:
+            return chosen  # type: ignore[return-value]
+        host = urlsplit(self.url.get_secret_value()).hostname if self.url is not None else ""
+        return KNOWN_HOSTS.get(host or "", "slack")
+
+    @field_validator("ui_url")
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> AlertSettings:
-        """``TMEET_ALERT_WEBHOOK_URL``, ``TMEET_ALERT_FORMAT``, ``TMEET_ALERT_SECRET``, ``TMEET_UI_URL``."""
-        values = os.environ if env is None else env
-        url = values.get("TMEET_ALERT_WEBHOOK_URL", "").strip()
-        chosen = values.get("TMEET_ALERT_FORMAT", "").strip().lower()
-        secret = values.get("TMEET_ALERT_SECRET", "").strip()
-        ui_url = values.get("TMEET_UI_URL", "").strip().rstrip("/")
-        if not url:
-            return cls(url=None, format="slack", ui_url=ui_url)
-        check_url(url, "TMEET_ALERT_WEBHOOK_URL")
+    def _ui_url(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _deliverable(self) -> AlertSettings:
+        if self.url is None:
+            return self
+        url = self.url.get_secret_value()
+        check_url(url, self.env_name("url"))
+        chosen = self.chosen_format.lower()
         if chosen and chosen not in FORMATS:
-            raise ConfigError(f"TMEET_ALERT_FORMAT={chosen!r} is not one of {', '.join(FORMATS)}")
-        detected = KNOWN_HOSTS.get(urlsplit(url).hostname or "")
-        if not chosen and detected is None:
+            raise ConfigError(f"TMEET_ALERT_FORMAT={chosen!r} is not one of {', '.join(FORMATS)}; set it to one of them")
+        if not chosen and urlsplit(url).hostname not in KNOWN_HOSTS:
             raise ConfigError(
                 "TMEET_ALERT_FORMAT is needed for this TMEET_ALERT_WEBHOOK_URL host: set it to wecom, feishu or slack"
             )
-        return cls(url=Secret(url), format=chosen or detected,  # type: ignore[arg-type]
-                   secret=Secret(secret) if secret else None, ui_url=ui_url)
+        return self
 
 
-def payload(fmt: AlertFormat, title: str, lines: Sequence[str], secret: Secret | None = None,
+def payload(fmt: AlertFormat, title: str, lines: Sequence[str], secret: SecretStr | None = None,
             now: float | None = None) -> dict[str, Any]:
     """The body each platform's incoming webhook accepts for a plain-text message."""
     text = _clip("\n".join([title, *lines]))
@@ -80,7 +94,7 @@ def payload(fmt: AlertFormat, title: str, lines: Sequence[str], secret: Secret |
         body: dict[str, Any] = {"msg_type": "text", "content": {"text": text}}
         if secret is not None:
             timestamp = str(int(now if now is not None else time.time()))
-            body.update(timestamp=timestamp, sign=feishu_sign(timestamp, secret.reveal()))
+            body.update(timestamp=timestamp, sign=feishu_sign(timestamp, secret.get_secret_value()))
         return body
     return {"text": text}
 
@@ -97,7 +111,7 @@ def send_alert(settings: AlertSettings, title: str, lines: Sequence[str]) -> boo
         return False
     body = payload(settings.format, title, lines, settings.secret)
     try:
-        response = httpx.post(settings.url.reveal(), json=body, timeout=TIMEOUT_SECONDS, trust_env=False)
+        response = httpx.post(settings.url.get_secret_value(), json=body, timeout=TIMEOUT_SECONDS, trust_env=False)
     except httpx.HTTPError as exc:
         raise AlertError(f"the {settings.format} alert webhook did not answer ({type(exc).__name__}); "
                          "check TMEET_ALERT_WEBHOOK_URL and the network") from None

@@ -1,8 +1,14 @@
-"""Dagster resources: the Tencent Meeting API and the storage, configured from ``TMEET_*`` variables."""
+"""Dagster resources: the Tencent Meeting API and the storage, configured through the settings model.
+
+A field left unset (``None``) is decided by :class:`~resources.settings.Settings` when the run
+starts: its ``TMEET_*`` variable, else the documented default. Deployments bind fields to variables
+with ``dg.EnvVar`` (see :func:`build_resources`), so the UI shows where each value comes from.
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import dagster as dg
@@ -10,19 +16,23 @@ import dagster as dg
 from resources.lake import Lake
 from resources.refusal_alerts import install_refresh_refused_alerts
 from resources.raw_archive import RawArchive
-from resources.settings import ENV_OF, Settings
+from resources.settings import Settings
 from resources.tencent.client import TencentMeetingClient
 from resources.tencent.scopes import AssetPlan, plan_assets
 from resources.tencent.stats import CallStats
 from resources.tencent.token_store import TokenStore
 from resources.warehouse import Warehouse
 
-# Resource field -> environment variable (the settings' own map). Values set on the resource win.
-API_FIELDS = ENV_OF
+# The API settings a deployment binds on the resource; every other setting comes from the model.
+API_FIELDS: tuple[str, ...] = (
+    "api_base_url", "oauth_base_url", "auth_mode", "app_type", "sdk_id", "secret", "corp_id", "redirect_uri",
+    "app_id", "secret_id", "secret_key", "operator_id", "token_key", "data_dir", "timezone", "max_workers",
+)
+INT_FIELDS = frozenset({"max_workers"})
 
 
 class TencentMeetingResource(dg.ConfigurableResource):
-    """The Tencent Meeting Open API (or the emulator). Unset fields fall back to ``TMEET_*`` variables."""
+    """The Tencent Meeting Open API (or the emulator); unset fields are decided by the settings model."""
 
     api_base_url: str | None = None
     oauth_base_url: str | None = None
@@ -39,11 +49,11 @@ class TencentMeetingResource(dg.ConfigurableResource):
     token_key: str | None = None
     data_dir: str | None = None
     timezone: str | None = None
-    max_workers: str | None = None
+    max_workers: int | None = None
 
     def settings(self) -> Settings:
-        overrides = {env: str(value) for name, env in API_FIELDS.items() if (value := getattr(self, name))}
-        return Settings.from_env({**os.environ, **overrides})
+        overrides = {name: value for name in API_FIELDS if (value := getattr(self, name)) is not None}
+        return Settings.from_env(**overrides)
 
     def clients(self, stats: CallStats | None = None) -> list[TencentMeetingClient]:
         """One client for AK/SK and account-level apps, one per authorized user for user-level apps.
@@ -88,7 +98,7 @@ class StorageResource(dg.ConfigurableResource):
     data_dir: str | None = None
 
     def root(self) -> Path:
-        return Path(self.data_dir or os.environ.get("TMEET_DATA_DIR", "./data"))
+        return Path(self.data_dir) if self.data_dir is not None else Settings.from_env().data_dir
 
     def lake(self) -> Lake:
         return Lake.from_data_dir(self.root())
@@ -100,10 +110,20 @@ class StorageResource(dg.ConfigurableResource):
         return Warehouse(self.root() / "warehouse.duckdb")
 
 
-def build_resources() -> dict[str, dg.ConfigurableResource]:
-    """Resources bound to the variables present at load time, so the UI shows them as env-backed."""
-    api_config = {name: dg.EnvVar(env) for name, env in API_FIELDS.items() if os.environ.get(env)}
-    storage_config = {"data_dir": dg.EnvVar("TMEET_DATA_DIR")} if os.environ.get("TMEET_DATA_DIR") else {}
+def build_resources(environ: Mapping[str, str] | None = None) -> dict[str, dg.ConfigurableResource]:
+    """The resources, each field bound with ``dg.EnvVar`` to its variable where the deployment sets it.
+
+    Dagster resolves an ``EnvVar`` when a run starts, so a value changed later is the one used; a
+    variable unset here is left to the settings model at run time (a bound but unset one would fail).
+    """
+    present = os.environ if environ is None else environ
+    api_config: dict[str, object] = {}
+    for name in API_FIELDS:
+        variable = Settings.env_name(name)
+        if present.get(variable):
+            api_config[name] = dg.EnvVar.int(variable) if name in INT_FIELDS else dg.EnvVar(variable)
+    data_dir = Settings.env_name("data_dir")
+    storage_config = {"data_dir": dg.EnvVar(data_dir)} if present.get(data_dir) else {}
     return {
         "tencent": TencentMeetingResource(**api_config),
         "storage": StorageResource(**storage_config),

@@ -1,64 +1,57 @@
-"""Pipeline settings from the environment and `.env`, validated once, with secrets kept opaque."""
+"""The pipeline's settings: one typed model per component, all read from ``TMEET_*`` variables.
+
+Every setting has one default, declared on its field. Values come from keyword arguments (a Dagster
+resource's fields), then the environment. Nothing here reads a ``.env`` file: the command line loads
+one explicitly (``tmeet-etl --env-file PATH``, else ``./.env``) into the environment before any
+command runs, and Dagster loads the ``.env`` of the directory it was started in.
+
+A wrong value raises :class:`ConfigError` whose message names the variable and the fix, and never
+shows the value of a secret.
+"""
 
 from __future__ import annotations
 
 import ipaddress
-import os
-from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import date
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, ClassVar, Literal, Self
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from dotenv import dotenv_values
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+from pydantic_settings.sources.utils import parse_env_vars
 
 from assets.normalize.pii import PiiPolicyError, parse_pii_policy
-from resources.file_modes import FILE_MODE_ENV, parse_file_mode
+from resources.file_modes import parse_file_mode
 from resources.objectstore import check_location
+from resources.platform_constants import PLATFORM_TIMEZONE
 
 AuthMode = Literal["oauth", "aksk"]
 AppType = Literal["account", "user"]
 
 DEFAULT_API_BASE_URL = "https://api.meeting.qq.com"
 DEFAULT_OAUTH_BASE_URL = "https://meeting.tencent.com"
+DEFAULT_DATA_DIR = Path("./data")
 
 # Documented per-route limits stricter than the corp-wide 100/min (docs/platform.md, "Limits").
 DEFAULT_ROUTE_LIMITS: dict[str, int] = {"/v1/corp/records": 10, "/v1/corp/user-roles": 10}
 
+# When set, the variables a model reads instead of the process environment (``from_env(mapping)``).
+_ENVIRON: ContextVar[Mapping[str, str] | None] = ContextVar("tmeet_settings_environ", default=None)
 
-class ConfigError(Exception):
+
+class ConfigError(ValueError):
     """A setting is missing or wrong; the message names the variable and the fix."""
-
-
-class Secret:
-    """A value that never shows itself in ``repr``/``str``/f-strings; call :meth:`reveal` to use it."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('********')"
-
-    __str__ = __repr__
-
-    def __format__(self, spec: str) -> str:
-        return repr(self)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
-
-    def __reduce__(self) -> tuple[type[Secret], tuple[str]]:
-        # Settings are sent to spawned worker processes; pickling keeps the value, never prints it.
-        return (Secret, (self._value,))
 
 
 def is_loopback_host(host: str) -> bool:
@@ -83,50 +76,173 @@ def check_url(value: str, variable: str) -> str:
     return value.rstrip("/") if variable != "TMEET_REDIRECT_URI" else value
 
 
-@dataclass(frozen=True)
-class Settings:
-    """Everything the client needs; build with :meth:`from_env`."""
+class _MappingEnvSource(EnvSettingsSource):
+    """The environment source, reading a given mapping instead of ``os.environ``."""
 
+    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str]) -> None:
+        self._environ = environ
+        super().__init__(settings_cls)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return parse_env_vars(self._environ, self.case_sensitive, self.env_ignore_empty, self.env_parse_none_str)
+
+
+class TmeetSettings(BaseSettings):
+    """What every settings model here shares: the sources, the error messages, the variable names."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TMEET_",
+        extra="ignore",
+        frozen=True,
+        # An empty variable (``TMEET_SDK_ID=`` in a copied .env.example) means "not set".
+        env_ignore_empty=True,
+        validate_by_name=True,
+        validate_by_alias=True,
+    )
+    error_type: ClassVar[type[ConfigError]] = ConfigError
+
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:
+            raise self.error_type(describe_errors(type(self), exc)) from None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # No dotenv source: a .env file is loaded once, by the command line, never behind its back.
+        environ = _ENVIRON.get()
+        return (init_settings, env_settings if environ is None else _MappingEnvSource(settings_cls, environ))
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Self:
+        """Validate ``env`` (default: the process environment) under ``overrides`` (field name -> value)."""
+        with _reading(env):
+            return cls(**overrides)
+
+    @classmethod
+    def env_name(cls, field: str) -> str:
+        """The variable that sets ``field``."""
+        alias = cls.model_fields[field].validation_alias
+        if isinstance(alias, str):
+            return alias
+        return f"{cls.model_config.get('env_prefix', '')}{field}".upper()
+
+    @classmethod
+    def env_names(cls) -> dict[str, str]:
+        """Field -> variable, for every field."""
+        return {name: cls.env_name(name) for name in cls.model_fields}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _strip(cls, data: Any) -> Any:
+        # Values pasted with a trailing blank must not become a different secret or a bad URL.
+        if isinstance(data, dict):
+            return {k: v.strip() if isinstance(v, str) else v for k, v in data.items()}
+        return data
+
+
+@contextmanager
+def _reading(env: Mapping[str, str] | None) -> Iterator[None]:
+    token = _ENVIRON.set(env)
+    try:
+        yield
+    finally:
+        _ENVIRON.reset(token)
+
+
+class DefinitionSettings(TmeetSettings):
+    """The settings that shape the Dagster definitions themselves, so they are read when the code loads.
+
+    Partitions need their start date and time zone, schedules their cron and time zone, and the
+    assets their retry policy before any run exists. Everything else is read when it is used.
+    """
+
+    timezone: str = PLATFORM_TIMEZONE
+    # The first business date the schedule and the UI offer; older dates can still be synced from
+    # the command line. Configurable because accounts differ in how much history they keep.
+    start_date: date = date(2025, 1, 1)
+    # When the daily pull starts (local time). The default leaves the platform an hour and a half to
+    # settle the day's last meetings; a test deployment sets it to "* * * * *".
+    daily_cron: str = "30 1 * * *"
+    step_retries: int = Field(default=2, ge=0)
+    step_retry_delay: float = Field(default=30.0, ge=0)
+    # How long after the daily schedule's start (01:30) yesterday's partition may still be missing:
+    # a 90-day backfill or a quota wait can run long.
+    freshness_grace_hours: float = Field(default=4.0, gt=0, le=47)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str, info: ValidationInfo) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"{cls.env_name(info.field_name or '')}={value!r} is not an IANA time zone; set it to e.g. {PLATFORM_TIMEZONE}"
+            ) from None
+        return value
+
+
+class Settings(DefinitionSettings):
+    """Everything the client, the storage and the Dagster definitions need; build with :meth:`from_env`."""
+
+    # The platform and the app
     api_base_url: str = DEFAULT_API_BASE_URL
     oauth_base_url: str = DEFAULT_OAUTH_BASE_URL
     auth_mode: AuthMode = "oauth"
     app_type: AppType = "account"
     sdk_id: str = ""
-    secret: Secret | None = None
+    secret: SecretStr | None = None
     corp_id: str = ""
     redirect_uri: str = ""
     app_id: str = ""
     secret_id: str = ""
-    secret_key: Secret | None = None
+    secret_key: SecretStr | None = None
     operator_id: str = ""
-    data_dir: Path = Path("./data")
+    # Data
+    data_dir: Path = DEFAULT_DATA_DIR
     # s3://bucket/prefix or a directory; empty: <data_dir>/lake and <data_dir>/raw.
     lake_url: str = ""
     archive_url: str = ""
-    timezone: str = "Asia/Shanghai"
-    token_key: Secret | None = None
-    per_minute_limit: int = 300
-    corp_per_minute_limit: int = 100
-    route_limits: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_ROUTE_LIMITS))
-    daily_limit: int = 200_000
-    quota_window_seconds: float = 60.0
-    max_workers: int = 4
-    connect_timeout: float = 10.0
-    read_timeout: float = 30.0
-    write_timeout: float = 30.0
-    call_deadline: float = 120.0
-    retry_attempts: int = 5
-    retry_max_seconds: float = 300.0
-    retry_max_wait: float = 30.0
-    # A refused or timed-out connection is retried only this long, so an unreachable API is named quickly.
-    connect_retry_seconds: float = 8.0
-    # Transient token-endpoint failures (5xx, lost answers) are retried this long under the refresh lock.
-    refresh_retry_seconds: float = 60.0
-    quota_wait_attempts: int = 10
-    refresh_skew_seconds: float = 300.0
-    refresh_warn_days: int = 5
+    token_key: SecretStr | None = None
     file_mode: str = "private"
-    pii_policy: Mapping[str, str] = field(default_factory=dict)
+    pii_policy: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
+    # Dagster, read when a schedule runs
+    # Transcoding can take days and views keep arriving for weeks; the platform keeps view details
+    # for 31 days, so more than 30 buys nothing.
+    lookback_days: int = Field(default=14, ge=0, le=30)
+    # A publish rewrites the whole warehouse, so at most one per interval.
+    publish_interval_seconds: int = Field(default=600, ge=30)
+    # How long sync/rebuild/demo wait for room under dagster.yaml's run limits; a 90-day backfill can
+    # hold a slot for a long while, and an hour outwaits a daily run.
+    run_queue_timeout_seconds: float = Field(default=3600.0, ge=0)
+    # Client limits and timeouts
+    per_minute_limit: int = Field(default=300, ge=1)
+    corp_per_minute_limit: int = Field(default=100, ge=1)
+    route_limits: Annotated[dict[str, int], NoDecode] = Field(default_factory=lambda: dict(DEFAULT_ROUTE_LIMITS))
+    daily_limit: int = Field(default=200_000, ge=1)
+    quota_window_seconds: float = Field(default=60.0, gt=0)
+    max_workers: int = Field(default=4, ge=1)
+    connect_timeout: float = Field(default=10.0, gt=0)
+    read_timeout: float = Field(default=30.0, gt=0)
+    write_timeout: float = Field(default=30.0, gt=0)
+    call_deadline: float = Field(default=120.0, gt=0)
+    retry_attempts: int = Field(default=5, ge=1)
+    retry_max_seconds: float = Field(default=300.0, gt=0)
+    retry_max_wait: float = Field(default=30.0, gt=0)
+    # A refused or timed-out connection is retried only this long, so an unreachable API is named quickly.
+    connect_retry_seconds: float = Field(default=8.0, gt=0)
+    # Transient token-endpoint failures (5xx, lost answers) are retried this long under the refresh lock.
+    refresh_retry_seconds: float = Field(default=60.0, gt=0)
+    quota_wait_attempts: int = Field(default=10, ge=1)
+    refresh_skew_seconds: float = Field(default=300.0, gt=0)
+    refresh_warn_days: int = Field(default=5, ge=0)
 
     @property
     def state_dir(self) -> Path:
@@ -140,7 +256,7 @@ class Settings:
         """Raise one ConfigError listing every named setting that is empty."""
         missing = [n for n in names if not _present(getattr(self, n))]
         if missing:
-            env = ", ".join(ENV_OF[n] for n in missing)
+            env = ", ".join(self.env_name(n) for n in missing)
             raise ConfigError(f"missing setting(s) {env}: set them in the environment or in .env")
 
     def require_for_client(self) -> None:
@@ -151,151 +267,115 @@ class Settings:
             # stored, unexpired token keeps working without it.
             self.require("sdk_id")
 
+    @field_validator("auth_mode", "app_type", mode="before")
     @classmethod
-    def from_env(
-        cls, env: Mapping[str, str] | None = None, dotenv_path: str | Path | None = ".env"
-    ) -> Settings:
-        """Read ``env`` (default ``os.environ``) over the values of ``.env``; validate everything."""
-        merged: dict[str, str] = {}
-        if dotenv_path is not None and Path(dotenv_path).is_file():
-            merged.update({k: v for k, v in dotenv_values(dotenv_path).items() if v is not None})
-        merged.update(os.environ if env is None else env)
-        return cls._parse(merged)
+    def _choice(cls, value: Any, info: ValidationInfo) -> Any:
+        allowed, fix = _CHOICES[info.field_name or ""]
+        value = value.lower() if isinstance(value, str) else value
+        if value not in allowed:
+            raise ValueError(f"{cls.env_name(info.field_name or '')}={value!r} is not a choice; set it to {fix}")
+        return value
 
+    @field_validator("api_base_url", "oauth_base_url")
     @classmethod
-    def _parse(cls, raw: Mapping[str, str]) -> Settings:
-        def get(name: str, default: str = "") -> str:
-            return raw.get(name, default).strip()
+    def _url(cls, value: str, info: ValidationInfo) -> str:
+        return _check(value, cls.env_name(info.field_name or ""))
 
-        mode = get("TMEET_AUTH_MODE", "oauth").lower()
-        if mode not in ("oauth", "aksk"):
-            raise ConfigError("TMEET_AUTH_MODE must be 'oauth' or 'aksk'")
-        app_type = get("TMEET_APP_TYPE", "account").lower()
-        if app_type not in ("account", "user"):
-            raise ConfigError("TMEET_APP_TYPE must be 'account' (account-level app) or 'user' (user-level app)")
-        tz_name = get("TMEET_TIMEZONE", "Asia/Shanghai")
+    @field_validator("redirect_uri")
+    @classmethod
+    def _redirect(cls, value: str, info: ValidationInfo) -> str:
+        return _check(value, cls.env_name(info.field_name or "")) if value else value
+
+    @field_validator("lake_url", "archive_url")
+    @classmethod
+    def _location(cls, value: str, info: ValidationInfo) -> str:
+        return check_location(value, cls.env_name(info.field_name or ""))
+
+    @field_validator("file_mode")
+    @classmethod
+    def _file_mode(cls, value: str) -> str:
+        parse_file_mode(value)  # its ValueError names TMEET_FILE_MODE and both choices
+        return value.lower() or "private"
+
+    @field_validator("pii_policy", mode="before")
+    @classmethod
+    def _pii(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
         try:
-            ZoneInfo(tz_name)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ConfigError(f"TMEET_TIMEZONE={tz_name!r} is not an IANA time zone; use e.g. Asia/Shanghai") from exc
-        redirect = get("TMEET_REDIRECT_URI")
-        if redirect:
-            check_url(redirect, "TMEET_REDIRECT_URI")
-        token_key = get("TMEET_TOKEN_KEY")
-        route_limits = dict(DEFAULT_ROUTE_LIMITS)
-        for item in filter(None, get("TMEET_ROUTE_LIMITS").split(",")):
+            return dict(parse_pii_policy(value))
+        except PiiPolicyError as exc:
+            raise ValueError(str(exc)) from None
+
+    @field_validator("route_limits", mode="before")
+    @classmethod
+    def _routes(cls, value: Any, info: ValidationInfo) -> Any:
+        if not isinstance(value, str):
+            return {**DEFAULT_ROUTE_LIMITS, **dict(value)}
+        limits = dict(DEFAULT_ROUTE_LIMITS)
+        for item in filter(None, (part.strip() for part in value.split(","))):
             route, _, limit = item.partition("=")
-            route_limits[route.strip()] = _int("TMEET_ROUTE_LIMITS", limit, minimum=1)
-        return cls(
-            api_base_url=check_url(get("TMEET_API_BASE_URL", DEFAULT_API_BASE_URL), "TMEET_API_BASE_URL"),
-            oauth_base_url=check_url(get("TMEET_OAUTH_BASE_URL", DEFAULT_OAUTH_BASE_URL), "TMEET_OAUTH_BASE_URL"),
-            auth_mode=mode,  # type: ignore[arg-type]
-            app_type=app_type,  # type: ignore[arg-type]
-            sdk_id=get("TMEET_SDK_ID"),
-            secret=_secret(get("TMEET_SECRET")),
-            corp_id=get("TMEET_CORP_ID"),
-            redirect_uri=redirect,
-            app_id=get("TMEET_APP_ID"),
-            secret_id=get("TMEET_SECRET_ID"),
-            secret_key=_secret(get("TMEET_SECRET_KEY")),
-            operator_id=get("TMEET_OPERATOR_ID"),
-            data_dir=Path(get("TMEET_DATA_DIR", "./data")),
-            lake_url=_location("TMEET_LAKE_URL", get("TMEET_LAKE_URL")),
-            archive_url=_location("TMEET_ARCHIVE_URL", get("TMEET_ARCHIVE_URL")),
-            timezone=tz_name,
-            token_key=_secret(token_key),
-            per_minute_limit=_int("TMEET_PER_MINUTE_LIMIT", get("TMEET_PER_MINUTE_LIMIT", "300"), 1),
-            corp_per_minute_limit=_int("TMEET_CORP_PER_MINUTE_LIMIT", get("TMEET_CORP_PER_MINUTE_LIMIT", "100"), 1),
-            route_limits=route_limits,
-            daily_limit=_int("TMEET_DAILY_LIMIT", get("TMEET_DAILY_LIMIT", "200000"), 1),
-            quota_window_seconds=_float("TMEET_QUOTA_WINDOW_SECONDS", get("TMEET_QUOTA_WINDOW_SECONDS", "60")),
-            max_workers=_int("TMEET_MAX_WORKERS", get("TMEET_MAX_WORKERS", "4"), 1),
-            connect_timeout=_float("TMEET_CONNECT_TIMEOUT", get("TMEET_CONNECT_TIMEOUT", "10")),
-            read_timeout=_float("TMEET_READ_TIMEOUT", get("TMEET_READ_TIMEOUT", "30")),
-            write_timeout=_float("TMEET_WRITE_TIMEOUT", get("TMEET_WRITE_TIMEOUT", "30")),
-            call_deadline=_float("TMEET_CALL_DEADLINE", get("TMEET_CALL_DEADLINE", "120")),
-            retry_attempts=_int("TMEET_RETRY_ATTEMPTS", get("TMEET_RETRY_ATTEMPTS", "5"), 1),
-            retry_max_seconds=_float("TMEET_RETRY_MAX_SECONDS", get("TMEET_RETRY_MAX_SECONDS", "300")),
-            retry_max_wait=_float("TMEET_RETRY_MAX_WAIT", get("TMEET_RETRY_MAX_WAIT", "30")),
-            connect_retry_seconds=_float("TMEET_CONNECT_RETRY_SECONDS", get("TMEET_CONNECT_RETRY_SECONDS", "8")),
-            refresh_retry_seconds=_float("TMEET_REFRESH_RETRY_SECONDS", get("TMEET_REFRESH_RETRY_SECONDS", "60")),
-            quota_wait_attempts=_int("TMEET_QUOTA_WAIT_ATTEMPTS", get("TMEET_QUOTA_WAIT_ATTEMPTS", "10"), 1),
-            refresh_skew_seconds=_float("TMEET_REFRESH_SKEW_SECONDS", get("TMEET_REFRESH_SKEW_SECONDS", "300")),
-            refresh_warn_days=_int("TMEET_REFRESH_WARN_DAYS", get("TMEET_REFRESH_WARN_DAYS", "5"), 0),
-            file_mode=_file_mode(get(FILE_MODE_ENV, "private")),
-            pii_policy=_pii_policy(get("TMEET_PII_POLICY")),
-        )
+            if not route.strip() or not limit.strip().isdigit() or int(limit) < 1:
+                raise ValueError(
+                    f"{cls.env_name(info.field_name or '')} has {item!r}, not ROUTE=LIMIT; set it to e.g. "
+                    "/v1/corp/records=10,/v1/corp/user-roles=10"
+                )
+            limits[route.strip()] = int(limit)
+        return limits
 
 
-# Setting -> the environment variable that sets it; error messages and the Dagster resource use it.
-ENV_OF: dict[str, str] = {
-    "api_base_url": "TMEET_API_BASE_URL",
-    "oauth_base_url": "TMEET_OAUTH_BASE_URL",
-    "auth_mode": "TMEET_AUTH_MODE",
-    "app_type": "TMEET_APP_TYPE",
-    "sdk_id": "TMEET_SDK_ID",
-    "secret": "TMEET_SECRET",
-    "corp_id": "TMEET_CORP_ID",
-    "redirect_uri": "TMEET_REDIRECT_URI",
-    "app_id": "TMEET_APP_ID",
-    "secret_id": "TMEET_SECRET_ID",
-    "secret_key": "TMEET_SECRET_KEY",
-    "operator_id": "TMEET_OPERATOR_ID",
-    "token_key": "TMEET_TOKEN_KEY",
-    "data_dir": "TMEET_DATA_DIR",
-    "timezone": "TMEET_TIMEZONE",
-    "max_workers": "TMEET_MAX_WORKERS",
+_CHOICES: dict[str, tuple[tuple[str, ...], str]] = {
+    "auth_mode": (("oauth", "aksk"), "'oauth' (an OAuth app) or 'aksk' (enterprise self-built app)"),
+    "app_type": (("account", "user"), "'account' (account-level app) or 'user' (user-level app)"),
 }
-assert {f.name for f in fields(Settings)} >= set(ENV_OF)
 
 
-def _location(name: str, value: str) -> str:
+def _check(value: str, variable: str) -> str:
     try:
-        return check_location(value, name)
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from None
-
-
-def _file_mode(value: str) -> str:
-    try:
-        parse_file_mode(value)
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from None
-    return value.lower() or "private"
-
-
-def _pii_policy(value: str) -> dict[str, str]:
-    try:
-        return dict(parse_pii_policy(value))
-    except PiiPolicyError as exc:
-        raise ConfigError(str(exc)) from None
+        return check_url(value, variable)
+    except ConfigError as exc:
+        raise ValueError(str(exc)) from None
 
 
 def _present(value: object) -> bool:
-    if isinstance(value, Secret):
-        return bool(value.reveal())
+    if isinstance(value, SecretStr):
+        return bool(value.get_secret_value())
     return bool(value)
 
 
-def _secret(value: str) -> Secret | None:
-    return Secret(value) if value else None
+_PHRASES: dict[str, str] = {
+    "int_parsing": "is not a whole number",
+    "int_from_float": "is not a whole number",
+    "float_parsing": "is not a number",
+    "bool_parsing": "is not true or false",
+    "date_from_datetime_parsing": "is not a date (YYYY-MM-DD)",
+    "date_parsing": "is not a date (YYYY-MM-DD)",
+    "greater_than_equal": "must be at least {ge}",
+    "less_than_equal": "must be at most {le}",
+    "less_than": "must be less than {lt}",
+}
 
 
-def _int(name: str, value: str, minimum: int) -> int:
-    try:
-        number = int(value)
-    except ValueError as exc:
-        raise ConfigError(f"{name} must be an integer (got {value!r})") from exc
-    if number < minimum:
-        raise ConfigError(f"{name} must be at least {minimum} (got {number})")
-    return number
-
-
-def _float(name: str, value: str) -> float:
-    try:
-        number = float(value)
-    except ValueError as exc:
-        raise ConfigError(f"{name} must be a number of seconds (got {value!r})") from exc
-    if number <= 0:
-        raise ConfigError(f"{name} must be positive (got {number})")
-    return number
+def describe_errors(model: type[TmeetSettings], exc: ValidationError) -> str:
+    """One line per wrong setting, naming its variable and the fix; a secret's value is never shown."""
+    lines: list[str] = []
+    for error in exc.errors(include_url=False):
+        field = str(error["loc"][0]) if error["loc"] else ""
+        context = error.get("ctx") or {}
+        if error["type"] == "value_error":
+            lines.append(str(context.get("error", error["msg"])))
+            continue
+        variable = model.env_name(field) if field in model.model_fields else field
+        info = model.model_fields.get(field)
+        secret = info is not None and "SecretStr" in str(info.annotation)
+        shown = "" if secret or error["type"] == "missing" else f"={error['input']!r}"
+        if error["type"] == "greater_than":
+            phrase = "must be positive" if context.get("gt") == 0 else f"must be more than {context.get('gt')}"
+        elif error["type"] == "missing":
+            phrase = "is not set"
+        else:
+            phrase = _PHRASES.get(error["type"], error["msg"].lower()).format(**context)
+        default = info.get_default(call_default_factory=True) if info is not None else None
+        fix = f"; set it to e.g. {default}" if default not in (None, "", {}) and not secret else ""
+        lines.append(f"{variable}{shown} {phrase}{fix}")
+    return "; ".join(lines)

@@ -34,6 +34,7 @@ import pyarrow as pa
 from resources.atomic_files import describe_write_failure, fsync_dir
 from resources.file_modes import current_modes, make_dirs, restrict
 from resources.lake import Lake, check_table_name
+from resources.settings import DefinitionSettings
 from resources.warehouse_reports import EVERYTHING, ReportPlan, plan_report
 from resources.warehouse_changes import (
     MANIFEST_TABLE,
@@ -51,7 +52,6 @@ log = logging.getLogger(__name__)
 
 BUILD_SUFFIX = ".building"
 DEFAULT_LOCK_TIMEOUT_SECONDS = 1800.0
-DEFAULT_TIMEZONE = "Asia/Shanghai"
 # The file is written in the oldest storage format of DuckDB 1.x, so the DuckDB 1.x CLI and the
 # DuckDB 1.x drivers embedded in BI tools open it, not only the DuckDB this project runs.
 STORAGE_COMPATIBILITY_VERSION = "v1.0.0"
@@ -98,7 +98,7 @@ def quote_identifier(name: str) -> str:
 
 def default_report_date() -> dt.date:
     """Today in the account's time zone, the date 'inactive for 30 days' is measured from."""
-    zone = ZoneInfo(os.environ.get("TMEET_TIMEZONE", DEFAULT_TIMEZONE))
+    zone = ZoneInfo(DefinitionSettings.from_env().timezone)
     return dt.datetime.now(zone).date()
 
 
@@ -629,7 +629,7 @@ def _partition_key(column: pa.Field) -> str:
         return name
     if column.type.tz is None:
         return f"CAST({name} AS DATE)"
-    zone = ZoneInfo(os.environ.get("TMEET_TIMEZONE", DEFAULT_TIMEZONE)).key
+    zone = ZoneInfo(DefinitionSettings.from_env().timezone).key
     return f"CAST(timezone('{zone.replace(chr(39), '')}', {name}) AS DATE)"
 
 

@@ -23,8 +23,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from assets.schemas import KEYS, SCHEMAS, TS, SchemaError, arrow_table
+from resources.platform_constants import PLATFORM_TIMEZONE
 
-DEFAULT_TZ = "Asia/Shanghai"
+DEFAULT_TZ = PLATFORM_TIMEZONE
 LOCAL_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 # Epoch values outside [1970, 9999] are malformed, which also keeps the us conversion from overflowing.

@@ -9,6 +9,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from resources.platform_constants import PLATFORM_TIMEZONE
+
 DEFAULT_DAYS = 30
 LICENCE_WINDOW_DAYS = 30
 TOP_DEPARTMENTS = 10
@@ -29,7 +31,7 @@ class ReportFilter:
     start: dt.date
     end: dt.date
     department: str | None = None
-    timezone: str = "Asia/Shanghai"
+    timezone: str = PLATFORM_TIMEZONE
 
     @property
     def label(self) -> str:

@@ -16,6 +16,7 @@ import vl_convert
 from pipelines.report.charts import Panel, panels
 from pipelines.report.data import ReportFilter, default_range, load, open_warehouse
 from resources.atomic_files import atomic_file
+from resources.platform_constants import PLATFORM_TIMEZONE
 
 PNG_SCALE = 2.0
 TEMPLATE = jinja2.Environment(autoescape=True).from_string("""<!DOCTYPE html>
@@ -90,7 +91,7 @@ def build_report(
     start: dt.date | None = None,
     end: dt.date | None = None,
     department: str | None = None,
-    timezone: str = "Asia/Shanghai",
+    timezone: str = PLATFORM_TIMEZONE,
     today: dt.date | None = None,
 ) -> ReportResult:
     """Draw the report for ``[start, end]`` (default: the last 30 days with data) into ``out_dir``."""

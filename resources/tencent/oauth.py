@@ -171,7 +171,7 @@ class TokenManager:
         self._cache: dict[str, StoredToken] = {}
         self._lock = threading.Lock()
         if settings.secret is not None:
-            register_secret(settings.secret.reveal())
+            register_secret(settings.secret.get_secret_value())
 
     # -- login --------------------------------------------------------------------------------
     def exchange(self, auth_code: str) -> StoredToken:
@@ -179,7 +179,7 @@ class TokenManager:
         assert self.settings.secret is not None
         status, body, _ = self._post_retrying(
             OAUTH_TOKEN_PATH,
-            {"sdk_id": self.settings.sdk_id, "secret": self.settings.secret.reveal(), "auth_code": auth_code},
+            {"sdk_id": self.settings.sdk_id, "secret": self.settings.secret.get_secret_value(), "auth_code": auth_code},
             "exchanging the authorization code",
         )
         data = _token_data(status, body, "exchanging the authorization code")
@@ -237,7 +237,7 @@ class TokenManager:
         return fresh
 
     def _require_secret(self, current: StoredToken) -> None:
-        if self.settings.secret is not None and self.settings.secret.reveal():
+        if self.settings.secret is not None and self.settings.secret.get_secret_value():
             return
         expiry = datetime.fromtimestamp(current.expires, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         why = (

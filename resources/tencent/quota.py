@@ -16,9 +16,10 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from resources.file_modes import make_dirs, precreate
+from resources.platform_constants import PLATFORM_TIMEZONE
 from resources.tencent.errors import QuotaExhausted
 
-PLATFORM_TZ = ZoneInfo("Asia/Shanghai")
+PLATFORM_TZ = ZoneInfo(PLATFORM_TIMEZONE)
 
 
 def next_daily_reset(now: datetime | None = None, tz: ZoneInfo = PLATFORM_TZ) -> datetime:

@@ -10,8 +10,8 @@ import time
 from collections.abc import Callable, Generator
 
 import httpx
+from pydantic import SecretStr
 
-from resources.settings import Secret
 from resources.tencent.redact import register_secret
 
 SDK_USER_AGENT = "tmeet-etl/0.1"
@@ -44,7 +44,7 @@ class AkSkAuth(httpx.Auth):
         self,
         app_id: str,
         secret_id: str,
-        secret_key: Secret,
+        secret_key: SecretStr,
         sdk_id: str = "",
         clock: Callable[[], float] = time.time,
         nonce: Callable[[], str] = new_nonce,
@@ -55,7 +55,7 @@ class AkSkAuth(httpx.Auth):
         self._sdk_id = sdk_id
         self._clock = clock
         self._nonce = nonce
-        register_secret(secret_key.reveal())
+        register_secret(secret_key.get_secret_value())
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         timestamp = str(int(self._clock()))
@@ -66,7 +66,7 @@ class AkSkAuth(httpx.Auth):
         request.headers["X-TC-Timestamp"] = timestamp
         request.headers["X-TC-Nonce"] = nonce
         request.headers["X-TC-Signature"] = sign(
-            self._secret_key.reveal(), request.method, self._secret_id, nonce, timestamp, uri, body
+            self._secret_key.get_secret_value(), request.method, self._secret_id, nonce, timestamp, uri, body
         )
         request.headers["AppId"] = self._app_id
         if self._sdk_id:

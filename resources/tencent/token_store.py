@@ -18,9 +18,10 @@ from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from filelock import FileLock
+from pydantic import SecretStr
 
 from resources.file_modes import PRIVATE, make_dirs
-from resources.settings import ConfigError, Secret
+from resources.settings import ConfigError
 from resources.tencent.redact import register_secret
 
 REFRESH_TOKEN_LIFETIME = 30 * 86400
@@ -98,11 +99,11 @@ class StoredToken:
         )
 
 
-def load_or_create_key(settings_key: Secret | None, key_path: Path) -> MultiFernet:
+def load_or_create_key(settings_key: SecretStr | None, key_path: Path) -> MultiFernet:
     """``TMEET_TOKEN_KEY`` (comma-separated for rotation, newest first) or a 0600 key file."""
     if settings_key is not None:
         try:
-            keys = [Fernet(k.strip().encode()) for k in settings_key.reveal().split(",") if k.strip()]
+            keys = [Fernet(k.strip().encode()) for k in settings_key.get_secret_value().split(",") if k.strip()]
         except (ValueError, TypeError) as exc:
             raise ConfigError(
                 "TMEET_TOKEN_KEY is not a Fernet key; generate one with "
@@ -142,7 +143,7 @@ class TokenStore:
         self.lock = FileLock(str(path) + ".lock", timeout=120, mode=PRIVATE.file)
 
     @classmethod
-    def for_app(cls, state_dir: Path, sdk_id: str, token_key: Secret | None) -> TokenStore:
+    def for_app(cls, state_dir: Path, sdk_id: str, token_key: SecretStr | None) -> TokenStore:
         make_dirs(state_dir.parent)
         make_dirs(state_dir, PRIVATE)
         os.chmod(state_dir, PRIVATE.directory)

@@ -116,7 +116,8 @@ def create_app(
     clock: Callable[[], float] = time.time,
 ) -> Starlette:
     """The receiver app; it opens (and closes) the inbox under ``settings.data_dir`` unless one is given."""
-    cipher = AesCipher(settings.aes_key) if settings.aes_key else None
+    cipher = AesCipher(settings.aes_key.get_secret_value()) if settings.aes_key else None
+    token = settings.token.get_secret_value() if settings.token else ""
     nonces = NonceCache(settings.nonce_cache_size, 2 * settings.tolerance_s, clock)
     state: dict[str, Inbox] = {}
 
@@ -162,7 +163,7 @@ def create_app(
             signed = signed_headers(request)
             candidates = _check_str_candidates(request.url.query)
             check_str = next(
-                (c for c in candidates if verify_signature(settings.token, signed.timestamp, signed.nonce, c, signed.signature)),
+                (c for c in candidates if verify_signature(token, signed.timestamp, signed.nonce, c, signed.signature)),
                 None,
             )
             if check_str is None:
@@ -181,7 +182,7 @@ def create_app(
             signed = signed_headers(request)
             body = await _read_capped(request, settings.max_body_bytes, settings.body_timeout_s)
             data = _envelope_data(body)
-            if not verify_signature(settings.token, signed.timestamp, signed.nonce, data, signed.signature):
+            if not verify_signature(token, signed.timestamp, signed.nonce, data, signed.signature):
                 raise _Rejected(403, "signature does not match data")
             check_fresh(signed)
             key = f"{signed.timestamp}:{signed.nonce}"

@@ -58,7 +58,7 @@ def settings_for(base_url: str, data_dir: Path, *, sdk: str = "300000001", mode:
     }
     if mode == "aksk":
         env.update(TMEET_APP_ID="310000001", TMEET_SECRET_ID="AKIDcanary0001", TMEET_SECRET_KEY=CANARY_SECRET_KEY)
-    return Settings.from_env(env, dotenv_path=None)
+    return Settings.from_env(env)
 
 
 @pytest.fixture

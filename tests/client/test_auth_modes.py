@@ -54,7 +54,7 @@ def test_a_missing_scope_stays_a_missing_scope(tmp_path: Path) -> None:
             "TMEET_APP_TYPE": "account", "TMEET_SDK_ID": "300000001", "TMEET_SECRET": "scope-test-secret-0001",
             "TMEET_CORP_ID": "scope-corp", "TMEET_REDIRECT_URI": REDIRECT.format(port=port),
             "TMEET_DATA_DIR": str(tmp_path / "data"),
-        }, dotenv_path=None)
+        })
         login(settings, open_browser=lambda url: httpx.get(url, follow_redirects=True), out=lambda _: None,
               timeout=30)
         with TencentMeetingClient(settings) as client, pytest.raises(PermissionDenied) as caught:

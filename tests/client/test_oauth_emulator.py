@@ -124,7 +124,7 @@ def test_user_level_app_keeps_one_token_per_user(emulator: Any, tmp_path: Path, 
 
 
 def _refresh_worker(env: dict[str, str], barrier: Any, out: Any) -> None:
-    settings = Settings.from_env(env, dotenv_path=None)
+    settings = Settings.from_env(env)
     client = TencentMeetingClient(settings)
     barrier.wait()
     client.get_user_info()

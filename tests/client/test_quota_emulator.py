@@ -20,7 +20,7 @@ CALLS_USERS, CALLS_ROLES = 12, 3
 
 
 def _worker(env: dict[str, str], barrier: Any) -> None:
-    client = TencentMeetingClient(Settings.from_env(env, dotenv_path=None))
+    client = TencentMeetingClient(Settings.from_env(env))
     barrier.wait()
     for i in range(CALLS_USERS):
         client.get("GET /v1/corp/users", "/v1/corp/users", {**client.operator, "page_size": 1, "pos": i})

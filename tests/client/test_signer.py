@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 import httpx
+from pydantic import SecretStr
 
-from resources.settings import Secret
 from resources.tencent.signer import AkSkAuth, sign
 
 SECRET_ID = "AKIDexampleSecretId0001"
@@ -33,7 +33,7 @@ def test_auth_signs_raw_query_as_sent_and_renews_nonce_per_attempt() -> None:
         seen.append(request)
         return httpx.Response(200, json={})
 
-    auth = AkSkAuth("app1", SECRET_ID, Secret(SECRET_KEY), clock=lambda: 1700000000)
+    auth = AkSkAuth("app1", SECRET_ID, SecretStr(SECRET_KEY), clock=lambda: 1700000000)
     with httpx.Client(transport=httpx.MockTransport(handler)) as client:
         for _ in range(2):
             client.get("https://api.meeting.qq.com/v1/users/a%2Bb", params={"q": "x y"}, auth=auth)

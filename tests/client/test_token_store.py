@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
+from pydantic import SecretStr
 
-from resources.settings import Secret
 from resources.tencent.token_store import StoredToken, TokenStore, TokenStoreError
 
 CANARY_AT = "CANARY-access-5d1f2a"
@@ -51,7 +51,7 @@ def test_tampered_store_refused(tmp_path: Path) -> None:
 def test_wrong_key_refused(tmp_path: Path) -> None:
     s = store(tmp_path)
     s.put(token())
-    other = TokenStore.for_app(tmp_path / "state", "sdk1", Secret(Fernet.generate_key().decode()))
+    other = TokenStore.for_app(tmp_path / "state", "sdk1", SecretStr(Fernet.generate_key().decode()))
     with pytest.raises(TokenStoreError):
         other.read_all()
 
@@ -71,8 +71,8 @@ def test_symlink_refused(tmp_path: Path) -> None:
 def test_key_rotation_with_multifernet(tmp_path: Path) -> None:
     old = Fernet.generate_key().decode()
     new = Fernet.generate_key().decode()
-    TokenStore.for_app(tmp_path / "s", "sdk1", Secret(old)).put(token())
-    rotated = TokenStore.for_app(tmp_path / "s", "sdk1", Secret(f"{new},{old}"))
+    TokenStore.for_app(tmp_path / "s", "sdk1", SecretStr(old)).put(token())
+    rotated = TokenStore.for_app(tmp_path / "s", "sdk1", SecretStr(f"{new},{old}"))
     assert rotated.get("openid-1") == token()
 
 

@@ -34,7 +34,7 @@ def settings(tmp_path: Path, **extra: str) -> Settings:
     env = {"TMEET_AUTH_MODE": "aksk", "TMEET_APP_ID": "app", "TMEET_SECRET_ID": "AKIDx",
            "TMEET_SECRET_KEY": CANARY_KEY, "TMEET_OPERATOR_ID": "admin", "TMEET_DATA_DIR": str(tmp_path),
            "TMEET_RETRY_MAX_WAIT": "0.01", **extra}
-    return Settings.from_env(env, dotenv_path=None)
+    return Settings.from_env(env)
 
 
 def error(code: int, status: int = 500) -> httpx.Response:

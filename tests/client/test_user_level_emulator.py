@@ -69,7 +69,7 @@ def test_user_level_walks(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> N
         final = client.tokens.store.read_all()
         client.close()
     secrets = [t.access_token for t in final.values()] + [t.refresh_token for t in final.values()]
-    secrets += [settings.secret.reveal()] if settings.secret else []
+    secrets += [settings.secret.get_secret_value()] if settings.secret else []
     for record in caplog.records:
         assert not any(s in record.getMessage() for s in secrets)
     assert stats["faults"].get("revoke_token", 0) == 1

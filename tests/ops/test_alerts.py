@@ -13,7 +13,7 @@ from assets.participants import participants
 from emulator.testing import EmulatorHandle
 from pipelines.alerting import FRESH_CHECK, FRESH_TABLES, expected_day, freshness_alert_sensor, run_failure_alert_sensor
 from pipelines.definitions import defs
-from pipelines.partitions import account_timezone, daily_partitions
+from assets.partitions import account_timezone, daily_partitions
 from resources.alerts import AlertSettings, feishu_sign
 from resources.dagster_resources import StorageResource, TencentMeetingResource
 from resources.settings import ConfigError

@@ -22,7 +22,7 @@ import pytest
 import sqlalchemy as sa
 
 from emulator.testing import EmulatorHandle, running_emulator
-from pipelines.partitions import account_timezone
+from assets.partitions import account_timezone
 from resources.webhooks.receiver import CALLBACK_PATH
 from tests.ops.postgres import postgres_server
 from tests.ops.services import (

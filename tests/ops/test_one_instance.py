@@ -9,7 +9,7 @@ import pytest
 from dagster._core.storage.dagster_run import DagsterRunStatus, RunsFilter
 
 from emulator.testing import EmulatorHandle
-from pipelines.partitions import account_timezone
+from assets.partitions import account_timezone
 from pipelines.rebuild import rebuild
 from pipelines.instance import LAUNCHED_BY_TAG
 from pipelines.sync import run_sync

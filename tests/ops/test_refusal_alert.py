@@ -60,7 +60,7 @@ def test_a_refused_refresh_in_a_dagster_run_alerts(tmp_path: Path, monkeypatch: 
     assert len(receiver.received) == 1, receiver.received
     text = text_of("slack", receiver.received[0])
     assert token.open_id in text and "tmeet-etl auth login" in text, text
-    settings = Settings.from_env(env, dotenv_path=None)
+    settings = Settings.from_env(env)
     stored = TokenStore.for_app(settings.state_dir, settings.sdk_id, settings.token_key).read_all()
     assert all(t.refused for t in stored.values())
     for secret in (token.access_token, token.refresh_token, env["TMEET_SECRET"]):

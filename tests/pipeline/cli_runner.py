@@ -69,7 +69,7 @@ def oauth_env(emu: EmulatorHandle, data_dir: Path, *, secret: bool = True) -> di
 
 def log_in(emu: EmulatorHandle, env: Mapping[str, str]) -> StoredToken:
     """Authorize as the app's admin and store the tokens, as `tmeet-etl auth login` would."""
-    settings = Settings.from_env({**env, "TMEET_SECRET": emu.default_app.secret}, dotenv_path=None)
+    settings = Settings.from_env({**env, "TMEET_SECRET": emu.default_app.secret})
     transport = Transport(settings, limiter=None, stats=CallStats(), quota_key="login")
     try:
         code = emu.authorize(settings.sdk_id, settings.redirect_uri, "teststate1")

@@ -51,7 +51,7 @@ def oauth_on_reference_platform(
         for name, value in env.items():
             monkeypatch.setenv(name, value)
         monkeypatch.chdir(tmp_path)
-        login(Settings.from_env(dotenv_path=None), open_browser=lambda url: httpx.get(url, follow_redirects=True),
+        login(Settings.from_env(), open_browser=lambda url: httpx.get(url, follow_redirects=True),
               out=lambda _line: None, timeout=30)
         yield emu, data_dir
 

@@ -139,7 +139,7 @@ def test_lost_refresh_answer_ends_in_the_documented_message(tmp_path: Path) -> N
     assert REFUSED.search(run.text) and "answer was lost" in run.text, show(run)
     # The platform did rotate (one refresh) and then refused the retry with the old token (one rejection).
     assert oauth["refreshes"] == 1 and oauth["rejected_refreshes"] == 1, oauth
-    settings = Settings.from_env(env, dotenv_path=None)
+    settings = Settings.from_env(env)
     stored = TokenStore.for_app(settings.state_dir, settings.sdk_id, settings.token_key).read_all()
     assert [t.refused for t in stored.values()] == [True]
     assert stored and all(t.refused_at <= datetime.now(UTC).timestamp() for t in stored.values())

@@ -13,6 +13,7 @@ import pytest
 
 from emulator.testing import EmulatorHandle
 from pipelines.demo import demo_apps_file
+from pipelines.env_file import load_env_file
 from pipelines.sync import run_sync
 from resources.file_modes import GROUP_READ, PRIVATE, Modes, current_modes
 from resources.pii_policy import policy_actions, raw_archive_allowed
@@ -91,14 +92,17 @@ def test_group_read_mode_lets_a_bi_group_read_data_but_not_secrets(
 
 def test_an_unknown_file_mode_names_the_choices() -> None:
     with pytest.raises(ConfigError, match="'private'.*'group-read'"):
-        Settings.from_env({"TMEET_FILE_MODE": "world"}, dotenv_path=None)
+        Settings.from_env({"TMEET_FILE_MODE": "world"})
 
 
 def test_storage_settings_in_dotenv_take_effect(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("TMEET_FILE_MODE", raising=False)
-    monkeypatch.delenv("TMEET_PII_POLICY", raising=False)
+    for name in ("TMEET_FILE_MODE", "TMEET_PII_POLICY"):
+        monkeypatch.setenv(name, "")  # restored after the test, whatever the .env loads
+        monkeypatch.delenv(name)
     (tmp_path / ".env").write_text("TMEET_FILE_MODE=group-read\nTMEET_PII_POLICY=email=drop\n", encoding="utf-8")
+    assert current_modes() == PRIVATE  # nothing reads a .env behind the command line's back
+    assert load_env_file(None) == (tmp_path / ".env").resolve()  # what `tmeet-etl` does first
     assert current_modes() == GROUP_READ
     assert policy_actions() == {"email": "drop"} and not raw_archive_allowed()
     monkeypatch.setenv("TMEET_FILE_MODE", "private")  # the environment wins, as for every setting

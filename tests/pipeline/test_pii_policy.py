@@ -112,7 +112,7 @@ def test_run_metadata_previews_leave_out_hashed_and_dropped_columns() -> None:
 def test_doctor_shows_the_data_policy(pipeline_env: tuple[EmulatorHandle, Path], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TMEET_PII_POLICY", "email=hash,phone=keep")
     monkeypatch.setenv("TMEET_FILE_MODE", "group-read")
-    rows = doctor_report(Settings.from_env(dotenv_path=None))
+    rows = doctor_report(Settings.from_env())
     data = [detail for check, ok, detail in rows if check == "data" and ok]
     assert len(data) == 1
     assert "files group-read" in data[0] and "PII policy: email=hash;" in data[0] and "raw pages not archived" in data[0]

@@ -132,7 +132,7 @@ def test_account_level_oauth_sync_lands_the_whole_truth_under_the_scope_table(
         for name, value in env.items():
             monkeypatch.setenv(name, value)
         monkeypatch.chdir(tmp_path)
-        login(Settings.from_env(dotenv_path=None),
+        login(Settings.from_env(),
               open_browser=lambda url: httpx.get(url, follow_redirects=True, trust_env=False),
               out=lambda _line: None, timeout=30)
 
@@ -166,7 +166,7 @@ def test_account_level_oauth_sync_lands_its_admins_visible_truth_under_the_api_r
         for name, value in env.items():
             monkeypatch.setenv(name, value)
         monkeypatch.chdir(tmp_path)
-        login(Settings.from_env(dotenv_path=None),
+        login(Settings.from_env(),
               open_browser=lambda url: httpx.get(url, follow_redirects=True, trust_env=False),
               out=lambda _line: None, timeout=30)
 

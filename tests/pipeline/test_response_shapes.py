@@ -194,7 +194,7 @@ def test_a_user_info_answer_that_is_not_the_documented_object_keeps_the_last_use
         for name, value in env.items():
             monkeypatch.setenv(name, value)
         monkeypatch.chdir(tmp_path)
-        login(Settings.from_env(dotenv_path=None), open_browser=lambda url: httpx.get(url, follow_redirects=True),
+        login(Settings.from_env(), open_browser=lambda url: httpx.get(url, follow_redirects=True),
               out=lambda _line: None, timeout=30)
         outcome = _materialize("users", "user_departments", "roles")
     assert outcome.success

@@ -58,7 +58,7 @@ def no_records_scope(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterato
         for name, value in env.items():
             monkeypatch.setenv(name, value)
         monkeypatch.chdir(tmp_path)
-        login(Settings.from_env(dotenv_path=None), open_browser=lambda url: httpx.get(url, follow_redirects=True),
+        login(Settings.from_env(), open_browser=lambda url: httpx.get(url, follow_redirects=True),
               out=lambda _line: None, timeout=30)
         yield emu, data_dir
 

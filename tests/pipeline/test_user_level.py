@@ -60,7 +60,7 @@ def user_env(emu: EmulatorHandle, data_dir: Path) -> dict[str, str]:
 
 def log_in(emu: EmulatorHandle, userid: str) -> str:
     """One user's consent through the client's own login session; returns their open_id."""
-    settings = Settings.from_env(dotenv_path=None)
+    settings = Settings.from_env()
     transport, manager = _oauth_parts(settings)
     try:
         session = LoginSession(settings, manager)

@@ -62,7 +62,7 @@ def running_receiver(data_dir: Path, *, aes: bool = False, **overrides: object) 
     inbox = Inbox(settings.inbox_path)
     try:
         with ThreadedServer(create_app(settings, inbox), settings) as url, httpx.Client(timeout=10) as client:
-            yield Receiver(url, inbox, Platform(aes_key=settings.aes_key), client)
+            yield Receiver(url, inbox, Platform(aes_key=AES_KEY if aes else None), client)
     finally:
         inbox.close()
 

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from resources.settings import ConfigError, Settings
 from resources.webhooks.settings import WebhookConfigError, WebhookSettings
 from tests.webhooks.platform import AES_KEY, TOKEN
 
@@ -34,28 +35,45 @@ def test_every_setting_is_read() -> None:
     )
     assert (settings.header_timeout_s, settings.body_timeout_s, settings.keep_alive_s) == (4.5, 6, 3)
     assert (settings.max_header_bytes, settings.max_connections) == (8192, 200)
-    assert settings.aes_key == AES_KEY and AES_KEY not in repr(settings)
+    assert settings.aes_key is not None and settings.aes_key.get_secret_value() == AES_KEY
+    assert AES_KEY not in repr(settings) and TOKEN not in str(settings)
     assert settings.inbox_path == Path("/srv/tmeet/inbox/webhooks.sqlite")
     assert (settings.tolerance_s, settings.max_body_bytes, settings.nonce_cache_size) == (120, 65536, 1000)
 
 
 @pytest.mark.parametrize(
-    ("env", "names"),
+    ("env", "variable", "fix"),
     [
-        ({}, "TMEET_WEBHOOK_TOKEN is not set"),
-        ({"TMEET_WEBHOOK_TOKEN": "tooShort1"}, "25 letters or digits"),
-        ({"TMEET_WEBHOOK_TOKEN": TOKEN[:-1] + "!"}, "25 letters or digits"),
-        ({"TMEET_WEBHOOK_TOKEN": TOKEN, "TMEET_WEBHOOK_AES_KEY": AES_KEY[:-2]}, "43-character"),
-        ({"TMEET_WEBHOOK_TOKEN": TOKEN, "TMEET_WEBHOOK_TOLERANCE_S": "soon"}, "TMEET_WEBHOOK_TOLERANCE_S"),
-        ({"TMEET_WEBHOOK_TOKEN": TOKEN, "TMEET_WEBHOOK_TOLERANCE_S": "0"}, "positive"),
-        ({"TMEET_WEBHOOK_TOKEN": TOKEN, "TMEET_WEBHOOK_HEADER_TIMEOUT_S": "0"}, "TMEET_WEBHOOK_HEADER_TIMEOUT_S"),
-        ({"TMEET_WEBHOOK_TOKEN": TOKEN, "TMEET_WEBHOOK_BODY_TIMEOUT_S": "1000"}, "TMEET_WEBHOOK_BODY_TIMEOUT_S"),
-        ({"TMEET_WEBHOOK_TOKEN": TOKEN, "TMEET_WEBHOOK_MAX_CONNECTIONS": "1"}, "TMEET_WEBHOOK_MAX_CONNECTIONS"),
+        ({}, "TMEET_WEBHOOK_TOKEN", "is not set: export the 'Token'"),
+        ({"TMEET_WEBHOOK_TOKEN": "tooShort1"}, "TMEET_WEBHOOK_TOKEN", "25 letters or digits"),
+        ({"TMEET_WEBHOOK_TOKEN": TOKEN[:-1] + "!"}, "TMEET_WEBHOOK_TOKEN", "25 letters or digits"),
+        ({"TMEET_WEBHOOK_TOKEN": TOKEN, "TMEET_WEBHOOK_AES_KEY": AES_KEY[:-2]}, "TMEET_WEBHOOK_AES_KEY", "43-character"),
+        ({"TMEET_WEBHOOK_TOKEN": TOKEN, "TMEET_WEBHOOK_TOLERANCE_S": "soon"}, "TMEET_WEBHOOK_TOLERANCE_S", "not a number"),
+        ({"TMEET_WEBHOOK_TOKEN": TOKEN, "TMEET_WEBHOOK_TOLERANCE_S": "0"}, "TMEET_WEBHOOK_TOLERANCE_S", "positive"),
+        ({"TMEET_WEBHOOK_TOKEN": TOKEN, "TMEET_WEBHOOK_MAX_BODY_BYTES": "10"}, "TMEET_WEBHOOK_MAX_BODY_BYTES", "at least 1024"),
+        ({"TMEET_WEBHOOK_TOKEN": TOKEN, "TMEET_WEBHOOK_NONCE_CACHE": "0"}, "TMEET_WEBHOOK_NONCE_CACHE", "at least 1"),
+        ({"TMEET_WEBHOOK_TOKEN": TOKEN, "TMEET_WEBHOOK_HEADER_TIMEOUT_S": "0"}, "TMEET_WEBHOOK_HEADER_TIMEOUT_S", "positive"),
+        ({"TMEET_WEBHOOK_TOKEN": TOKEN, "TMEET_WEBHOOK_BODY_TIMEOUT_S": "1000"}, "TMEET_WEBHOOK_BODY_TIMEOUT_S", "at most 300"),
+        ({"TMEET_WEBHOOK_TOKEN": TOKEN, "TMEET_WEBHOOK_KEEP_ALIVE_S": "1.5"}, "TMEET_WEBHOOK_KEEP_ALIVE_S", "whole number"),
+        ({"TMEET_WEBHOOK_TOKEN": TOKEN, "TMEET_WEBHOOK_MAX_HEADER_BYTES": "1"}, "TMEET_WEBHOOK_MAX_HEADER_BYTES", "at least 1024"),
+        ({"TMEET_WEBHOOK_TOKEN": TOKEN, "TMEET_WEBHOOK_MAX_CONNECTIONS": "1"}, "TMEET_WEBHOOK_MAX_CONNECTIONS", "at least 2"),
+        ({"TMEET_WEBHOOK_TOKEN": TOKEN, "TMEET_DATA_DIR": "", "TMEET_WEBHOOK_MAX_CONNECTIONS": "x"},
+         "TMEET_WEBHOOK_MAX_CONNECTIONS", "set it to e.g. 1000"),
     ],
 )
-def test_bad_settings_name_the_fix_without_echoing_secrets(env: dict[str, str], names: str) -> None:
-    with pytest.raises(WebhookConfigError, match=names) as exc:
+def test_bad_settings_name_the_variable_and_fix_without_echoing_secrets(env: dict[str, str], variable: str, fix: str) -> None:
+    with pytest.raises(WebhookConfigError) as exc:
         WebhookSettings.from_env(env)
+    assert variable in str(exc.value) and fix in str(exc.value), str(exc.value)
     for secret in (env.get("TMEET_WEBHOOK_TOKEN"), env.get("TMEET_WEBHOOK_AES_KEY")):
         if secret:
             assert secret not in str(exc.value)
+
+
+def test_a_webhook_error_is_a_configuration_error() -> None:
+    # The command line turns every ConfigError into "configuration error: ..." with its exit code.
+    assert issubclass(WebhookConfigError, ConfigError)
+
+
+def test_the_data_directory_has_one_default() -> None:
+    assert WebhookSettings.from_env({"TMEET_WEBHOOK_TOKEN": TOKEN}).data_dir == Settings.from_env({}).data_dir
