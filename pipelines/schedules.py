@@ -5,7 +5,8 @@ from datetime import timedelta
 
 import dagster as dg
 
-from pipelines.jobs import PUBLISH_ASSETS, PULL_ASSETS, RECORDING_ASSETS, daily_job, recordings_lookback_job, snapshot_job
+from assets import registry
+from pipelines.jobs import DAILY, RECORDINGS_LOOKBACK, daily_job, recordings_lookback_job, selected, snapshot_job
 from pipelines.partitions import account_timezone
 from resources.dagster_resources import TencentMeetingResource
 
@@ -31,10 +32,10 @@ def lookback_days() -> int:
     return days
 
 
-def planned_selection(tencent: TencentMeetingResource, assets: tuple[str, ...]) -> list[dg.AssetKey]:
-    """The job's assets the granted scopes allow, plus the publish: a skipped scope never stops the warehouse."""
-    skipped = tencent.plan().skipped
-    return [dg.AssetKey(name) for name in (*assets, *PUBLISH_ASSETS) if name not in skipped]
+def planned_selection(tencent: TencentMeetingResource, selection: dg.AssetSelection) -> list[dg.AssetKey]:
+    """The job's assets the granted scopes allow; the publish needs no scope, so a skipped one never stops it."""
+    skipped = tencent.plan(registry.scope_needs()).skipped
+    return [key for key in selected(selection) if key.to_user_string() not in skipped]
 
 
 @dg.schedule(
@@ -49,7 +50,7 @@ def daily_schedule(context: dg.ScheduleEvaluationContext, tencent: TencentMeetin
     return dg.RunRequest(
         run_key=f"daily-{yesterday}",
         partition_key=yesterday,
-        asset_selection=planned_selection(tencent, PULL_ASSETS),
+        asset_selection=planned_selection(tencent, DAILY),
     )
 
 
@@ -70,7 +71,7 @@ def recordings_lookback_schedule(
     first, last = yesterday - timedelta(days=days), yesterday - timedelta(days=1)
     return dg.RunRequest(
         run_key=f"lookback-{first.isoformat()}-{last.isoformat()}",
-        asset_selection=planned_selection(tencent, RECORDING_ASSETS),
+        asset_selection=planned_selection(tencent, RECORDINGS_LOOKBACK),
         tags={
             "dagster/asset_partition_range_start": first.isoformat(),
             "dagster/asset_partition_range_end": last.isoformat(),
