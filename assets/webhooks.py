@@ -17,10 +17,11 @@ from assets.normalize._common import empty
 from assets.schemas import KEYS
 from assets.tags import table_tags
 from assets.session_crosscheck import SAMPLE_ROWS, TIME_TOLERANCE, SessionComparison, compare_sessions
-from assets.webhook_inbox import Rebuilt, inbox_path, rebuild_days
+from assets.webhook_inbox import Rebuilt, rebuild_days
 from pipelines.partitions import DEFAULT_START_DATE, account_timezone, daily_partitions
 from resources.dagster_resources import StorageResource
 from resources.pii_policy import redact_preview
+from resources.webhooks.inbox import inbox_path
 
 # A per-date check is what "compare that date" means; partitioned checks are preview in 1.13, a known trade.
 warnings.filterwarnings("ignore", message=".*partitions_def on an AssetCheckSpec.*", category=dg.PreviewWarning)

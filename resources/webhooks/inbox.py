@@ -9,7 +9,6 @@ committed rows while the writer keeps going (WAL).
 
 from __future__ import annotations
 
-import os
 import queue
 import sqlite3
 import threading
@@ -20,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from resources.atomic_files import fsync_dir
 from resources.file_modes import make_dirs, precreate
 
 _SCHEMA = """
@@ -35,6 +35,13 @@ _INSERT = (
     "INSERT OR IGNORE INTO webhook_inbox (trace_id, event, received_at, payload_json) VALUES (?, ?, ?, ?)"
 )
 _MAX_BATCH = 512
+# Where `tmeet-etl webhook serve` keeps its inbox below the data directory; the sensor and the
+# webhook assets read it there.
+INBOX_RELATIVE_PATH = Path("inbox") / "webhooks.sqlite"
+
+
+def inbox_path(data_dir: Path | str) -> Path:
+    return Path(data_dir) / INBOX_RELATIVE_PATH
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +82,8 @@ class Inbox:
         precreate(self.path)
         self._writer = self._connect()
         self._writer.executescript(_SCHEMA)
-        _fsync_dir(self.path.parent)
+        # A new file's directory entry is not durable by the file's own fsync.
+        fsync_dir(self.path.parent)
         self._queue: queue.SimpleQueue[_Append | None] = queue.SimpleQueue()
         self._closed = False
         self._close_lock = threading.Lock()
@@ -220,12 +228,3 @@ def _settle(done: Future[bool], outcome: bool | BaseException) -> None:
             done.set_exception(outcome)
         else:
             done.set_result(outcome)
-
-
-def _fsync_dir(directory: Path) -> None:
-    """Make the database file's directory entry durable too (a new file is not, by fsync alone)."""
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
+from resources.webhooks.inbox import inbox_path
+
 TOKEN_ENV = "TMEET_WEBHOOK_TOKEN"
 AES_KEY_ENV = "TMEET_WEBHOOK_AES_KEY"
 DATA_DIR_ENV = "TMEET_DATA_DIR"
@@ -80,7 +82,7 @@ class WebhookSettings:
 
     @property
     def inbox_path(self) -> Path:
-        return self.data_dir / "inbox" / "webhooks.sqlite"
+        return inbox_path(self.data_dir)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> WebhookSettings:
