@@ -179,5 +179,4 @@ def matches_webhook_sessions(context: AssetCheckExecutionContext, storage: Stora
     )
 
 
-WEBHOOK_ASSETS = [webhook_tables]
 WEBHOOK_CHECKS = [matches_webhook_sessions]
