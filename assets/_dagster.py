@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import warnings
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
@@ -26,12 +26,16 @@ from assets._refusals import (
 )
 from assets._sync import Landed, SyncContext, Tally, write_sync_log
 from assets.schemas import SCHEMAS
+from assets.tags import NO_USER_SCOPE
+from assets.tags import SCOPE as SCOPE_TAG
+from assets.tags import USER_SCOPE as USER_SCOPE_TAG
 from pipelines.alerting import daily_freshness_policy
 from assets.partitions import DEFINITION_SETTINGS, account_timezone, daily_partitions
 from resources.dagster_resources import StorageResource, TencentMeetingResource
 from resources.pii_policy import redact_preview
 from resources.settings import ConfigError, Settings
 from resources.tencent.errors import ApiUnreachable, AuthError, AuthModeUnsupported, PermissionDenied, QuotaExhausted
+from resources.tencent.scopes import ScopeNeed
 from resources.tencent.stats import CallStats
 
 # Single-run backfills are what keeps a 90-day backfill one run (one token refresh, one shared
@@ -157,7 +161,8 @@ def scoped(compute: Callable[..., Iterator[Any]]) -> Callable[..., Iterator[Any]
     def wrapper(
         context: AssetExecutionContext, tencent: TencentMeetingResource, storage: StorageResource
     ) -> Iterator[Any]:
-        plan = tencent.plan()
+        # The scopes come from the specs' own tags; importing the registry here would be circular.
+        plan = tencent.plan(scope_needs_of(context.assets_def.specs))
         selected = {key.to_user_string() for key in context.selected_asset_keys}
         blocked = {name: plan.skipped[name] for name in selected if name in plan.skipped}
         if blocked:
@@ -187,6 +192,16 @@ def scoped(compute: Callable[..., Iterator[Any]]) -> Callable[..., Iterator[Any]
     return wrapper
 
 
+def scope_needs_of(specs: Iterable[dg.AssetSpec]) -> dict[str, ScopeNeed]:
+    """Asset name → the scope its ``tmeet/scope`` tags declare (``assets.tags``)."""
+    needs = {}
+    for spec in specs:
+        if SCOPE_TAG in spec.tags:
+            user = spec.tags[USER_SCOPE_TAG]
+            needs[spec.key.to_user_string()] = ScopeNeed(spec.tags[SCOPE_TAG], None if user == NO_USER_SCOPE else user)
+    return needs
+
+
 def record_skips(
     context: AssetExecutionContext, storage: StorageResource, blocked: Mapping[str, str],
     label: str = "(not run: scope)",
@@ -204,7 +219,8 @@ API_KINDS = frozenset({"api", "pandas", "parquet"})
 
 
 def daily_table(
-    name: str, description: str, *, group: str, deps: Sequence[str] = (), kinds: frozenset[str] = API_KINDS
+    name: str, description: str, *, group: str, tags: Mapping[str, str], deps: Sequence[str] = (),
+    kinds: frozenset[str] = API_KINDS,
 ) -> dg.AssetSpec:
     """A table partitioned by business date; skippable, because a missing scope skips it.
 
@@ -212,7 +228,7 @@ def daily_table(
     ``partition_fresh`` check and its alerts are in ``pipelines.alerting``.
     """
     return dg.AssetSpec(
-        name, skippable=True, deps=list(deps), group_name=group, kinds=set(kinds),
+        name, skippable=True, deps=list(deps), group_name=group, kinds=set(kinds), tags=dict(tags),
         partitions_def=daily_partitions, description=description, freshness_policy=daily_freshness_policy(),
     )
 

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 from dagster import AssetExecutionContext
 
+from assets.tags import table_tags
 from assets._dagster import (
     check,
     conservation_check,
@@ -38,7 +39,7 @@ from assets.normalize._common import concat_quarantine, quarantine_rows
 from assets.normalize.meetings import normalize_corp_ended_meetings, normalize_user_ended_meetings
 from assets.schemas import KEYS
 from resources.dagster_resources import StorageResource, TencentMeetingResource
-from resources.tencent.scopes import E_CORP_MEETINGS, E_USER_ENDED
+from resources.tencent.scopes import E_CORP_MEETINGS, E_USER_ENDED, VIEW_ALL_MEETINGS, VIEW_MEETING
 
 ASSET = "meetings"
 ENDED = 1
@@ -112,7 +113,8 @@ def read_instances(ctx: SyncContext, day: date) -> pd.DataFrame:
 
 @daily_pull(
     specs=[daily_table("meetings", "Ended meeting instances (one per media room), by the local date they started.",
-                       group="meetings")],
+                       group="meetings", tags=table_tags("pull", warehouse="required", scope=VIEW_ALL_MEETINGS,
+                                                         user_scope=VIEW_MEETING, archive=ASSET))],
     check_specs=[
         dg.AssetCheckSpec("key_unique", asset="meetings", description="One row per (meeting_id, sub_meeting_id, start_time)."),
         dg.AssetCheckSpec("matches_api_total", asset="meetings",

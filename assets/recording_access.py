@@ -47,6 +47,7 @@ from assets._sync import (
 )
 from assets.normalize._common import empty_as, epoch, local_date, text
 from assets.normalize._common import field as values_of
+from assets.tags import table_tags
 from assets.normalize.recording_access import (
     AccessRef,
     normalize_record_events_batches,
@@ -57,15 +58,26 @@ from resources.dagster_resources import StorageResource, TencentMeetingResource
 from resources.tencent.client import TencentMeetingClient
 from resources.tencent.errors import PermissionDenied
 from resources.tencent.pagination import Page
-from resources.tencent.scopes import E_RECORD_EVENTS, E_RECORD_METRICS, E_VIEW_DETAILS
+from resources.tencent.scopes import E_RECORD_EVENTS, E_RECORD_METRICS, E_VIEW_DETAILS, VIEW_ALL_RECORDS, VIEW_VIDEO
 
 ASSET = "recording_access"
+TAGS = table_tags("pull", warehouse="required", scope=VIEW_ALL_RECORDS, user_scope=VIEW_VIDEO, archive=ASSET,
+                  lookback=True)
 DONE = 3
 DOWNLOAD, VIEW = 1, 2
 # The platform keeps view details for 31 days and every access query spans at most 31 days, so
 # one window from the media start covers a recording's whole accessible history in one call.
 ACCESS_HORIZON = timedelta(days=31) - timedelta(seconds=1)
-TABLES = ("recording_daily_metrics", "recording_events", "recording_view_details")
+SPECS = [
+    daily_table("recording_daily_metrics", "Views and downloads per recording and day, filed under the recording's date.",
+                group="recordings", deps=["recordings", "recording_files"], tags=TAGS),
+    daily_table("recording_events", "Every view or download of a recording: who and when.",
+                group="recordings", deps=["recordings", "recording_files"], tags=TAGS),
+    daily_table("recording_view_details", "Every play of a recording file: watched time and progress.",
+                group="recordings", deps=["recordings", "recording_files"], tags=TAGS),
+]
+# In the order of the endpoints below that fill them.
+TABLES = tuple(spec.key.to_user_string() for spec in SPECS)
 _TABLE_OF = dict(zip((E_RECORD_METRICS, E_RECORD_EVENTS, E_VIEW_DETAILS), TABLES, strict=True))
 
 
@@ -256,14 +268,7 @@ def _fetch_with(client: TencentMeetingClient, recording: _Recording, start: date
 
 
 @daily_pull(
-    specs=[
-        daily_table("recording_daily_metrics", "Views and downloads per recording and day, filed under the recording's date.",
-                    group="recordings", deps=["recordings", "recording_files"]),
-        daily_table("recording_events", "Every view or download of a recording: who and when.",
-                    group="recordings", deps=["recordings", "recording_files"]),
-        daily_table("recording_view_details", "Every play of a recording file: watched time and progress.",
-                    group="recordings", deps=["recordings", "recording_files"]),
-    ],
+    specs=SPECS,
     check_specs=[
         dg.AssetCheckSpec("metrics_match_events", asset="recording_daily_metrics",
                           description="Daily view and download counts agree with the events."),

@@ -38,10 +38,13 @@ from assets._sync import (
 from assets._windows import day_window
 from assets.normalize.recordings import normalize_recordings
 from assets.schemas import KEYS
+from assets.tags import table_tags
 from resources.dagster_resources import StorageResource, TencentMeetingResource
-from resources.tencent.scopes import E_CORP_RECORDS, E_RECORDS
+from resources.tencent.scopes import E_CORP_RECORDS, E_RECORDS, VIEW_ALL_RECORDS, VIEW_VIDEO
 
 ASSET = "recordings"
+TAGS = table_tags("pull", warehouse="required", scope=VIEW_ALL_RECORDS, user_scope=VIEW_VIDEO, archive=ASSET,
+                  lookback=True)
 
 
 def extract_recordings(ctx: SyncContext, day: date) -> tuple[Landed, Landed]:
@@ -99,9 +102,9 @@ def derive_recordings(pages: Sequence[PageData], tz: str) -> Derived:
 @daily_pull(
     specs=[
         daily_table("recordings", "Cloud recordings by the local date their media started, with state and size.",
-                    group="recordings"),
+                    group="recordings", tags=TAGS),
         daily_table("recording_files", "The files of each transcoded recording: time span, size and sharing settings.",
-                    group="recordings", deps=["recordings"]),
+                    group="recordings", deps=["recordings"], tags=TAGS),
     ],
     check_specs=[
         dg.AssetCheckSpec("key_unique", asset="recordings"),

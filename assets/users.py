@@ -40,11 +40,24 @@ from resources.raw_archive import RawWriter
 from resources.tencent.client import TencentMeetingClient
 from resources.tencent.errors import AuthModeUnsupported, ResponseShapeError
 from resources.tencent.pagination import Page
-from resources.tencent.scopes import E_CORP_ROLES, E_CORP_USERS, E_USER_INFO
+from assets.tags import table_tags
+from resources.tencent.scopes import E_CORP_ROLES, E_CORP_USERS, E_USER_INFO, VIEW_ALL_USERS, VIEW_USER_INFO
 from resources.tencent.shapes import ROLE_LIST, ROLE_USERS, SHAPE_SOURCES, roles_shape, shape_note
 
 ASSET = "directory"
-TABLES = ("users", "user_departments", "roles")
+# No user-level endpoint lists department membership or the role list.
+ACCOUNT_ONLY_TAGS = table_tags("pull", warehouse="required", scope=VIEW_ALL_USERS, archive=ASSET)
+SPECS = [
+    dg.AssetSpec("users", skippable=True, description="Every user of the account, with status, role and main department.",
+                 group_name="directory", kinds={"api", "pandas", "parquet"},
+                 tags=table_tags("pull", warehouse="required", scope=VIEW_ALL_USERS, user_scope=VIEW_USER_INFO,
+                                 archive=ASSET)),
+    dg.AssetSpec("user_departments", skippable=True, description="Which departments each user belongs to.",
+                 group_name="directory", kinds={"api", "pandas", "parquet"}, tags=ACCOUNT_ONLY_TAGS),
+    dg.AssetSpec("roles", skippable=True, description="The account's roles and how many members each has.",
+                 group_name="directory", kinds={"api", "pandas", "parquet"}, tags=ACCOUNT_ONLY_TAGS),
+]
+TABLES = tuple(spec.key.to_user_string() for spec in SPECS)
 
 
 def extract_directory(ctx: SyncContext, *, include_roles: bool = True) -> dict[str, Landed]:
@@ -213,14 +226,7 @@ def _kept(user: Any, rejected: set[str]) -> bool:
 
 @dg.multi_asset(
     can_subset=True,
-    specs=[
-        dg.AssetSpec("users", skippable=True, description="Every user of the account, with status, role and main department.",
-                     group_name="directory", kinds={"api", "pandas", "parquet"}),
-        dg.AssetSpec("user_departments", skippable=True, description="Which departments each user belongs to.",
-                     group_name="directory", kinds={"api", "pandas", "parquet"}),
-        dg.AssetSpec("roles", skippable=True, description="The account's roles and how many members each has.",
-                     group_name="directory", kinds={"api", "pandas", "parquet"}),
-    ],
+    specs=SPECS,
     check_specs=[
         dg.AssetCheckSpec("userid_unique", asset="users", description="One row per userid."),
         dg.AssetCheckSpec("one_main_department", asset="user_departments",

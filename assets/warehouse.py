@@ -8,21 +8,20 @@ import dagster as dg
 import duckdb
 from dagster import AssetExecutionContext
 
+from assets import registry
 from assets._dagster import DUCKDB_POOL, check
 from assets.schemas import KEYS, PARTITION_COLUMN, SCHEMAS
 from assets.partitions import account_timezone
+from assets.tags import table_tags
 from resources.dagster_resources import StorageResource
 from resources.warehouse import PublishResult, Warehouse, WarehousePublishError, quote_identifier
 
 log = logging.getLogger(__name__)
 
 SQL_DIR = Path(__file__).parent / "sql"
-REPORTS = ("daily_usage", "usage_by_department", "meeting_attendance", "recording_engagement", "user_activity")
-LAKE_TABLES = (
-    "users", "user_departments", "roles", "meetings", "participant_sessions", "attendance", "recordings",
-    "recording_files", "recording_daily_metrics", "recording_events", "recording_view_details",
-    "upcoming_meetings", "live_meetings", "webhook_events", "live_attendance", "sync_log", "quarantine",
-)
+# One report per SQL file, named after it: `40_recording_engagement.sql` is `report_recording_engagement`.
+REPORTS = tuple(path.stem.split("_", 1)[1] for path in sorted(SQL_DIR.glob("*.sql")))
+LAKE_TABLES = registry.lake_tables()
 WAREHOUSE_TABLES = {table: SCHEMAS[table] for table in LAKE_TABLES}
 REPORT_COMMAND = "tmeet-etl report"
 
@@ -39,7 +38,7 @@ def report_description(name: str) -> str:
 
 # Published when present but never required: an account may have no webhook subscription and no
 # snapshot schedule on. As declared dependencies they made "Materialize all" warn about them.
-OPTIONAL_TABLES = ("upcoming_meetings", "live_meetings", "webhook_events", "live_attendance")
+OPTIONAL_TABLES = registry.tables(warehouse="optional")
 # Tables whose lake partition is a date column can be republished one partition at a time.
 WAREHOUSE_KEYS = {table: KEYS[table] for table in LAKE_TABLES if KEYS.get(table)}
 PARTITION_COLUMNS = {table: column for table in LAKE_TABLES if (column := PARTITION_COLUMN[table]) is not None}
@@ -56,15 +55,16 @@ def publish(storage: StorageResource) -> PublishResult:
     specs=[
         dg.AssetSpec(
             "warehouse",
-            deps=[t for t in LAKE_TABLES if t not in ("sync_log", "quarantine", *OPTIONAL_TABLES)],
+            deps=list(registry.tables(warehouse="required")),
             group_name="warehouse",
+            tags=table_tags("publish", warehouse="built"),
             kinds={"duckdb"},
             description="warehouse.duckdb: every lake table, rebuilt and published atomically (the snapshot "
             "and webhook tables too, when present; `warehouse_publish_sensor` publishes after their runs).",
         ),
         *[
             dg.AssetSpec(f"report_{name}", deps=["warehouse"], group_name="reporting", kinds={"duckdb", "sql"},
-                         description=report_description(name))
+                         tags=table_tags("report", warehouse="built"), description=report_description(name))
             for name in REPORTS
         ],
     ],

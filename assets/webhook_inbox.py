@@ -25,14 +25,8 @@ from resources.webhooks import Inbox, InboxRow
 
 log = logging.getLogger(__name__)
 
-# Where `tmeet-etl webhook serve` keeps its inbox below the data directory (WebhookSettings.inbox_path).
-INBOX_RELATIVE_PATH = Path("inbox") / "webhooks.sqlite"
 PAGE_ROWS = 5000
 QUARANTINE_SNAPSHOT = "webhook_events"
-
-
-def inbox_path(data_dir: Path | str) -> Path:
-    return Path(data_dir) / INBOX_RELATIVE_PATH
 
 
 def iter_inbox(path: Path, after: int = 0, *, max_rows: int | None = None) -> Iterator[list[InboxRow]]:

@@ -14,14 +14,19 @@ from assets._dagster import SINGLE_RUN, check, partition_days
 from assets._sync import Landed
 from assets.normalize._common import empty
 from assets.schemas import KEYS
+from assets.tags import table_tags
 from assets.session_crosscheck import SAMPLE_ROWS, TIME_TOLERANCE, SessionComparison, compare_sessions
-from assets.webhook_inbox import Rebuilt, inbox_path, rebuild_days
+from assets.webhook_inbox import Rebuilt, rebuild_days
 from assets.partitions import account_timezone, daily_partitions, webhook_partitions
 from resources.dagster_resources import StorageResource
 from resources.pii_policy import redact_preview
+from resources.webhooks.inbox import inbox_path
 
 # A per-date check is what "compare that date" means; partitioned checks are preview in 1.13, a known trade.
 warnings.filterwarnings("ignore", message=".*partitions_def on an AssetCheckSpec.*", category=dg.PreviewWarning)
+
+# Rebuilt from the webhook inbox (not the raw-page archive); published when present.
+TAGS = table_tags("webhook", warehouse="optional")
 
 
 def _landed(table: str, frames: dict[date, pd.DataFrame]) -> Landed:
@@ -64,10 +69,11 @@ def session_checks(sessions: pd.DataFrame) -> list[dg.AssetCheckResult]:
 
 @dg.multi_asset(
     specs=[
-        dg.AssetSpec("webhook_events", group_name="webhooks", kinds={"sqlite", "pandas", "parquet"},
+        dg.AssetSpec("webhook_events", group_name="webhooks", kinds={"sqlite", "pandas", "parquet"}, tags=TAGS,
                      partitions_def=webhook_partitions,
                      description="One row per pushed event from the webhook inbox, by the event's business date."),
         dg.AssetSpec("live_attendance", deps=["webhook_events"], group_name="webhooks", kinds={"pandas", "parquet"},
+                     tags=TAGS,
                      partitions_def=webhook_partitions,
                      description="Join and leave events paired into sessions per person and device; open until the leave."),
     ],
@@ -166,5 +172,4 @@ def matches_webhook_sessions(context: AssetCheckExecutionContext, storage: Stora
     )
 
 
-WEBHOOK_ASSETS = [webhook_tables]
 WEBHOOK_CHECKS = [matches_webhook_sessions]

@@ -245,7 +245,9 @@ def doctor_report(settings: Settings) -> list[tuple[str, bool, str]]:
             rows.append(("connectivity", False, f"{who}: {exc}"))
             client.close()
             continue
-        plan = sc.plan_assets(client.app_type, granted)
+        from assets import registry  # the assets load Dagster: only a doctor run pays for it
+
+        plan = sc.plan_assets(registry.scope_needs(), client.app_type, granted)
         rows.append(("scopes", True, ", ".join(granted) if granted is not None else "not reported for AK/SK apps"))
         rows.extend(coverage_plan(client, plan, now=lambda at=clock: at))
         client.close()

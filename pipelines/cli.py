@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import logging
 import os
 import sys
@@ -19,7 +20,7 @@ from pipelines.env_file import DEFAULT_ENV_FILE, load_env_file
 from resources.refusal_alerts import install_refresh_refused_alerts
 from resources.tencent.redact import install_log_scrubbing, scrub
 
-# (module, attribute) pairs; each ``register`` adds its sub-commands and sets ``func``.
+# Each module's ``register`` adds its sub-commands and sets ``func``.
 COMMAND_MODULES: tuple[str, ...] = (
     "pipelines.sync_cli",
     "pipelines.rebuild_cli",
@@ -30,6 +31,15 @@ COMMAND_MODULES: tuple[str, ...] = (
     "emulator.cli",
     "pipelines.webhook_cli",
 )
+# Commands that run the bundled emulator: a deployment without the `emulator` package has none of them.
+EMULATOR_COMMAND_MODULES = frozenset({"pipelines.demo_cli", "pipelines.dev_cli", "emulator.cli"})
+
+
+def emulator_installed() -> bool:
+    try:
+        return importlib.util.find_spec("emulator") is not None
+    except ImportError:
+        return False
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,7 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--debug", action="store_true", help="print the full trace of a failure (it is always in <data dir>/logs)"
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    with_emulator = emulator_installed()
     for module_name in COMMAND_MODULES:
+        if module_name in EMULATOR_COMMAND_MODULES and not with_emulator:
+            continue
         importlib.import_module(module_name).register(subparsers)
     return parser
 

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from assets import registry
 from resources.tencent import auth_modes
 from resources.tencent import scopes as sc
 from resources.tencent.client import TencentMeetingClient
@@ -172,7 +173,7 @@ def coverage_rows(client: TencentMeetingClient, plan: sc.AssetPlan, probes: dict
     why_not: dict[str, list[str]] = {}
     will_run: list[str] = []
     as_admin: list[str] = []
-    for asset in sc.ASSETS:
+    for asset in registry.scope_needs():
         if asset in plan.skipped:
             why_not.setdefault(plan.skipped[asset], []).append(asset)
             continue

@@ -2,14 +2,9 @@
 
 import dagster as dg
 
-from assets.meetings import meetings_asset
-from assets.participants import participants
-from assets.recording_access import recording_access
-from assets.recordings import recordings_assets
-from assets.snapshots import meeting_snapshots
-from assets.users import directory
+from assets import registry
 from assets.warehouse import warehouse
-from assets.webhooks import WEBHOOK_ASSETS, WEBHOOK_CHECKS
+from assets.webhooks import WEBHOOK_CHECKS
 from pipelines.alerting import freshness_alert_sensor, partition_freshness, run_failure_alert_sensor
 from pipelines.jobs import daily_job, publish_job, recordings_lookback_job, snapshot_job, webhook_job
 from pipelines.publish import warehouse_publish_sensor
@@ -18,15 +13,15 @@ from pipelines.sensors import webhook_inbox_sensor
 from resources.dagster_resources import build_resources
 from resources.tencent.redact import install_log_scrubbing
 
-ASSETS = [directory, meetings_asset, participants, recordings_assets, recording_access, meeting_snapshots, warehouse]
+# What `tmeet-etl sync` runs: the API pulls and the publish; the webhook assets read the inbox instead.
+ASSETS = [*registry.pull_assets(), warehouse]
 
 
 @dg.definitions
 def defs() -> dg.Definitions:
     install_log_scrubbing()
     return dg.Definitions(
-        # The webhook assets stay out of ASSETS: `tmeet-etl sync` pulls, it does not read the inbox.
-        assets=[*ASSETS, *WEBHOOK_ASSETS],
+        assets=[*registry.TABLE_ASSETS, warehouse],
         asset_checks=[*WEBHOOK_CHECKS, partition_freshness],
         jobs=[daily_job, recordings_lookback_job, snapshot_job, webhook_job, publish_job],
         schedules=[daily_schedule, recordings_lookback_schedule, snapshot_schedule],

@@ -25,7 +25,7 @@ from rich.console import Console
 from rich.table import Table
 
 from assets.warehouse import publish
-from assets.webhook_inbox import Rebuilt, inbox_path, rebuild_days
+from assets.webhook_inbox import Rebuilt, rebuild_days
 from assets.webhooks import compare_day
 from emulator.apps import load_apps
 from emulator.testing import EmulatorHandle, running_emulator
@@ -42,6 +42,7 @@ from resources.platform_constants import PLATFORM_TIMEZONE
 from resources.settings import Settings
 from resources.warehouse import PublishResult
 from resources.webhooks import Inbox
+from resources.webhooks.inbox import inbox_path
 
 DEMO_TIMEZONE = PLATFORM_TIMEZONE
 # The live day: the emulator's clock walks from 08:00 to 21:00 in half-hour steps while the

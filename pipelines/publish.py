@@ -7,7 +7,7 @@ and otherwise on a debounce, so a webhook or snapshot run lands its partition an
 import dagster as dg
 from dagster import SensorEvaluationContext
 
-from assets.warehouse import LAKE_TABLES
+from assets import registry
 from dagster._core.storage.dagster_run import IN_PROGRESS_RUN_STATUSES, RunsFilter
 
 from pipelines.jobs import publish_job
@@ -15,7 +15,7 @@ from resources.settings import Settings
 
 PUBLISHING_JOBS = frozenset({"daily_job", "recordings_lookback_job", "publish_job"})
 # The tables whose new data waits for the next debounced publish (the logs land with every step).
-PUBLISHED_TABLES = tuple(t for t in LAKE_TABLES if t not in ("sync_log", "quarantine"))
+PUBLISHED_TABLES = (*registry.tables(warehouse="required"), *registry.tables(warehouse="optional"))
 
 
 def publish_interval_seconds() -> int:

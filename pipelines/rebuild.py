@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
+from assets import registry
 from assets._sync import Derived, Landed, PageData, SyncContext, land, replay_pages
 from assets.meetings import derive_meetings
 from assets.participants import derive_participants
@@ -45,20 +46,28 @@ def _landing(name: str, derive: Callable[[list[PageData], date | None, str], Der
     return lambda ctx, pages, day, tables: land(ctx, derive(pages, day, ctx.tz), day, name, tables)
 
 
-ARCHIVED_ASSETS: tuple[ArchivedAsset, ...] = (
-    ArchivedAsset("directory", ("users", "user_departments", "roles"), False,
-                  _landing("directory", lambda pages, _day, tz: derive_directory(pages, tz))),
-    ArchivedAsset("meetings", ("meetings",), True,
-                  _landing("meetings", lambda pages, day, tz: derive_meetings(pages, _required(day), tz))),
-    ArchivedAsset("participant_sessions", ("participant_sessions", "attendance"), True,
-                  _landing("participant_sessions", lambda pages, _day, tz: derive_participants(pages, tz))),
-    ArchivedAsset("recordings", ("recordings", "recording_files"), True,
-                  _landing("recordings", lambda pages, _day, tz: derive_recordings(pages, tz))),
-    ArchivedAsset("recording_access", ("recording_daily_metrics", "recording_events", "recording_view_details"),
-                  True, _landing("recording_access", lambda pages, _day, _tz: derive_recording_access(pages))),
-    ArchivedAsset("meeting_snapshots", ("upcoming_meetings", "live_meetings"), True,
-                  lambda ctx, pages, _day, tables: _land_snapshots(ctx, pages, tables)),
-)
+# How each archive's pages land again: the same derive function its live pull uses. Which archives
+# exist and the tables each derives are declared by the assets (their `tmeet/archive` tag).
+REPLAYS: dict[str, Replace] = {
+    "directory": _landing("directory", lambda pages, _day, tz: derive_directory(pages, tz)),
+    "meetings": _landing("meetings", lambda pages, day, tz: derive_meetings(pages, _required(day), tz)),
+    "participant_sessions": _landing("participant_sessions", lambda pages, _day, tz: derive_participants(pages, tz)),
+    "recordings": _landing("recordings", lambda pages, _day, tz: derive_recordings(pages, tz)),
+    "recording_access": _landing("recording_access", lambda pages, _day, _tz: derive_recording_access(pages)),
+    "meeting_snapshots": lambda ctx, pages, _day, tables: _land_snapshots(ctx, pages, tables),
+}
+
+
+def archived_assets() -> tuple[ArchivedAsset, ...]:
+    """Every archive the assets declare, with its replay; an archive without one is a wiring error."""
+    found = registry.archives()
+    missing = sorted({archive.name for archive in found} - REPLAYS.keys())
+    if missing:
+        raise RuntimeError(f"no replay for the raw archive(s) {', '.join(missing)}: add each to REPLAYS in {__name__}")
+    return tuple(ArchivedAsset(a.name, a.tables, a.partitioned, REPLAYS[a.name]) for a in found)
+
+
+ARCHIVED_ASSETS = archived_assets()
 REBUILDABLE_TABLES: tuple[str, ...] = tuple(t for asset in ARCHIVED_ASSETS for t in asset.tables)
 
 

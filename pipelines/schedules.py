@@ -4,8 +4,9 @@ from datetime import timedelta
 
 import dagster as dg
 
+from assets import registry
 from assets.partitions import DEFINITION_SETTINGS
-from pipelines.jobs import PUBLISH_ASSETS, PULL_ASSETS, RECORDING_ASSETS, daily_job, recordings_lookback_job, snapshot_job
+from pipelines.jobs import DAILY, RECORDINGS_LOOKBACK, daily_job, recordings_lookback_job, selected, snapshot_job
 from resources.dagster_resources import TencentMeetingResource
 from resources.settings import Settings
 
@@ -19,10 +20,10 @@ def lookback_days() -> int:
     return Settings.from_env().lookback_days
 
 
-def planned_selection(tencent: TencentMeetingResource, assets: tuple[str, ...]) -> list[dg.AssetKey]:
-    """The job's assets the granted scopes allow, plus the publish: a skipped scope never stops the warehouse."""
-    skipped = tencent.plan().skipped
-    return [dg.AssetKey(name) for name in (*assets, *PUBLISH_ASSETS) if name not in skipped]
+def planned_selection(tencent: TencentMeetingResource, selection: dg.AssetSelection) -> list[dg.AssetKey]:
+    """The job's assets the granted scopes allow; the publish needs no scope, so a skipped one never stops it."""
+    skipped = tencent.plan(registry.scope_needs()).skipped
+    return [key for key in selected(selection) if key.to_user_string() not in skipped]
 
 
 @dg.schedule(
@@ -37,7 +38,7 @@ def daily_schedule(context: dg.ScheduleEvaluationContext, tencent: TencentMeetin
     return dg.RunRequest(
         run_key=f"daily-{yesterday}",
         partition_key=yesterday,
-        asset_selection=planned_selection(tencent, PULL_ASSETS),
+        asset_selection=planned_selection(tencent, DAILY),
     )
 
 
@@ -58,7 +59,7 @@ def recordings_lookback_schedule(
     first, last = yesterday - timedelta(days=days), yesterday - timedelta(days=1)
     return dg.RunRequest(
         run_key=f"lookback-{first.isoformat()}-{last.isoformat()}",
-        asset_selection=planned_selection(tencent, RECORDING_ASSETS),
+        asset_selection=planned_selection(tencent, RECORDINGS_LOOKBACK),
         tags={
             "dagster/asset_partition_range_start": first.isoformat(),
             "dagster/asset_partition_range_end": last.isoformat(),

@@ -5,11 +5,12 @@
 import dagster as dg
 from dagster import SensorEvaluationContext
 
-from assets.webhook_inbox import inbox_path, iter_inbox, touched_dates
+from assets.webhook_inbox import iter_inbox, touched_dates
 from assets.webhooks import webhook_partitions
 from pipelines.jobs import webhook_job
 from assets.partitions import account_timezone
 from resources.dagster_resources import StorageResource
+from resources.webhooks.inbox import inbox_path
 
 MIN_INTERVAL_SECONDS = 30
 # Bounds one tick's work; a larger backlog is taken over the following ticks, one run each.

@@ -19,7 +19,9 @@ from rich.table import Table
 
 from assets._progress import NullProgress, install_progress
 from assets._refusals import NOT_RUN
+from assets import registry
 from pipelines.definitions import ASSETS
+from pipelines.jobs import SNAPSHOT
 from pipelines.instance import cli_run_tags, deployment_instance
 from pipelines.recorded import materialize_as
 from resources.dagster_resources import StorageResource, TencentMeetingResource
@@ -33,7 +35,7 @@ DEBUG_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}
 log = logging.getLogger(__name__)
 
 SYNC_JOB_NAME = "tmeet_etl_sync"
-SYNC_SELECTION = dg.AssetSelection.all() - dg.AssetSelection.assets("upcoming_meetings", "live_meetings")
+SYNC_SELECTION = dg.AssetSelection.all() - SNAPSHOT
 
 
 @dataclass(frozen=True)
@@ -132,7 +134,7 @@ def run_sync(
         raise ConfigError(f"--end {end} is before --start {start}")
     settings = Settings.from_env()
     tencent = TencentMeetingResource()
-    plan = tencent.plan()
+    plan = tencent.plan(registry.scope_needs())
     selection = dg.AssetSelection.all() if include_snapshots else SYNC_SELECTION
     # Assets the scopes do not allow stay out of the run, so the warehouse still publishes.
     selection = selection - dg.AssetSelection.assets(*plan.skipped)

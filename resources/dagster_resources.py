@@ -18,7 +18,7 @@ from resources.refusal_alerts import install_refresh_refused_alerts
 from resources.raw_archive import RawArchive
 from resources.settings import Settings
 from resources.tencent.client import TencentMeetingClient
-from resources.tencent.scopes import AssetPlan, plan_assets
+from resources.tencent.scopes import AssetPlan, ScopeNeed, plan_assets
 from resources.tencent.stats import CallStats
 from resources.tencent.token_store import TokenStore
 from resources.warehouse import Warehouse
@@ -73,23 +73,23 @@ class TencentMeetingResource(dg.ConfigurableResource):
         return clients
 
 
-    def plan(self) -> AssetPlan:
-        """Which assets the granted scopes allow, and for each one left out, the missing scope.
+    def plan(self, needs: Mapping[str, ScopeNeed]) -> AssetPlan:
+        """Which of ``needs`` (asset → scope) the granted scopes allow, and for each one left out, the missing scope.
 
         AK/SK apps report no scopes, so everything is planned and a refusal names the gap. An
         OAuth app with no stored login plans everything too: its first call says to log in.
         """
         settings = self.settings()
         if settings.auth_mode == "aksk":
-            return plan_assets("aksk", None)
+            return plan_assets(needs, "aksk", None)
         store = TokenStore.for_app(settings.state_dir, settings.sdk_id, settings.token_key)
         tokens = store.read_all().values()
         if not tokens:
-            return plan_assets(settings.app_type, None)
+            return plan_assets(needs, settings.app_type, None)
         # A user-level app's users may have consented to different scopes: an asset runs when
         # any of them allows it, and covers the users who do.
         granted = {scope for token in tokens for scope in token.scopes}
-        return plan_assets(settings.app_type, granted)
+        return plan_assets(needs, settings.app_type, granted)
 
 
 class StorageResource(dg.ConfigurableResource):

@@ -17,12 +17,13 @@ from resources.tencent.errors import (
     TencentError,
 )
 from resources.tencent.pagination import Page
-from resources.tencent.scopes import AssetPlan, plan_assets
+from resources.tencent.scopes import AssetPlan, ScopeNeed, plan_assets
 from resources.tencent.stats import CallStats
 
 __all__ = [
     "ApiError",
     "AssetPlan",
+    "ScopeNeed",
     "AuthError",
     "AuthModeUnsupported",
     "BadRequest",

@@ -1,4 +1,7 @@
-"""The platform's scope table as data: scope → endpoints → pipeline assets, for both app types.
+"""The platform's scope table as data: scope → endpoints, for both app types, and planning by scope.
+
+The client speaks endpoints and scopes only: which pipeline asset needs which scope is declared on
+the asset itself (``assets.tags``) and handed to :func:`plan_assets` as opaque names.
 
 Source: the open platform's OAuth page (account-level and user-level scope tables). Self-built
 AK/SK apps hold the equivalent enterprise permission points and plan like account-level apps.
@@ -8,27 +11,11 @@ platform, so every scope is also recognised by its Chinese name.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
 AppType = Literal["account", "user", "aksk"]
-
-ASSETS: tuple[str, ...] = (
-    "users",
-    "user_departments",
-    "roles",
-    "meetings",
-    "participant_sessions",
-    "attendance",
-    "recordings",
-    "recording_files",
-    "recording_daily_metrics",
-    "recording_events",
-    "recording_view_details",
-    "upcoming_meetings",
-    "live_meetings",
-)
 
 E_MEETING_BY_ID = "GET /v1/meetings/{meeting_id}"
 E_MEETING_BY_CODE = "GET /v1/meetings?meeting_code"
@@ -50,6 +37,14 @@ E_CORP_ROLES = "GET /v1/corp/user-roles"
 E_USER_INFO = "GET /v1/users/info/basic"
 E_LIVE_REPLAY = "GET /v1/meetings/{meeting_id}/live-play/replays"
 
+# The "view" scopes the pipeline's data needs; assets name them in their tags.
+VIEW_ALL_MEETINGS = "VIEW_ALL_MEETINGS"
+VIEW_ALL_RECORDS = "VIEW_ALL_RECORDS"
+VIEW_ALL_USERS = "VIEW_ALL_USERS"
+VIEW_MEETING = "VIEW_MEETING"
+VIEW_VIDEO = "VIEW_VIDEO"
+VIEW_USER_INFO = "VIEW_USER_INFO"
+
 
 @dataclass(frozen=True)
 class Scope:
@@ -57,7 +52,6 @@ class Scope:
     name: str  # the Chinese name shown on the platform
     app_types: tuple[AppType, ...]
     endpoints: tuple[str, ...]
-    assets: tuple[str, ...]
     aliases: tuple[str, ...] = ()
     manages: bool = False  # a "view and manage" scope includes its "view" twin
 
@@ -65,11 +59,7 @@ class Scope:
 _ACCOUNT_MEETING_ENDPOINTS = (
     E_MEETING_BY_ID, E_MEETING_BY_CODE, E_PARTICIPANTS, E_USER_MEETINGS, E_USER_ENDED, E_CORP_MEETINGS,
 )
-_ACCOUNT_MEETING_ASSETS = ("meetings", "participant_sessions", "attendance", "upcoming_meetings", "live_meetings")
 _RECORD_ENDPOINTS = (E_RECORDS, E_ADDRESSES, E_ADDRESS, E_RECORD_METRICS, E_RECORD_EVENTS, E_VIEW_DETAILS)
-_RECORD_ASSETS = (
-    "recordings", "recording_files", "recording_daily_metrics", "recording_events", "recording_view_details",
-)
 _ACCOUNT_USER_ENDPOINTS = (E_USER, E_USERS_LIST, E_CORP_USERS, E_CORP_ROLES)
 _USER_MEETING_ENDPOINTS = (E_MEETING_BY_ID, E_MEETING_BY_CODE, E_PARTICIPANTS, E_USER_MEETINGS, E_USER_ENDED)
 
@@ -78,34 +68,29 @@ USER: tuple[AppType, ...] = ("user",)
 
 SCOPES: tuple[Scope, ...] = (
     # account-level apps (and self-built enterprise apps)
-    Scope("VIEW_ALL_MEETINGS", "查看所有用户的会议", ACCOUNT, _ACCOUNT_MEETING_ENDPOINTS, _ACCOUNT_MEETING_ASSETS),
-    Scope("MANAGE_ALL_MEETINGS", "查看和管理所有用户的会议", ACCOUNT, _ACCOUNT_MEETING_ENDPOINTS,
-          _ACCOUNT_MEETING_ASSETS, manages=True),
-    Scope("VIEW_ALL_RECORDS", "查看所有用户的录制", ACCOUNT, (*_RECORD_ENDPOINTS, E_CORP_RECORDS), _RECORD_ASSETS,
+    Scope(VIEW_ALL_MEETINGS, "查看所有用户的会议", ACCOUNT, _ACCOUNT_MEETING_ENDPOINTS),
+    Scope("MANAGE_ALL_MEETINGS", "查看和管理所有用户的会议", ACCOUNT, _ACCOUNT_MEETING_ENDPOINTS, manages=True),
+    Scope(VIEW_ALL_RECORDS, "查看所有用户的录制", ACCOUNT, (*_RECORD_ENDPOINTS, E_CORP_RECORDS),
           aliases=("VIEW_ALL_VIDEO",)),
     Scope("MANAGE_ALL_RECORDS", "查看和管理所有用户的录制", ACCOUNT, (*_RECORD_ENDPOINTS, E_CORP_RECORDS),
-          _RECORD_ASSETS, aliases=("MANAGE_ALL_VIDEO",), manages=True),
-    Scope("VIEW_ALL_LIVE", "查看所有用户的直播", ACCOUNT, (E_LIVE_REPLAY,), ()),
-    Scope("MANAGE_ALL_LIVE", "查看和管理所有用户的直播", ACCOUNT, (E_LIVE_REPLAY,), (), manages=True),
-    Scope("VIEW_ALL_USERS", "查看所有用户信息", ACCOUNT, _ACCOUNT_USER_ENDPOINTS,
-          ("users", "user_departments", "roles"), aliases=("VIEW_ALL_USER_INFO",)),
+          aliases=("MANAGE_ALL_VIDEO",), manages=True),
+    Scope("VIEW_ALL_LIVE", "查看所有用户的直播", ACCOUNT, (E_LIVE_REPLAY,)),
+    Scope("MANAGE_ALL_LIVE", "查看和管理所有用户的直播", ACCOUNT, (E_LIVE_REPLAY,), manages=True),
+    Scope(VIEW_ALL_USERS, "查看所有用户信息", ACCOUNT, _ACCOUNT_USER_ENDPOINTS, aliases=("VIEW_ALL_USER_INFO",)),
     Scope("MANAGE_ALL_USERS", "查看和管理所有用户信息", ACCOUNT, _ACCOUNT_USER_ENDPOINTS,
-          ("users", "user_departments", "roles"), aliases=("MANAGE_ALL_USER_INFO",), manages=True),
+          aliases=("MANAGE_ALL_USER_INFO",), manages=True),
     # user-level apps: only the authorizing user's own data
-    Scope("VIEW_MEETING", "查看您的会议", USER, _USER_MEETING_ENDPOINTS, _ACCOUNT_MEETING_ASSETS),
-    Scope("MANAGE_MEETING", "查看和管理您的会议", USER, _USER_MEETING_ENDPOINTS, _ACCOUNT_MEETING_ASSETS,
-          manages=True),
-    Scope("VIEW_VIDEO", "查看您的录制", USER, _RECORD_ENDPOINTS, _RECORD_ASSETS),
-    Scope("MANAGE_VIDEO", "查看和管理您的录制", USER, _RECORD_ENDPOINTS, _RECORD_ASSETS, manages=True),
-    Scope("VIEW_LIVE", "查看您的直播", USER, (E_LIVE_REPLAY,), ()),
-    Scope("MANAGE_LIVE", "查看和管理您的直播", USER, (E_LIVE_REPLAY,), (), manages=True),
-    Scope("VIEW_USER_INFO", "查看您的用户信息", USER, (E_USER, E_USERS_LIST, E_USER_INFO), ("users",)),
-    Scope("MANAGE_USER_INFO", "查看和管理您的用户信息", USER, (E_USER, E_USERS_LIST, E_USER_INFO), ("users",),
+    Scope(VIEW_MEETING, "查看您的会议", USER, _USER_MEETING_ENDPOINTS),
+    Scope("MANAGE_MEETING", "查看和管理您的会议", USER, _USER_MEETING_ENDPOINTS, manages=True),
+    Scope(VIEW_VIDEO, "查看您的录制", USER, _RECORD_ENDPOINTS),
+    Scope("MANAGE_VIDEO", "查看和管理您的录制", USER, _RECORD_ENDPOINTS, manages=True),
+    Scope("VIEW_LIVE", "查看您的直播", USER, (E_LIVE_REPLAY,)),
+    Scope("MANAGE_LIVE", "查看和管理您的直播", USER, (E_LIVE_REPLAY,), manages=True),
+    Scope(VIEW_USER_INFO, "查看您的用户信息", USER, (E_USER, E_USERS_LIST, E_USER_INFO)),
+    Scope("MANAGE_USER_INFO", "查看和管理您的用户信息", USER, (E_USER, E_USERS_LIST, E_USER_INFO),
           manages=True),
 )
-
-# Assets a user-level app can never build: there is no user-level endpoint behind them.
-NO_USER_LEVEL_SOURCE = {"user_departments": "department membership", "roles": "the role list"}
+SCOPE_CODES = frozenset(scope.code for scope in SCOPES)
 
 
 def normalize_app_type(app_type: str) -> AppType:
@@ -130,9 +115,9 @@ def resolve(granted: Iterable[str], app_type: str) -> set[str]:
     return held
 
 
-def scopes_for_asset(asset: str, app_type: str) -> list[Scope]:
-    kind = normalize_app_type(app_type)
-    return [s for s in SCOPES if kind in s.app_types and asset in s.assets]
+def satisfies(scope: Scope, code: str) -> bool:
+    """Whether holding ``scope`` grants ``code``: itself, or the "view and manage" twin of a "view" scope."""
+    return scope.code == code or (scope.manages and scope.code == "MANAGE_" + code.removeprefix("VIEW_"))
 
 
 def scope_for_endpoint(endpoint: str, app_type: str) -> str:
@@ -145,13 +130,28 @@ def scope_for_endpoint(endpoint: str, app_type: str) -> str:
 
 
 @dataclass(frozen=True)
+class ScopeNeed:
+    """The scope a piece of data needs: ``account`` for account-level and AK/SK apps, ``user`` for
+    user-level apps (``None`` when no user-level endpoint reaches it)."""
+
+    account: str
+    user: str | None
+
+    def __post_init__(self) -> None:
+        unknown = sorted({self.account, self.user or self.account} - SCOPE_CODES)
+        if unknown:
+            raise ValueError(f"unknown scope code(s) {', '.join(unknown)}; use one of {', '.join(sorted(SCOPE_CODES))}")
+
+
+@dataclass(frozen=True)
 class AssetPlan:
     run: tuple[str, ...]
     skipped: dict[str, str]  # asset -> why (names the missing scope)
 
 
-def plan_assets(app_type: str, granted_scopes: Iterable[str] | None) -> AssetPlan:
-    """Which assets can run with the granted scopes; for each skipped one, the missing scope.
+def plan_assets(needs: Mapping[str, ScopeNeed], app_type: str, granted_scopes: Iterable[str] | None) -> AssetPlan:
+    """Which of ``needs`` (asset name → scope needed) can run with the granted scopes; for each
+    skipped one, the missing scope.
 
     ``granted_scopes=None`` means the platform does not report scopes (self-built apps): plan
     everything and let the first call's 9042 name the gap.
@@ -160,14 +160,16 @@ def plan_assets(app_type: str, granted_scopes: Iterable[str] | None) -> AssetPla
     held = None if granted_scopes is None else resolve(granted_scopes, kind)
     run: list[str] = []
     skipped: dict[str, str] = {}
-    for asset in ASSETS:
-        if kind == "user" and asset in NO_USER_LEVEL_SOURCE:
-            skipped[asset] = f"user-level apps have no endpoint for {NO_USER_LEVEL_SOURCE[asset]}"
+    for asset, need in needs.items():
+        code = need.user if kind == "user" else need.account
+        if code is None:
+            skipped[asset] = (f"user-level apps have no endpoint for {asset}; an account-level or AK/SK app "
+                              "reads it")
             continue
-        options = scopes_for_asset(asset, kind)
+        options = [s for s in SCOPES if kind in s.app_types and satisfies(s, code)]
         if held is None or any(s.code in held for s in options):
             run.append(asset)
         else:
-            weakest = next((s for s in options if not s.manages), options[0])
+            weakest = next(s for s in options if s.code == code)
             skipped[asset] = f"missing scope {weakest.code} ({weakest.name})"
     return AssetPlan(tuple(run), skipped)

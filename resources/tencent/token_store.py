@@ -20,6 +20,7 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from filelock import FileLock
 from pydantic import SecretStr
 
+from resources.atomic_files import fsync_dir
 from resources.file_modes import PRIVATE, make_dirs
 from resources.settings import ConfigError
 from resources.tencent.redact import register_secret
@@ -121,7 +122,7 @@ def load_or_create_key(settings_key: SecretStr | None, key_path: Path) -> MultiF
             fh.write(Fernet.generate_key())
             fh.flush()
             os.fsync(fh.fileno())
-        _fsync_dir(key_path.parent)
+        fsync_dir(key_path.parent)
     _check_owner_only(key_path)
     raw = _read_nofollow(key_path).strip()
     if not raw:
@@ -218,7 +219,7 @@ def atomic_write(path: Path, data: bytes) -> None:
         except FileNotFoundError:
             pass
         raise
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
 
 def _refuse_symlink(path: Path) -> None:
@@ -244,11 +245,3 @@ def _check_owner_only(path: Path) -> None:
     mode = path.lstat().st_mode & 0o777
     if mode & 0o077:
         raise TokenStoreError(f"{path} is readable by others (mode {oct(mode)}); chmod 600 it")
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -12,7 +12,6 @@ it is stored (``event_pii``), and each row records the policy its payload went t
 
 from __future__ import annotations
 
-import os
 import queue
 import sqlite3
 import threading
@@ -24,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from assets.normalize.pii import PiiPolicy
+from resources.atomic_files import fsync_dir
 from resources.file_modes import make_dirs, precreate
 from resources.pii_policy import load_pii_policy
 from resources.webhooks.event_pii import RAW, applied_text, scrub_event_json
@@ -45,6 +45,13 @@ _INSERT = (
     "VALUES (?, ?, ?, ?, ?)"
 )
 _MAX_BATCH = 512
+# Where `tmeet-etl webhook serve` keeps its inbox below the data directory; the sensor and the
+# webhook assets read it there.
+INBOX_RELATIVE_PATH = Path("inbox") / "webhooks.sqlite"
+
+
+def inbox_path(data_dir: Path | str) -> Path:
+    return Path(data_dir) / INBOX_RELATIVE_PATH
 
 
 class _Default:
@@ -108,7 +115,8 @@ class Inbox:
         columns = {row[1] for row in self._writer.execute("PRAGMA table_info(webhook_inbox)")}
         if "pii_applied" not in columns:
             self._writer.execute(_ADD_PII_COLUMN)
-        _fsync_dir(self.path.parent)
+        # A new file's directory entry is not durable by the file's own fsync.
+        fsync_dir(self.path.parent)
         self._queue: queue.SimpleQueue[_Append | None] = queue.SimpleQueue()
         self._closed = False
         self._close_lock = threading.Lock()
@@ -292,12 +300,3 @@ def _settle(done: Future[bool], outcome: bool | BaseException) -> None:
             done.set_exception(outcome)
         else:
             done.set_result(outcome)
-
-
-def _fsync_dir(directory: Path) -> None:
-    """Make the database file's directory entry durable too (a new file is not, by fsync alone)."""
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

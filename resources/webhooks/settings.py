@@ -13,6 +13,8 @@ from typing import ClassVar
 from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from resources.webhooks.inbox import inbox_path
+
 from resources.settings import DEFAULT_DATA_DIR, ConfigError, Settings, TmeetSettings
 
 _TOKEN_RE = re.compile(r"[A-Za-z0-9]{25}")
@@ -46,7 +48,7 @@ class WebhookSettings(TmeetSettings):
 
     @property
     def inbox_path(self) -> Path:
-        return self.data_dir / "inbox" / "webhooks.sqlite"
+        return inbox_path(self.data_dir)
 
     @field_validator("token")
     @classmethod

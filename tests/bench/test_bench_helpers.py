@@ -43,7 +43,9 @@ def test_dlt_auth_with_a_wrong_key_is_refused(emu) -> None:  # type: ignore[no-u
     auth.secret_key = "not-the-key"
     response = requests.get(f"{emu.base_url}/v1/corp/users", auth=auth, timeout=10,
                             params={"operator_id": emu.enterprise.super_admin, "operator_id_type": 1})
-    assert response.status_code != 200
+    # The platform's signature failure, with the HTTP status this emulator is configured to answer it with.
+    assert response.status_code == emu.config.signature_http_status, response.text
+    assert response.json()["error_info"]["error_code"] == 200003, response.text
 
 
 def test_fetch_only_replays_every_target_once(emu) -> None:  # type: ignore[no-untyped-def]

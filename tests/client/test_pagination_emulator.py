@@ -84,6 +84,15 @@ def test_account_level_walks_match_truth(tmp_path: Path, faults: str, caplog: py
         snap = client.stats.snapshot()
         assert all(v["calls"] >= v["pages"] for v in snap.values())
         client.close()
+        injected = emu.stats()["faults"]
+    # Otherwise a profile that injected nothing would pass as "matches the truth under faults".
+    if faults == "none":
+        assert not any(injected.values()), injected
+    else:
+        assert sum(injected.values()) > 0, f"the {faults} profile injected no fault: {injected}"
+        failed_calls = sum(n for kind, n in injected.items() if kind in ("server_error", "drop", "truncate"))
+        retries = sum(v["retries"] for v in snap.values())
+        assert retries >= (1 if failed_calls else 0), f"{failed_calls} failed call(s) injected, {retries} retries"
     for record in caplog.records:
         text = record.getMessage()
         assert CANARY_SECRET_KEY not in text and CANARY_SECRET not in text

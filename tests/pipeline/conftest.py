@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from assets import registry
 from assets.schemas import KEYS
 from emulator.platform import DEFAULT_PLATFORM
 from emulator.testing import EmulatorHandle, running_emulator
@@ -16,10 +17,8 @@ from emulator.testing import EmulatorHandle, running_emulator
 # A Wednesday noon in Beijing: the five days before it hold working days and a weekend.
 NOW = datetime(2026, 6, 17, 4, 0, tzinfo=UTC)
 FIRST, LAST = date(2026, 6, 12), date(2026, 6, 16)
-TRUTH_TABLES = (
-    "users", "user_departments", "roles", "meetings", "participant_sessions", "attendance", "recordings",
-    "recording_files", "recording_daily_metrics", "recording_events", "recording_view_details",
-)
+# The daily pull's tables, as the assets declare them; the emulator's truth export has each.
+TRUTH_TABLES = registry.tables(kind="pull")
 
 
 def aksk_env(emu: EmulatorHandle, data_dir: Path) -> dict[str, str]:

@@ -57,7 +57,7 @@ TABLE_OF = {
     RECORDS: "recordings", USER_RECORDS: "recordings", METRICS: "recording_daily_metrics",
     EVENTS: "recording_events", VIEWS: "recording_view_details",
 }
-ACCESS_TABLES = ("recording_daily_metrics", "recording_events", "recording_view_details")
+ACCESS_TABLES = access_module.TABLES
 # Three working days and a weekend before NOW (a Wednesday): enough records for the fuzzing run.
 FUZZ_FIRST, FUZZ_LAST = date(2026, 6, 10), date(2026, 6, 16)
 ONE_DAY = date(2026, 6, 16)

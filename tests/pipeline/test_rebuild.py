@@ -11,6 +11,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from assets import registry
 from emulator.testing import running_emulator
 from emulator.truth import compute_truth
 from pipelines.cli import main
@@ -18,7 +19,7 @@ from pipelines.sync import run_sync
 from resources.lake import Lake
 from tests.pipeline.conftest import FIRST, LAST, NOW, TRUTH_TABLES, aksk_env, assert_tables_equal
 
-SNAPSHOT_TABLES = ("upcoming_meetings", "live_meetings")
+SNAPSHOT_TABLES = registry.tables(kind="snapshot")
 
 
 def digests(root: Path) -> dict[str, str]:

@@ -128,11 +128,12 @@ def test_killed_publish_leaves_previous_database_and_next_publish_cleans_up(
     ctx = multiprocessing.get_context("spawn")
     child = ctx.Process(target=publish_forever_slowly, args=(str(warehouse.path), str(lake.root), str(slow)))
     child.start()
-    deadline = time.monotonic() + 30
-    while not [p for p in build_files(warehouse) if p.name.endswith(".building")]:
+    # Killed once the build has written to its file (DuckDB's header), not at a guessed moment.
+    deadline = time.monotonic() + 120
+    while not [p for p in build_files(warehouse) if p.name.endswith(".building") and p.stat().st_size > 0]:
         assert time.monotonic() < deadline, "publish never started building"
+        assert child.is_alive(), f"the publisher exited ({child.exitcode}) before it built anything"
         time.sleep(0.01)
-    time.sleep(0.3)
     os.kill(child.pid, signal.SIGKILL)
     child.join(10)
 
@@ -150,22 +151,25 @@ def test_concurrent_publishers_take_turns(tmp_path: Path, lake: Lake, warehouse:
         {"10_busy.sql": "CREATE TABLE report_busy AS SELECT sum(hash(i)) AS h FROM range(20000000) t(i);"},
     )
     ctx = multiprocessing.get_context("spawn")
-    queue = ctx.Queue()
+    queue, started = ctx.Queue(), ctx.Queue()
     publishers = [
-        ctx.Process(target=publish_and_report, args=(str(warehouse.path), str(lake.root), str(sql), queue))
+        ctx.Process(target=publish_and_report, args=(str(warehouse.path), str(lake.root), str(sql), queue, started))
         for _ in range(2)
     ]
-    # Hold the lock while both start so that they really contend for it when it is released.
+    # Hold the lock until both have called publish, so that they contend for it when it is released.
     with filelock.FileLock(str(warehouse.lock_path)):
         for process in publishers:
             process.start()
-        time.sleep(1.0)
+        assert {started.get(timeout=120) for _ in publishers} == {p.pid for p in publishers}
+        released_at = time.time()
+        assert queue.empty(), "a publisher finished while the lock was held"
     reports = sorted((queue.get(timeout=120) for _ in publishers), key=lambda r: r[1])
     for process in publishers:
         process.join(30)
         assert process.exitcode == 0
 
     (_, first_start, first_end, first_counts), (_, second_start, second_end, second_counts) = reports
+    assert first_start >= released_at, "the first publisher must wait for the held lock"
     assert first_end <= second_start, "the second publisher must wait for the first to finish"
     assert first_counts == second_counts == {"events": 5, "report_busy": 1}
     assert count(warehouse, "report_busy") == 1

@@ -25,11 +25,14 @@ def rewrite_partition_forever(root: str, day: str, ready) -> None:
                     time.sleep(0.002)
 
 
-def publish_and_report(warehouse_path: str, lake_root: str, sql_dir: str, queue) -> None:
-    """Publish once and send back (pid, lock acquired at, replaced at, row counts)."""
+def publish_and_report(warehouse_path: str, lake_root: str, sql_dir: str, queue, started=None) -> None:
+    """Publish once and send back (pid, lock acquired at, replaced at, row counts); ``started`` hears the
+    pid once the imports are done and the publish is called."""
     from resources.warehouse import Warehouse
     from tests.storage.helpers import EVENTS_SCHEMA as schema
 
+    if started is not None:
+        started.put(os.getpid())
     result = Warehouse(Path(warehouse_path)).publish(Lake(Path(lake_root)), {"events": schema}, Path(sql_dir))
     queue.put((os.getpid(), result.lock_acquired_at, result.published_at, dict(result.row_counts)))
 

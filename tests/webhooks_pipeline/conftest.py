@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from assets.webhook_inbox import inbox_path
+from resources.webhooks.inbox import inbox_path
 from emulator.testing import EmulatorHandle, running_emulator
 from pipelines.webhook_demo import run_receiver_in_thread
 from resources.webhooks import Inbox

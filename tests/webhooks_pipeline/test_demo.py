@@ -7,7 +7,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from assets.webhook_inbox import inbox_path
+from resources.webhooks.inbox import inbox_path
 from emulator.webhooks import WebhookSender
 from pipelines.webhook_demo import recent_events_summary, run_receiver_in_thread
 from tests.normalize.fixtures import webhook_event

@@ -9,7 +9,8 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
-from assets.webhook_inbox import inbox_path, rebuild_days, touched_dates
+from assets.webhook_inbox import rebuild_days, touched_dates
+from resources.webhooks.inbox import inbox_path
 from pipelines.sensors import webhook_inbox_sensor
 from resources.dagster_resources import StorageResource
 from resources.lake import Lake
