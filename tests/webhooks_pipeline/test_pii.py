@@ -16,7 +16,8 @@ import httpx
 import pyarrow.parquet as pq
 import pytest
 
-from assets.webhook_inbox import inbox_path, rebuild_days
+from assets.webhook_inbox import rebuild_days
+from resources.webhooks.inbox import inbox_path
 from pipelines.sync import run_sync
 from resources.lake import Lake
 from resources.webhooks import Inbox
