@@ -30,7 +30,7 @@ from assets.normalize.quarantine import (
     quarantine_rows,
     record_json,
 )
-from assets.normalize.records import Batched, Records, field, fields, flatten_batches, split_objects, sub_objects
+from assets.normalize.records import Batched, Records, field, flatten_batches, split_objects, sub_objects
 from assets.normalize.times import (
     LOCAL_FORMAT,
     Unit,
@@ -47,7 +47,7 @@ DEFAULT_TZ = "Asia/Shanghai"
 __all__ = [
     "DEFAULT_TZ", "LOCAL_FORMAT", "MAX_TEXT_CHARS", "PSTN_JOIN_TYPES", "ROOMS_INSTANCE_IDS", "Batched", "Issues",
     "Normalized", "Parsed", "Records", "Unit", "apply_map", "b64text", "boolean", "business_date", "concat_quarantine",
-    "empty", "empty_as", "epoch", "field", "fields", "fill", "finish", "finish_counted", "finish_frame", "finish_table",
+    "empty", "empty_as", "epoch", "field", "fill", "finish", "finish_counted", "finish_frame", "finish_table",
     "finish_table_counted", "flatten_batches", "integer", "local_date", "local_datetime", "ms_to_seconds", "number",
     "percent", "person_key", "person_kind", "quarantine_issues", "quarantine_repeats", "quarantine_rows",
     "record_json", "split_objects", "sub_objects", "text", "to_utc_scalar",

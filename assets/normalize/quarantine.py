@@ -12,7 +12,7 @@ import pandas as pd
 import pyarrow as pa
 
 from assets.normalize.frames import empty, fill, finish, finish_frame
-from assets.normalize.parsers import Parsed, encodable
+from assets.normalize.parsers import encodable
 
 
 class Issues:
@@ -28,15 +28,6 @@ class Issues:
 
     def add_at(self, row: int, reason: str) -> None:
         self._reasons.setdefault(int(row), []).append(reason)
-
-    def require(self, parsed: Parsed, name: str) -> None:
-        """The field must be present and well-formed."""
-        self.add(parsed.invalid, f"malformed {name}")
-        self.add(parsed.missing, f"missing {name}")
-
-    def check(self, parsed: Parsed, name: str) -> None:
-        """The field may be absent but, when present, must be well-formed."""
-        self.add(parsed.invalid, f"malformed {name}")
 
     @property
     def bad(self) -> np.ndarray:

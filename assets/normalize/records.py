@@ -52,12 +52,6 @@ def field(records: Sequence[Mapping[str, Any]], name: str) -> list[Any]:
     return [record.get(name) for record in records]
 
 
-def fields(records: Sequence[Mapping[str, Any]], names: Sequence[str]) -> dict[str, list[Any]]:
-    """The raw values of several top-level fields (None when absent)."""
-    # One comprehension per field measured faster than one pass building tuples and transposing.
-    return {name: [record.get(name) for record in records] for name in names}
-
-
 def sub_objects(records: Sequence[Mapping[str, Any]], name: str) -> tuple[list[dict[str, Any]], np.ndarray]:
     """The nested object `name` of each record ({} when absent) and a mask where it is not an object."""
     objects: list[dict[str, Any]] = []

@@ -6,7 +6,8 @@ Units are always explicit: a field is declared seconds or milliseconds, never gu
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any, Literal
 
 import numpy as np
@@ -72,3 +73,18 @@ def to_utc_scalar(value: dt.datetime | pd.Timestamp, name: str) -> pa.TimestampS
     if stamp.tzinfo is None:
         raise ValueError(f"{name} must be timezone-aware (got naive {stamp}); pass e.g. datetime.now(timezone.utc)")
     return pa.scalar(stamp.tz_convert("UTC").to_pydatetime(), type=TS)
+
+
+def epoch_seconds(values: Sequence[Any]) -> Parsed:
+    """:func:`epoch` for a field the contract gives in seconds."""
+    return epoch(values, "s")
+
+
+def epoch_millis(values: Sequence[Any]) -> Parsed:
+    """:func:`epoch` for a field the contract gives in milliseconds."""
+    return epoch(values, "ms")
+
+
+def local_datetime_in(tz: str) -> Callable[[Sequence[Any]], Parsed]:
+    """:func:`local_datetime` bound to the deployment's time zone, for a field table."""
+    return partial(local_datetime, tz=tz)
