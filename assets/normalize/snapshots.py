@@ -11,10 +11,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from assets.normalize._common import DEFAULT_TZ
-from assets.normalize.engine import REQUIRE, Field, Spec, parse_fields
-from assets.normalize.frames import Normalized, fill, finish_counted
+from assets.normalize.engine import REQUIRE, Field, Spec, land, parse_fields
+from assets.normalize.frames import Normalized, fill
 from assets.normalize.parsers import integer, text
-from assets.normalize.quarantine import Issues, quarantine_issues
+from assets.normalize.quarantine import Issues
 from assets.normalize.records import split_objects
 from assets.normalize.times import business_date, epoch_seconds, to_utc_scalar
 from assets.schemas import TS
@@ -81,5 +81,4 @@ def normalize_snapshot(
     columns["snapshot_at"] = fill(stamp.value, n, TS)
     # Rejected items are filed under the snapshot's own partition: the local date of snapshot_at.
     dates = business_date(columns["snapshot_at"], tz)
-    frame, repeats = finish_counted(table, columns, ~issues.bad)
-    return Normalized(frame, quarantine_issues(table, items, issues, dates, non_objects), repeats)
+    return land(table, items, issues, columns, dates=dates, non_objects=non_objects)
