@@ -40,8 +40,9 @@ def _user_fields(tz: str) -> tuple[Spec, ...]:
     )
 
 
-# Read from the user's main department, which a caller picks out of the `departments` list.
-MAIN_DEPARTMENT_FIELDS: tuple[Spec, ...] = (
+# Judged after `departments`: the main department's id and name (picked out of that list, so passed
+# in as derived values) and the profile text.
+PROFILE_FIELDS: tuple[Spec, ...] = (
     Field("main department_id", text, "main_department_id"),
     Field("main department_name", text, "main_department_name", rule=FREE),
     *(Field(name, text) for name in ("user_name", "email", "phone", "area", "role_code", "role_name")),
@@ -79,7 +80,7 @@ def normalize_corp_users(records: Sequence[Any], tz: str = DEFAULT_TZ) -> tuple[
     departments = lists_of(users, "departments", issues)
     mains = [_main_department(d) for d in departments]
     derived = {"main department_id": [m[0] for m in mains], "main department_name": [m[1] for m in mains]}
-    columns.update(parse_fields(users, MAIN_DEPARTMENT_FIELDS, issues, derived).columns)
+    columns.update(parse_fields(users, PROFILE_FIELDS, issues, derived).columns)
     columns["status_label"] = apply_map(columns["status"], STATUS_LABELS)
     users_result = land("users", users, issues, columns, non_objects=non_objects)
 
