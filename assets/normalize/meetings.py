@@ -5,112 +5,62 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from assets.normalize._common import (
-    DEFAULT_TZ,
-    Issues,
-    Normalized,
-    Unit,
-    business_date,
-    empty_as,
-    epoch,
-    field,
-    fill,
-    finish_counted,
-    integer,
-    ms_to_seconds,
-    quarantine_issues,
-    quarantine_repeats,
-    split_objects,
-    text,
+from assets.normalize._common import DEFAULT_TZ
+from assets.normalize.engine import REQUIRE, Check, Field, Parser, Spec, earlier, land, parse_fields
+from assets.normalize.frames import Normalized, fill
+from assets.normalize.parsers import integer, text
+from assets.normalize.quarantine import Issues
+from assets.normalize.records import split_objects
+from assets.normalize.times import business_date, epoch_millis, epoch_seconds, ms_to_seconds
+
+
+def _instance_fields(start_end: Parser) -> tuple[Spec, ...]:
+    """Both lists' fields; only the unit of the scheduled times differs."""
+    return (
+        Field("meeting_id", text, rule=REQUIRE),
+        Field("sub_meeting_id", text, null_as=""),
+        Field("start_time", start_end, rule=REQUIRE),
+        Field("end_time", start_end),
+        Check("end_time before start_time", earlier("end_time", "start_time")),
+        Field("meeting_code", text),
+        Field("subject", text),
+        Field("meeting_type", integer),
+    )
+
+
+CORP_FIELDS: tuple[Spec, ...] = (
+    *_instance_fields(epoch_millis),
+    Field("userid", text, "creator_userid"),
+    Field("userid_type", integer, "creator_userid_type"),
+    Field("nick_name", text, "creator_name"),
+    Field("participants_num", integer),
+    Field("meeting_duration", ms_to_seconds, "duration_seconds"),
+    Field("user_meeting_duration", ms_to_seconds, "user_duration_seconds"),
 )
+# The user-level history has no creator, head count or durations: those columns stay null.
+USER_FIELDS: tuple[Spec, ...] = _instance_fields(epoch_seconds)
+_USER_NULLS: dict[str, pa.DataType] = {
+    "creator_userid": pa.string(), "creator_userid_type": pa.int64(), "creator_name": pa.string(),
+    "participants_num": pa.int64(), "duration_seconds": pa.float64(), "user_duration_seconds": pa.float64(),
+}
 
 
 def normalize_corp_ended_meetings(records: Sequence[Any], tz: str = DEFAULT_TZ) -> Normalized:
     """`GET /v1/corp/meetings?meeting_state=1` `meeting_info_list[]` → meetings (times in ms)."""
-    meetings, non_objects = split_objects(records)
-    issues = Issues(len(meetings))
-    columns = _common_columns(meetings, issues, unit="ms", tz=tz)
-    creator_userid = text(field(meetings, "userid"))
-    creator_type = integer(field(meetings, "userid_type"))
-    creator_name = text(field(meetings, "nick_name"))
-    participants = integer(field(meetings, "participants_num"))
-    duration = ms_to_seconds(field(meetings, "meeting_duration"))
-    user_duration = ms_to_seconds(field(meetings, "user_meeting_duration"))
-    for name, parsed in (
-        ("userid", creator_userid),
-        ("userid_type", creator_type),
-        ("nick_name", creator_name),
-        ("participants_num", participants),
-        ("meeting_duration", duration),
-        ("user_meeting_duration", user_duration),
-    ):
-        issues.check(parsed, name)
-    columns.update(
-        creator_userid=creator_userid.values,
-        creator_userid_type=creator_type.values,
-        creator_name=creator_name.values,
-        participants_num=participants.values,
-        duration_seconds=duration.values,
-        user_duration_seconds=user_duration.values,
-    )
-    frame, repeats = finish_counted("meetings", columns, ~issues.bad)
-    quarantine = quarantine_issues("meetings", meetings, issues, columns["business_date"], non_objects)
-    return Normalized(frame, quarantine, repeats + quarantine_repeats(issues, quarantine, non_objects))
+    return _normalize(records, CORP_FIELDS, {}, tz)
 
 
 def normalize_user_ended_meetings(records: Sequence[Any], tz: str = DEFAULT_TZ) -> Normalized:
     """`GET /v1/history/meetings/{userid}` `meeting_info_list[]` → meetings (scheduled times in s; no creator or durations)."""
+    return _normalize(records, USER_FIELDS, _USER_NULLS, tz)
+
+
+def _normalize(records: Sequence[Any], table: Sequence[Spec], nulls: dict[str, pa.DataType], tz: str) -> Normalized:
     meetings, non_objects = split_objects(records)
-    n = len(meetings)
-    issues = Issues(n)
-    columns = _common_columns(meetings, issues, unit="s", tz=tz)
-    null_text = fill(None, n, pa.string())
-    null_int = fill(None, n, pa.int64())
-    null_float = fill(None, n, pa.float64())
-    columns.update(
-        creator_userid=null_text,
-        creator_userid_type=null_int,
-        creator_name=null_text,
-        participants_num=null_int,
-        duration_seconds=null_float,
-        user_duration_seconds=null_float,
-    )
-    frame, repeats = finish_counted("meetings", columns, ~issues.bad)
-    quarantine = quarantine_issues("meetings", meetings, issues, columns["business_date"], non_objects)
-    return Normalized(frame, quarantine, repeats + quarantine_repeats(issues, quarantine, non_objects))
-
-
-def _common_columns(
-    meetings: Sequence[dict[str, Any]], issues: Issues, *, unit: Unit, tz: str
-) -> dict[str, pa.Array]:
-    meeting_id = text(field(meetings, "meeting_id"))
-    issues.require(meeting_id, "meeting_id")
-    sub_meeting_id = text(field(meetings, "sub_meeting_id"))
-    issues.check(sub_meeting_id, "sub_meeting_id")
-    start = epoch(field(meetings, "start_time"), unit)
-    issues.require(start, "start_time")
-    end = epoch(field(meetings, "end_time"), unit)
-    issues.check(end, "end_time")
-    ends_first = pc.fill_null(pc.less(end.values, start.values), False).to_numpy(zero_copy_only=False)
-    issues.add(np.asarray(ends_first, dtype=bool), "end_time before start_time")
-    meeting_code = text(field(meetings, "meeting_code"))
-    issues.check(meeting_code, "meeting_code")
-    subject = text(field(meetings, "subject"))
-    issues.check(subject, "subject")
-    meeting_type = integer(field(meetings, "meeting_type"))
-    issues.check(meeting_type, "meeting_type")
-    columns = {
-        "meeting_id": meeting_id.values,
-        "sub_meeting_id": empty_as(sub_meeting_id.values, ""),
-        "start_time": start.values,
-        "end_time": end.values,
-        "business_date": business_date(start.values, tz),
-        "meeting_code": meeting_code.values,
-        "subject": subject.values,
-        "meeting_type": meeting_type.values,
-    }
-    return columns
+    issues = Issues(len(meetings))
+    columns = parse_fields(meetings, table, issues).columns
+    columns.update({name: fill(None, len(meetings), type_) for name, type_ in nulls.items()})
+    columns["business_date"] = business_date(columns["start_time"], tz)
+    return land("meetings", meetings, issues, columns, dates=columns["business_date"], non_objects=non_objects)

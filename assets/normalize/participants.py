@@ -12,33 +12,33 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from assets.normalize._common import (
-    DEFAULT_TZ,
-    Issues,
-    Normalized,
-    b64text,
-    boolean,
-    business_date,
-    empty,
-    epoch,
-    fields,
-    finish_counted,
-    finish_frame,
-    flatten_batches,
-    integer,
-    person_key,
-    person_kind,
-    quarantine_issues,
-    quarantine_repeats,
-    text,
-    to_utc_scalar,
-)
+from assets.normalize._common import DEFAULT_TZ
+from assets.normalize.engine import REQUIRE, Check, Field, Rule, Spec, earlier, land, parse_fields
+from assets.normalize.frames import Normalized, empty, finish_frame
+from assets.normalize.identity import person_key, person_kind
+from assets.normalize.parsers import Parsed, b64text, boolean, integer, text
+from assets.normalize.quarantine import Issues
+from assets.normalize.records import flatten_batches
+from assets.normalize.times import business_date, epoch_seconds, to_utc_scalar
 from assets.schemas import KEYS, TS
 
 _SESSION_KEY = list(KEYS["attendance"])
-_FIELDS = (
-    "userid", "uuid", "open_id", "ms_open_id", "phone", "user_name", "instanceid", "join_type", "user_role",
-    "is_enterprise_user", "join_time", "left_time",
+
+
+def _no_identity(parsed: Mapping[str, Parsed]) -> np.ndarray:
+    return _null(person_key(parsed["userid"].values, parsed["uuid"].values, parsed["ms_open_id"].values))
+
+
+FIELDS: tuple[Spec, ...] = (
+    *(Field(name, text) for name in ("userid", "uuid", "open_id", "ms_open_id")),
+    Field("phone", text, "phone_hash", label="phone"),
+    *(Field(name, integer) for name in ("instanceid", "join_type", "user_role")),
+    Field("is_enterprise_user", boolean),
+    Field("left_time", epoch_seconds),
+    Field("user_name", b64text, rule=Rule(malformed="invalid base64 in {label}")),
+    Field("join_time", epoch_seconds, rule=REQUIRE),
+    Check("no person identity (userid, uuid and ms_open_id all empty)", _no_identity),
+    Check("left_time before join_time", earlier("left_time", "join_time")),
 )
 
 
@@ -94,37 +94,9 @@ def normalize_participant_batches(
     people, non_objects = batched.records, batched.non_objects
     n = len(people)
     issues = Issues(n)
-    raw = fields(people, _FIELDS)
-    userid = text(raw["userid"])
-    uuid = text(raw["uuid"])
-    open_id = text(raw["open_id"])
-    ms_open_id = text(raw["ms_open_id"])
-    phone = text(raw["phone"])
-    user_name = b64text(raw["user_name"])
-    instanceid = integer(raw["instanceid"])
-    join_type = integer(raw["join_type"])
-    user_role = integer(raw["user_role"])
-    is_enterprise = boolean(raw["is_enterprise_user"])
-    join_time = epoch(raw["join_time"], "s")
-    left_time = epoch(raw["left_time"], "s")
-    for name, parsed in (
-        ("userid", userid),
-        ("uuid", uuid),
-        ("open_id", open_id),
-        ("ms_open_id", ms_open_id),
-        ("phone", phone),
-        ("instanceid", instanceid),
-        ("join_type", join_type),
-        ("user_role", user_role),
-        ("is_enterprise_user", is_enterprise),
-        ("left_time", left_time),
-    ):
-        issues.check(parsed, name)
-    issues.add(user_name.invalid, "invalid base64 in user_name")
-    issues.require(join_time, "join_time")
-    key = person_key(userid.values, uuid.values, ms_open_id.values)
-    issues.add(_null(key), "no person identity (userid, uuid and ms_open_id all empty)")
-    issues.add(_fill_false(pc.less(left_time.values, join_time.values)), "left_time before join_time")
+    parse = parse_fields(people, FIELDS, issues)
+    columns = parse.columns
+    join_time = parse.parsed["join_time"]
 
     meeting_start = batched.per_row(start_values.to_pylist(), TS)
     slack_us = [int(i.join_slack / dt.timedelta(microseconds=1)) for i in instances]
@@ -138,35 +110,23 @@ def normalize_participant_batches(
     in_instance = _fill_false(inside) | join_time.missing | join_time.invalid
 
     seconds = pc.divide(
-        pc.subtract(left_time.values.cast(pa.int64()), join_time.values.cast(pa.int64())).cast(pa.float64()),
+        pc.subtract(columns["left_time"].cast(pa.int64()), columns["join_time"].cast(pa.int64())).cast(pa.float64()),
         1_000_000.0,
     )
     row_dates = batched.per_row(dates, pa.date32())
-    columns = {
-        "meeting_id": batched.per_row([i.meeting_id for i in instances], pa.string()),
-        "sub_meeting_id": batched.per_row([i.sub_meeting_id or "" for i in instances], pa.string()),
-        "meeting_start_time": meeting_start,
-        "business_date": row_dates,
-        "person_key": key,
-        "person_kind": person_kind(instanceid.values, join_type.values, is_enterprise.values),
-        "userid": userid.values,
-        "uuid": uuid.values,
-        "open_id": open_id.values,
-        "ms_open_id": ms_open_id.values,
-        "user_name": user_name.values,
-        "phone_hash": phone.values,
-        "instanceid": instanceid.values,
-        "join_type": join_type.values,
-        "user_role": user_role.values,
-        "is_enterprise_user": is_enterprise.values,
-        "join_time": join_time.values,
-        "left_time": left_time.values,
-        "session_seconds": seconds,
-    }
+    columns.update(
+        meeting_id=batched.per_row([i.meeting_id for i in instances], pa.string()),
+        sub_meeting_id=batched.per_row([i.sub_meeting_id or "" for i in instances], pa.string()),
+        meeting_start_time=meeting_start,
+        business_date=row_dates,
+        person_key=person_key(columns["userid"], columns["uuid"], columns["ms_open_id"]),
+        person_kind=person_kind(columns["instanceid"], columns["join_type"], columns["is_enterprise_user"]),
+        session_seconds=seconds,
+    )
     elsewhere = _outside_instance(columns, in_instance, issues, batched.owner, instances)
-    frame, repeats = finish_counted("participant_sessions", columns, in_instance & ~issues.bad)
-    quarantine = quarantine_issues("participant_sessions", people, issues, row_dates, non_objects)
-    return Normalized(frame, quarantine, repeats + elsewhere + quarantine_repeats(issues, quarantine, non_objects))
+    result = land("participant_sessions", people, issues, columns, dates=row_dates, non_objects=non_objects,
+                  keep=in_instance & ~issues.bad)
+    return result._replace(deduplicated=result.deduplicated + elsewhere)
 
 
 def _outside_instance(

@@ -6,31 +6,42 @@ Every row is filed under the business date of the recording it belongs to, which
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
 
-from assets.normalize._common import (
-    Batched,
-    Issues,
-    Normalized,
-    empty_as,
-    epoch,
-    field,
-    finish_counted,
-    flatten_batches,
-    integer,
-    local_date,
-    ms_to_seconds,
-    percent,
-    quarantine_issues,
-    quarantine_repeats,
-    text,
-)
+from assets.normalize.engine import REQUIRE, Field, Spec, land, parse_fields
+from assets.normalize.frames import Normalized
+from assets.normalize.parsers import integer, percent, text
+from assets.normalize.quarantine import Issues
+from assets.normalize.records import Batched, flatten_batches
+from assets.normalize.times import epoch_millis, local_date, ms_to_seconds
 
 EVENT_KINDS: dict[int, str] = {1: "download", 2: "view"}
+
+METRIC_FIELDS: tuple[Spec, ...] = (
+    Field("date", local_date, "metric_date", rule=REQUIRE),
+    Field("view_counts", integer, "view_count"),
+    Field("download_counts", integer, "download_count"),
+)
+# `userid` is part of the events' and plays' keys, so a record without one keeps '' there rather than null.
+EVENT_FIELDS: tuple[Spec, ...] = (
+    Field("operate_time", epoch_millis, rule=REQUIRE),
+    Field("userid", text, null_as=""),
+    Field("user_name", text),
+    Field("record_name", text),
+)
+VIEW_FIELDS: tuple[Spec, ...] = (
+    Field("view_start_time", epoch_millis, rule=REQUIRE),
+    Field("view_end_time", epoch_millis),
+    Field("view_time", ms_to_seconds, "watched_seconds"),
+    Field("total_view_progress", percent, "view_progress_pct"),
+    Field("userid", text, null_as=""),
+    Field("user_name", text),
+    Field("record_file_name", text),
+)
 
 
 @dataclass(frozen=True)
@@ -68,119 +79,57 @@ def normalize_record_metrics(
 
 
 def normalize_record_metrics_batches(batches: Sequence[tuple[AccessRef, Sequence[Any]]]) -> Normalized:
-    refs = [ref for ref, _ in batches]
-    batched = flatten_batches([records for _, records in batches])
-    rows = batched.records
-    issues = Issues(len(rows))
-    metric_date = local_date(field(rows, "date"))
-    issues.require(metric_date, "date")
-    views = integer(field(rows, "view_counts"))
-    downloads = integer(field(rows, "download_counts"))
-    issues.check(views, "view_counts")
-    issues.check(downloads, "download_counts")
-    dates = batched.per_row([r.business_date for r in refs], pa.date32())
-    columns = {
-        "meeting_record_id": batched.per_row([r.meeting_record_id for r in refs], pa.string()),
-        "metric_date": metric_date.values,
-        "business_date": dates,
-        "view_count": views.values,
-        "download_count": downloads.values,
-    }
-    frame, repeats = finish_counted("recording_daily_metrics", columns, ~issues.bad)
-    quarantine = quarantine_issues("recording_daily_metrics", traceable(batched, refs), issues, dates, batched.non_objects)
-    return Normalized(frame, quarantine, repeats + quarantine_repeats(issues, quarantine, batched.non_objects))
+    return _normalize("recording_daily_metrics", METRIC_FIELDS, batches, {})
 
 
 def normalize_record_events(
     records: Sequence[Any], meeting_record_id: str, event_type: int, business_date: dt.date
 ) -> Normalized:
-    """`GET /v1/records/events?event_type=` `events[]` → recording_events (`operate_time` in ms).
-
-    `userid` is part of the key, so an event without one keeps '' there rather than null.
-    """
+    """`GET /v1/records/events?event_type=` `events[]` → recording_events (`operate_time` in ms)."""
     return normalize_record_events_batches(
         [(AccessRef(meeting_record_id, business_date, event_type=event_type), records)]
     )
 
 
 def normalize_record_events_batches(batches: Sequence[tuple[AccessRef, Sequence[Any]]]) -> Normalized:
-    refs = [ref for ref, _ in batches]
-    for ref in refs:
+    for ref, _ in batches:
         if ref.event_type not in EVENT_KINDS:
             raise ValueError(f"event_type must be 1 (download) or 2 (view), got {ref.event_type!r}")
-    batched = flatten_batches([records for _, records in batches])
-    rows = batched.records
-    issues = Issues(len(rows))
-    operate_time = epoch(field(rows, "operate_time"), "ms")
-    issues.require(operate_time, "operate_time")
-    userid = text(field(rows, "userid"))
-    user_name = text(field(rows, "user_name"))
-    record_name = text(field(rows, "record_name"))
-    for name, parsed in (("userid", userid), ("user_name", user_name), ("record_name", record_name)):
-        issues.check(parsed, name)
-    dates = batched.per_row([r.business_date for r in refs], pa.date32())
-    columns = {
-        "meeting_record_id": batched.per_row([r.meeting_record_id for r in refs], pa.string()),
-        "event_type": batched.per_row([r.event_type for r in refs], pa.int64()),
-        "event_kind": batched.per_row([EVENT_KINDS[r.event_type] for r in refs], pa.string()),
-        "operate_time": operate_time.values,
-        "userid": empty_as(userid.values, ""),
-        "user_name": user_name.values,
-        "record_name": record_name.values,
-        "business_date": dates,
+    per_request = {
+        "event_type": (lambda ref: ref.event_type, pa.int64()),
+        "event_kind": (lambda ref: EVENT_KINDS[ref.event_type], pa.string()),
     }
-    frame, repeats = finish_counted("recording_events", columns, ~issues.bad)
-    quarantine = quarantine_issues("recording_events", traceable(batched, refs), issues, dates, batched.non_objects)
-    return Normalized(frame, quarantine, repeats + quarantine_repeats(issues, quarantine, batched.non_objects))
+    return _normalize("recording_events", EVENT_FIELDS, batches, per_request)
 
 
 def normalize_view_details(
     records: Sequence[Any], record_file_id: str, meeting_record_id: str, business_date: dt.date
 ) -> Normalized:
-    """`GET /v1/records/view-details` `view_details[]` → recording_view_details (times in ms).
-
-    `userid` is part of the key, so a play without one keeps '' there rather than null.
-    """
+    """`GET /v1/records/view-details` `view_details[]` → recording_view_details (times in ms)."""
     return normalize_view_details_batches(
         [(AccessRef(meeting_record_id, business_date, record_file_id=record_file_id), records)]
     )
 
 
 def normalize_view_details_batches(batches: Sequence[tuple[AccessRef, Sequence[Any]]]) -> Normalized:
+    per_request = {"record_file_id": (lambda ref: ref.record_file_id, pa.string())}
+    return _normalize("recording_view_details", VIEW_FIELDS, batches, per_request)
+
+
+def _normalize(
+    table: str,
+    fields: Sequence[Spec],
+    batches: Sequence[tuple[AccessRef, Sequence[Any]]],
+    per_request: Mapping[str, tuple[Callable[[AccessRef], Any], pa.DataType]],
+) -> Normalized:
+    """Many requests' records in one pass; the columns of `per_request` come from what each request asked."""
     refs = [ref for ref, _ in batches]
     batched = flatten_batches([records for _, records in batches])
-    rows = batched.records
-    issues = Issues(len(rows))
-    view_start = epoch(field(rows, "view_start_time"), "ms")
-    issues.require(view_start, "view_start_time")
-    view_end = epoch(field(rows, "view_end_time"), "ms")
-    watched = ms_to_seconds(field(rows, "view_time"))
-    progress = percent(field(rows, "total_view_progress"))
-    userid = text(field(rows, "userid"))
-    user_name = text(field(rows, "user_name"))
-    file_name = text(field(rows, "record_file_name"))
-    for name, parsed in (
-        ("view_end_time", view_end),
-        ("view_time", watched),
-        ("total_view_progress", progress),
-        ("userid", userid),
-        ("user_name", user_name),
-        ("record_file_name", file_name),
-    ):
-        issues.check(parsed, name)
+    issues = Issues(len(batched.records))
+    columns = parse_fields(batched.records, fields, issues).columns
     dates = batched.per_row([r.business_date for r in refs], pa.date32())
-    columns = {
-        "record_file_id": batched.per_row([r.record_file_id for r in refs], pa.string()),
-        "meeting_record_id": batched.per_row([r.meeting_record_id for r in refs], pa.string()),
-        "userid": empty_as(userid.values, ""),
-        "user_name": user_name.values,
-        "record_file_name": file_name.values,
-        "view_start_time": view_start.values,
-        "view_end_time": view_end.values,
-        "watched_seconds": watched.values,
-        "view_progress_pct": progress.values,
-        "business_date": dates,
-    }
-    frame, repeats = finish_counted("recording_view_details", columns, ~issues.bad)
-    quarantine = quarantine_issues("recording_view_details", traceable(batched, refs), issues, dates, batched.non_objects)
-    return Normalized(frame, quarantine, repeats + quarantine_repeats(issues, quarantine, batched.non_objects))
+    columns["business_date"] = dates
+    columns["meeting_record_id"] = batched.per_row([r.meeting_record_id for r in refs], pa.string())
+    for name, (value, type_) in per_request.items():
+        columns[name] = batched.per_row([value(r) for r in refs], type_)
+    return land(table, traceable(batched, refs), issues, columns, dates=dates, non_objects=batched.non_objects)

@@ -10,21 +10,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from assets.normalize._common import (
-    DEFAULT_TZ,
-    Issues,
-    Normalized,
-    business_date,
-    epoch,
-    field,
-    fill,
-    finish_counted,
-    integer,
-    quarantine_issues,
-    split_objects,
-    text,
-    to_utc_scalar,
-)
+from assets.normalize._common import DEFAULT_TZ
+from assets.normalize.engine import REQUIRE, Field, Spec, land, parse_fields
+from assets.normalize.frames import Normalized, fill
+from assets.normalize.parsers import integer, text
+from assets.normalize.quarantine import Issues
+from assets.normalize.records import split_objects
+from assets.normalize.times import business_date, epoch_seconds, to_utc_scalar
 from assets.schemas import TS
 
 State = Literal["upcoming", "live"]
@@ -34,6 +26,23 @@ TABLES: dict[str, str] = {"upcoming": "upcoming_meetings", "live": "live_meeting
 MEETING_STATE: dict[str, int] = {"live": 2, "upcoming": 3}
 # E3 mixes upcoming and in-progress meetings and reports E1's string status; anything else is not a snapshot row.
 USER_STATUS: dict[str, str] = {"upcoming": "MEETING_STATE_INIT", "live": "MEETING_STATE_STARTED"}
+
+ITEM_FIELDS: tuple[Spec, ...] = (
+    Field("meeting_id", text, rule=REQUIRE),
+    Field("meeting_code", text),
+    Field("subject", text),
+    Field("meeting_type", integer),
+    Field("start_time", epoch_seconds),
+    Field("end_time", epoch_seconds),
+)
+# Only the account-level list names the creator and the state; only a live meeting has a head count.
+CORP_FIELDS: tuple[Spec, ...] = (
+    Field("userid", text, "creator_userid"),
+    Field("nick_name", text, "creator_name"),
+    Field("meeting_state", integer),
+)
+LIVE_FIELDS: tuple[Spec, ...] = (Field("online_member_num", integer),)
+_NULLS: dict[str, pa.DataType] = {"creator_userid": pa.string(), "creator_name": pa.string(), "online_member_num": pa.int64()}
 
 
 def normalize_snapshot(
@@ -59,47 +68,17 @@ def normalize_snapshot(
         items = [item for item in items if item.get("status") == USER_STATUS[state]]
     n = len(items)
     issues = Issues(n)
-    meeting_id = text(field(items, "meeting_id"))
-    issues.require(meeting_id, "meeting_id")
-    start = epoch(field(items, "start_time"), "s")
-    end = epoch(field(items, "end_time"), "s")
-    parsed = {
-        "meeting_code": text(field(items, "meeting_code")),
-        "subject": text(field(items, "subject")),
-        "meeting_type": integer(field(items, "meeting_type")),
-        "start_time": start,
-        "end_time": end,
-    }
+    table_fields = ITEM_FIELDS
     if source == "corp":
-        parsed["userid"] = text(field(items, "userid"))
-        parsed["nick_name"] = text(field(items, "nick_name"))
-        parsed["meeting_state"] = integer(field(items, "meeting_state"))
-        if state == "live":
-            parsed["online_member_num"] = integer(field(items, "online_member_num"))
-        meeting_state = pc.fill_null(parsed["meeting_state"].values, MEETING_STATE[state])
-    else:
-        meeting_state = fill(MEETING_STATE[state], n, pa.int64())
-    for name, value in parsed.items():
-        issues.check(value, name)
-
-    null_text = fill(None, n, pa.string())
-    columns = {
-        "snapshot_at": fill(stamp.value, n, TS),
-        "meeting_id": meeting_id.values,
-        "meeting_code": parsed["meeting_code"].values,
-        "subject": parsed["subject"].values,
-        "creator_userid": parsed["userid"].values if "userid" in parsed else null_text,
-        "creator_name": parsed["nick_name"].values if "nick_name" in parsed else null_text,
-        "meeting_type": parsed["meeting_type"].values,
-        "start_time": start.values,
-        "end_time": end.values,
-        "online_member_num": (
-            parsed["online_member_num"].values if "online_member_num" in parsed else fill(None, n, pa.int64())
-        ),
-        "meeting_state": meeting_state,
-    }
-    frame, repeats = finish_counted(table, columns, ~issues.bad)
+        table_fields += CORP_FIELDS + (LIVE_FIELDS if state == "live" else ())
+    columns = {name: fill(None, n, type_) for name, type_ in _NULLS.items()}
+    columns.update(parse_fields(items, table_fields, issues).columns)
+    # The state is the one asked for unless the item says otherwise.
+    columns["meeting_state"] = (
+        pc.fill_null(columns["meeting_state"], MEETING_STATE[state]) if source == "corp"
+        else fill(MEETING_STATE[state], n, pa.int64())
+    )
+    columns["snapshot_at"] = fill(stamp.value, n, TS)
     # Rejected items are filed under the snapshot's own partition: the local date of snapshot_at.
     dates = business_date(columns["snapshot_at"], tz)
-    quarantine = quarantine_issues(table, items, issues, dates, non_objects)
-    return Normalized(frame, quarantine, repeats)
+    return land(table, items, issues, columns, dates=dates, non_objects=non_objects)

@@ -11,28 +11,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from assets.normalize._common import (
-    DEFAULT_TZ,
-    Issues,
-    Normalized,
-    boolean,
-    business_date,
-    empty,
-    empty_as,
-    epoch,
-    field,
-    finish,
-    finish_frame,
-    integer,
-    local_datetime,
-    person_key,
-    person_kind,
-    quarantine_issues,
-    quarantine_rows,
-    record_json,
-    sub_objects,
-    text,
-)
+from assets.normalize._common import DEFAULT_TZ
+from assets.normalize.engine import REQUIRE, Field, Nested, Parser, Spec, objects_of, parse_fields
+from assets.normalize.frames import Normalized, empty, empty_as, finish, finish_frame
+from assets.normalize.identity import person_key, person_kind
+from assets.normalize.parsers import Parsed, boolean, integer, text
+from assets.normalize.quarantine import Issues, quarantine_issues, quarantine_rows, record_json
+from assets.normalize.times import business_date, epoch, local_datetime
 
 JOINED = "meeting.participant-joined"
 LEFT = "meeting.participant-left"
@@ -60,13 +45,40 @@ def _flatten(events: Sequence[Any]) -> tuple[list[dict[str, Any]], list[Any], li
     return items, rejected, reasons
 
 
-def _operate_time(values: Sequence[Any], tz: str) -> tuple[pa.Array, np.ndarray]:
+def _operate_time(tz: str) -> Parser:
     """Epoch milliseconds (current format) or a local 'yyyy-MM-dd HH:mm:ss' string (older format)."""
-    millis = epoch(values, "ms")
-    local = local_datetime([v if isinstance(v, str) else None for v in values], tz)
-    local_ok = ~np.asarray(local.values.is_null().to_numpy(zero_copy_only=False), dtype=bool)
-    combined = pc.coalesce(millis.values, local.values)
-    return combined, millis.invalid & ~local_ok
+
+    def parse(values: Sequence[Any]) -> Parsed:
+        millis = epoch(values, "ms")
+        local = local_datetime([v if isinstance(v, str) else None for v in values], tz)
+        local_ok = ~np.asarray(local.values.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+        return Parsed(pc.coalesce(millis.values, local.values), millis.invalid & ~local_ok)
+
+    return parse
+
+
+ENVELOPE_FIELDS: tuple[Spec, ...] = (
+    Field("event", text, rule=REQUIRE),
+    Field("trace_id", text, rule=REQUIRE),
+)
+
+
+def _item_fields(tz: str) -> tuple[Spec, ...]:
+    """A payload item's fields; the operator's and the meeting's are nested objects."""
+    return (
+        Field("operate_time", _operate_time(tz), rule=REQUIRE),
+        Nested("operator"),
+        Nested("meeting_info"),
+        Field("operator.userid", text, "userid"),
+        Field("operator.uuid", text),
+        Field("operator.ms_open_id", text),
+        Field("operator.user_name", text, "user_name"),
+        Field("operator.instance_id", integer),
+        Field("operator.is_enterprise_user", boolean),
+        Field("meeting_info.meeting_id", text, "meeting_id"),
+        Field("meeting_info.meeting_code", text, "meeting_code"),
+        Field("meeting_info.sub_meeting_id", text, "sub_meeting_id", null_as=""),
+    )
 
 
 def _enterprise(flag: pa.Array, userid: pa.Array) -> pa.Array:
@@ -83,57 +95,20 @@ def normalize_webhook_events(events: Sequence[Any], tz: str = DEFAULT_TZ) -> Nor
     give one person the same kind).
     """
     flat, rejected, reasons = _flatten(events)
-    n = len(flat)
-    issues = Issues(n)
-    item_objects = [f["item"] if isinstance(f["item"], dict) else {} for f in flat]
-    issues.add(np.array([not isinstance(f["item"], dict) for f in flat], dtype=bool), "payload item is not a JSON object")
-    event_name = text(field(flat, "event"))
-    issues.require(event_name, "event")
-    trace_id = text(field(flat, "trace_id"))
-    issues.require(trace_id, "trace_id")
-    operate_time, bad_time = _operate_time(field(item_objects, "operate_time"), tz)
-    issues.add(bad_time, "malformed operate_time")
-    issues.add(
-        np.asarray(operate_time.is_null().to_numpy(zero_copy_only=False), dtype=bool) & ~bad_time,
-        "missing operate_time",
-    )
-    operator, bad_operator = sub_objects(item_objects, "operator")
-    issues.add(bad_operator, "malformed operator")
-    meeting, bad_meeting = sub_objects(item_objects, "meeting_info")
-    issues.add(bad_meeting, "malformed meeting_info")
-    parsed = {
-        "operator.userid": text(field(operator, "userid")),
-        "operator.uuid": text(field(operator, "uuid")),
-        "operator.ms_open_id": text(field(operator, "ms_open_id")),
-        "operator.user_name": text(field(operator, "user_name")),
-        "operator.instance_id": integer(field(operator, "instance_id")),
-        "operator.is_enterprise_user": boolean(field(operator, "is_enterprise_user")),
-        "meeting_info.meeting_id": text(field(meeting, "meeting_id")),
-        "meeting_info.meeting_code": text(field(meeting, "meeting_code")),
-        "meeting_info.sub_meeting_id": text(field(meeting, "sub_meeting_id")),
-    }
-    for name, value in parsed.items():
-        issues.check(value, name)
-    key = person_key(
-        parsed["operator.userid"].values, parsed["operator.uuid"].values, parsed["operator.ms_open_id"].values
-    )
-    columns = {
-        "trace_id": trace_id.values,
-        "event": event_name.values,
-        "operate_time": operate_time,
-        "business_date": business_date(operate_time, tz),
-        "meeting_id": parsed["meeting_info.meeting_id"].values,
-        "meeting_code": parsed["meeting_info.meeting_code"].values,
-        "sub_meeting_id": empty_as(parsed["meeting_info.sub_meeting_id"].values, ""),
-        "person_key": empty_as(key, ""),
-        "person_kind": person_kind(
-            parsed["operator.instance_id"].values, None,
-            _enterprise(parsed["operator.is_enterprise_user"].values, parsed["operator.userid"].values),
+    issues = Issues(len(flat))
+    items = objects_of([f["item"] for f in flat], issues, "payload item is not a JSON object")
+    columns = parse_fields(flat, ENVELOPE_FIELDS, issues).columns
+    columns.update(parse_fields(items, _item_fields(tz), issues).columns)
+    key = person_key(columns["userid"], columns["operator.uuid"], columns["operator.ms_open_id"])
+    columns.update(
+        business_date=business_date(columns["operate_time"], tz),
+        person_key=empty_as(key, ""),
+        person_kind=person_kind(
+            columns["operator.instance_id"], None,
+            _enterprise(columns["operator.is_enterprise_user"], columns["userid"]),
         ),
-        "userid": parsed["operator.userid"].values,
-        "user_name": parsed["operator.user_name"].values,
-        "payload_json": pa.array([record_json(f["item"]) for f in flat], type=pa.string()),
-    }
+        payload_json=pa.array([record_json(f["item"]) for f in flat], type=pa.string()),
+    )
     frame = finish("webhook_events", columns, ~issues.bad)
     envelopes = [{"event": f["event"], "trace_id": f["trace_id"], "payload": [f["item"]]} for f in flat]
     quarantine = pd.concat(
