@@ -29,8 +29,7 @@ from assets.schemas import SCHEMAS
 from assets.tags import NO_USER_SCOPE
 from assets.tags import SCOPE as SCOPE_TAG
 from assets.tags import USER_SCOPE as USER_SCOPE_TAG
-from pipelines.alerting import daily_freshness_policy
-from assets.partitions import DEFINITION_SETTINGS, account_timezone, daily_partitions
+from assets.partitions import DEFINITION_SETTINGS, account_timezone, daily_freshness_policy, daily_partitions
 from resources.dagster_resources import StorageResource, TencentMeetingResource
 from resources.pii_policy import redact_preview
 from resources.settings import ConfigError, Settings

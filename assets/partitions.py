@@ -10,11 +10,17 @@ reloads. Everything else, including the time zone a run normalizes with, is read
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import dagster as dg
 
 from resources.settings import DefinitionSettings
 
 DEFINITION_SETTINGS: DefinitionSettings = DefinitionSettings.from_env()
+
+
+# The daily schedule starts at 01:30 local time; a 90-day backfill or a quota wait can run long.
+DAILY_RUN_AT = timedelta(hours=1, minutes=30)
 
 
 def account_timezone() -> str:
@@ -34,3 +40,14 @@ webhook_partitions = dg.DailyPartitionsDefinition(
     timezone=DEFINITION_SETTINGS.timezone,
     end_offset=1,
 )
+
+
+def daily_freshness_policy() -> dg.FreshnessPolicy:
+    """Dagster's own freshness state for the daily tables, beside the partition-level check: a
+    materialization within the day before the daily run's deadline (01:30 plus the grace)."""
+    minutes = int((DAILY_RUN_AT + timedelta(hours=DEFINITION_SETTINGS.freshness_grace_hours)).total_seconds() // 60)
+    return dg.FreshnessPolicy.cron(
+        deadline_cron=f"{minutes % 60} {(minutes // 60) % 24} * * *",
+        lower_bound_delta=timedelta(hours=24),
+        timezone=DEFINITION_SETTINGS.timezone,
+    )

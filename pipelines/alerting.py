@@ -14,36 +14,23 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 from dagster import AssetCheckExecutionContext, RunFailureSensorContext, SensorEvaluationContext
 
-from assets.partitions import DEFINITION_SETTINGS, account_timezone
+from assets import registry
+from assets.partitions import DAILY_RUN_AT, account_timezone
 from resources.alerts import AlertSettings, send_alert
 from resources.settings import DefinitionSettings
 
-# The daily pull's tables; each is expected up to yesterday once the daily run has had its time.
-FRESH_TABLES = (
-    "meetings", "participant_sessions", "attendance", "recordings", "recording_files",
-    "recording_daily_metrics", "recording_events", "recording_view_details",
+# The daily pull's tables (those that carry a freshness policy); each is expected up to yesterday
+# once the daily run has had its time.
+FRESH_TABLES: tuple[str, ...] = tuple(
+    registry.name(spec) for spec in registry.table_specs() if spec.freshness_policy is not None
 )
 FRESH_CHECK = "partition_fresh"
-# The daily schedule starts at 01:30 local time; a 90-day backfill or a quota wait can run long.
-DAILY_RUN_AT = timedelta(hours=1, minutes=30)
 FRESHNESS_INTERVAL_SECONDS = 300
 
 
 def grace() -> timedelta:
     """How long after the daily schedule's start yesterday's partition may still be missing."""
     return timedelta(hours=DefinitionSettings.from_env().freshness_grace_hours)
-
-
-def daily_freshness_policy() -> dg.FreshnessPolicy:
-    """Dagster's own freshness state for the daily tables, beside the partition-level check: a
-    materialization within the day before the daily run's deadline (01:30 plus the grace)."""
-    # Shapes the asset definitions, so it is fixed when the code location loads (see assets.partitions).
-    minutes = int((DAILY_RUN_AT + timedelta(hours=DEFINITION_SETTINGS.freshness_grace_hours)).total_seconds() // 60)
-    return dg.FreshnessPolicy.cron(
-        deadline_cron=f"{minutes % 60} {(minutes // 60) % 24} * * *",
-        lower_bound_delta=timedelta(hours=24),
-        timezone=DEFINITION_SETTINGS.timezone,
-    )
 
 
 def expected_day(now: datetime, tz: str) -> date:
