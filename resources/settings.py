@@ -106,6 +106,8 @@ class Settings:
     route_limits: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_ROUTE_LIMITS))
     daily_limit: int = 200_000
     quota_window_seconds: float = 60.0
+    # PostgreSQL holding the quota budget for every host; None keeps it in the host's SQLite file.
+    quota_url: Secret | None = None
     max_workers: int = 4
     connect_timeout: float = 10.0
     read_timeout: float = 30.0
@@ -203,6 +205,7 @@ class Settings:
             route_limits=route_limits,
             daily_limit=_int("TMEET_DAILY_LIMIT", get("TMEET_DAILY_LIMIT", "200000"), 1),
             quota_window_seconds=_float("TMEET_QUOTA_WINDOW_SECONDS", get("TMEET_QUOTA_WINDOW_SECONDS", "60")),
+            quota_url=_quota_url(get("TMEET_QUOTA_URL")),
             max_workers=_int("TMEET_MAX_WORKERS", get("TMEET_MAX_WORKERS", "4"), 1),
             connect_timeout=_float("TMEET_CONNECT_TIMEOUT", get("TMEET_CONNECT_TIMEOUT", "10")),
             read_timeout=_float("TMEET_READ_TIMEOUT", get("TMEET_READ_TIMEOUT", "30")),
@@ -266,6 +269,14 @@ def _present(value: object) -> bool:
 
 def _secret(value: str) -> Secret | None:
     return Secret(value) if value else None
+
+
+def _quota_url(value: str) -> Secret | None:
+    # The URL can carry the database password: kept opaque like the other secrets.
+    if value and value.partition("://")[0] not in ("postgresql", "postgres", "postgresql+psycopg2"):
+        raise ConfigError("TMEET_QUOTA_URL must be a postgresql://user:password@host:port/database URL "
+                          "(or empty, to keep the quota in this host's SQLite file)")
+    return _secret(value)
 
 
 def _int(name: str, value: str, minimum: int) -> int:
