@@ -24,7 +24,7 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from resources.file_modes import make_dirs, precreate
-from resources.settings import Settings
+from resources.settings import ConfigError, Settings
 from resources.tencent.errors import QuotaExhausted
 
 PLATFORM_TZ = ZoneInfo("Asia/Shanghai")
@@ -241,7 +241,11 @@ class QuotaLimiter(QuotaBudget):
 def quota_limiter(settings: Settings, tz: ZoneInfo = PLATFORM_TZ) -> QuotaBudget:
     """The budget store the settings name: PostgreSQL for ``TMEET_QUOTA_URL``, else the host's SQLite file."""
     if settings.quota_url is not None:
-        from resources.tencent.quota_postgres import PostgresQuotaLimiter
+        try:
+            from resources.tencent.quota_postgres import PostgresQuotaLimiter
+        except ImportError:
+            raise ConfigError("TMEET_QUOTA_URL names PostgreSQL, whose driver is not installed: "
+                              "pip install '.[postgres]' (psycopg2), or unset TMEET_QUOTA_URL") from None
 
         return PostgresQuotaLimiter(settings.quota_url.reveal(), settings.daily_limit, tz=tz)
     return QuotaLimiter(settings.state_dir / SQLITE_FILE_NAME, settings.daily_limit, tz=tz)
