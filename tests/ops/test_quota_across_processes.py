@@ -10,17 +10,22 @@ from __future__ import annotations
 import json
 import multiprocessing as mp
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from emulator.limits import LimitConfig
+from emulator.testing import running_emulator
 from resources.settings import ConfigError, Settings
 from resources.tencent.errors import QuotaExhausted
 from resources.tencent.quota import Limit, QuotaBudget, QuotaLimiter, quota_limiter
 from resources.tencent.quota_postgres import PostgresQuotaLimiter, QuotaStoreUnavailable
 from tests.ops.postgres import postgres_server
 from tests.ops.services import free_port
+from tests.pipeline.cli_runner import CliRun, run_cli
+from tests.pipeline.conftest import FIRST, LAST, NOW, aksk_env
 
 PROCESSES = 4
 ATTEMPTS_PER_PROCESS = 12
@@ -117,3 +122,43 @@ def test_an_unreachable_store_names_the_fix_and_hides_the_password() -> None:
     message = str(caught.value)
     assert "TMEET_QUOTA_URL" in message and "127.0.0.1" in message
     assert "CanaryPassw0rd" not in message and "tmeet" not in message.split("(")[0]
+
+
+# The emulator's quotas, shrunk so that two small syncs press against them: a minute lasts 1.2 s.
+# Each sync alone reaches the app limit in its bursts; two without a shared budget exceed it.
+TIME_SCALE = 0.02
+APP_LIMIT, CORP_LIMIT, ROUTE_LIMIT = 8, 5, 2
+ROUTES = ("/v1/corp/records", "/v1/corp/user-roles")
+
+
+def _two_hosts_sync(tmp_path: Path, quota_url: str | None) -> tuple[list[CliRun], dict[str, Any]]:
+    """Two `tmeet-etl sync` processes with data directories of their own, as on two hosts."""
+    limits = LimitConfig(per_minute=APP_LIMIT, corp_per_minute=CORP_LIMIT,
+                         corp_route_per_minute=dict.fromkeys(ROUTES, ROUTE_LIMIT))
+    with running_emulator(seed=11, scale="small", days=6, now=NOW, rate_limit="real", time_scale=TIME_SCALE,
+                          limits=limits) as emu:
+        envs = [{
+            **aksk_env(emu, tmp_path / f"host-{i}" / "data"),
+            "TMEET_QUOTA_WINDOW_SECONDS": str(60 * TIME_SCALE),
+            "TMEET_PER_MINUTE_LIMIT": str(APP_LIMIT), "TMEET_CORP_PER_MINUTE_LIMIT": str(CORP_LIMIT),
+            "TMEET_ROUTE_LIMITS": ",".join(f"{route}={ROUTE_LIMIT}" for route in ROUTES),
+            **({"TMEET_QUOTA_URL": quota_url} if quota_url else {}),
+        } for i in range(2)]
+        for i in range(2):
+            (tmp_path / f"host-{i}").mkdir()
+        args = ["sync", "--start", FIRST.isoformat(), "--end", LAST.isoformat()]
+        with ThreadPoolExecutor(2) as hosts:
+            runs = list(hosts.map(lambda i: run_cli(args, envs[i], tmp_path / f"host-{i}"), range(2)))
+        return runs, emu.stats()
+
+
+@pytest.mark.timeout(900)
+def test_two_syncs_on_two_hosts_share_the_quota_through_postgres(postgres_url: str, tmp_path: Path) -> None:
+    runs, stats = _two_hosts_sync(tmp_path, postgres_url)
+    assert [run.code for run in runs] == [0, 0], [run.text[-2000:] for run in runs]
+    # Not one call was refused for quota, although the two syncs together pressed on the limits.
+    assert stats["quota_rejections"] == {}
+    app_peak = max(v.get("per_minute", 0) for k, v in stats["peaks"].items() if k.startswith("app:"))
+    assert 0 < app_peak <= APP_LIMIT
+    # Ten windows' worth of calls: unshared, the two syncs draw dozens of refusals (190310/190313).
+    assert stats["total_calls"] > 10 * APP_LIMIT, "too few calls to press on the quota: the test proves nothing"
