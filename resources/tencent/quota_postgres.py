@@ -24,7 +24,6 @@ import psycopg2.extensions
 from resources.tencent.quota import PLATFORM_TZ, QuotaBudget
 
 URL_SETTING = "TMEET_QUOTA_URL"
-SCHEMES = ("postgresql", "postgres", "postgresql+psycopg2")
 CONNECT_TIMEOUT_SECONDS = 10
 # Serializes the tables' creation: two processes creating them at once would collide in pg_type.
 _SCHEMA_LOCK = 0x746D656574  # "tmeet"
@@ -37,7 +36,8 @@ class QuotaStoreUnavailable(RuntimeError):
 def libpq_url(url: str) -> str:
     """``url`` as libpq reads it: SQLAlchemy's ``postgresql+psycopg2://`` spelling is accepted too."""
     scheme, sep, rest = url.partition("://")
-    if not sep or scheme not in SCHEMES:
+    # Any SQLAlchemy driver suffix names the same server: libpq reads the rest as it is.
+    if not sep or scheme.split("+")[0] not in ("postgresql", "postgres"):
         raise ValueError(f"{URL_SETTING} must be a postgresql://user:password@host:port/database URL")
     return "postgresql://" + rest
 
