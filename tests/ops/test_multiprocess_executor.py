@@ -9,32 +9,35 @@ overlap the other's: one writer per warehouse.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
-from concurrent.futures import ThreadPoolExecutor
+import subprocess
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
 
 import dagster as dg
 import pytest
 import yaml
 from dagster._core.events import DagsterEventType
+from dagster._core.storage.dagster_run import DagsterRunStatus, RunsFilter
 
 from emulator.truth import compute_truth
 from pipelines.definitions import defs
 from resources.lake import Lake
 from tests.ops.postgres import postgres_server
-from tests.ops.services import PROJECT_ROOT
+from tests.ops.services import BIN, PROJECT_ROOT, service_env, stop
 from tests.pipeline.conftest import LAST, TRUTH_TABLES, assert_tables_equal, pipeline_emulator
 
 DEPLOY = PROJECT_ROOT / "deploy"
 DAYS = (LAST - timedelta(days=1), LAST)
+# Two runs of seven step processes each on a loaded two-core machine.
+RUN_TIMEOUT_SECONDS = 600
 _STEP_EVENTS = {DagsterEventType.STEP_START, DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_FAILURE}
 
 
 def daily_job() -> dg.JobDefinition:
-    """The job as the code server loads it; step processes rebuild it from this module."""
+    """The job as the code location defines it."""
     return defs().resolve_job_def("daily_job")
 
 
@@ -45,13 +48,18 @@ def documented_pool_limits() -> dict[str, int]:
     return {pool: int(limit) for pool, limit in found}
 
 
-def _run_daily(home: Path, day: date, run_config: dict[str, Any]) -> dg.DagsterRun:
-    # One instance object per thread: each run is its own client of the shared Postgres instance.
-    with dg.DagsterInstance.from_config(str(home)) as instance:
-        result = dg.execute_job(dg.reconstructable(daily_job), instance=instance, run_config=run_config,
-                                tags={"dagster/partition": day.isoformat()}, raise_on_error=False)
-        assert result.success, [e.message for e in result.all_events if e.is_failure]
-        return result.dagster_run
+def _execute_daily(home: Path, day: date, log: Path) -> subprocess.Popen[bytes]:
+    """`dagster job execute` of the daily job with the deployment's run config, in a process of its own.
+
+    Each run has its own process, as runs launched by the code server do; the run process forks
+    the step processes.
+    """
+    command = [str(BIN / "dagster"), "job", "execute", "-m", "pipelines.definitions", "-j", "daily_job",
+               "-c", str(DEPLOY / "executors" / "multiprocess.yaml"),
+               "--tags", json.dumps({"dagster/partition": day.isoformat()})]
+    with log.open("wb") as out:
+        return subprocess.Popen(command, env=service_env(home), cwd=log.parent, stdout=out,
+                                stderr=subprocess.STDOUT)
 
 
 def _step_spans(instance: dg.DagsterInstance, run_id: str) -> dict[str, tuple[float, float]]:
@@ -80,6 +88,7 @@ def test_two_daily_runs_on_the_multiprocess_executor_and_a_postgres_instance(
     shutil.copyfile(DEPLOY / "dagster.yaml", home / "dagster.yaml")
     run_config = yaml.safe_load((DEPLOY / "executors" / "multiprocess.yaml").read_text())
     assert "multiprocess" in run_config["execution"]["config"]
+    dg.validate_run_config(daily_job(), run_config)
     pools = documented_pool_limits()
     assert pools["duckdb"] == 1
 
@@ -88,13 +97,18 @@ def test_two_daily_runs_on_the_multiprocess_executor_and_a_postgres_instance(
         monkeypatch.setenv("DAGSTER_POSTGRES_URL", postgres_url)
         # Both runs' steps spend one quota, kept in the instance's database as on several hosts.
         monkeypatch.setenv("TMEET_QUOTA_URL", postgres_url)
-        monkeypatch.setenv("PYTHONPATH", str(PROJECT_ROOT))
         with dg.DagsterInstance.from_config(str(home)) as instance:
             for pool, limit in pools.items():
                 instance.event_log_storage.set_concurrency_slots(pool, limit)
 
-        with ThreadPoolExecutor(len(DAYS)) as threads:
-            runs = list(threads.map(lambda day: _run_daily(home, day, run_config), DAYS))
+        logs = [tmp_path / f"run-{day}.log" for day in DAYS]
+        processes = [_execute_daily(home, day, log) for day, log in zip(DAYS, logs, strict=True)]
+        try:
+            for proc, log in zip(processes, logs, strict=True):
+                assert proc.wait(RUN_TIMEOUT_SECONDS) == 0, log.read_text()[-4000:]
+        finally:
+            for proc in processes:
+                stop(proc)  # type: ignore[arg-type]
 
         truth = compute_truth(emu.enterprise, start=DAYS[0], end=DAYS[-1])
         lake = Lake.from_data_dir(data_dir)
@@ -105,6 +119,9 @@ def test_two_daily_runs_on_the_multiprocess_executor_and_a_postgres_instance(
         job = daily_job()
         pool_of = {node.name: node.definition.pool for node in job.graph.nodes}
         with dg.DagsterInstance.from_config(str(home)) as instance:
+            runs = instance.get_runs(RunsFilter(job_name="daily_job"))
+            assert sorted(run.tags["dagster/partition"] for run in runs) == [day.isoformat() for day in DAYS]
+            assert all(run.status == DagsterRunStatus.SUCCESS for run in runs)
             spans = {run.run_id: _step_spans(instance, run.run_id) for run in runs}
             for run_id in spans:
                 # Each step ran in a process of its own: the multiprocess executor's own event.
