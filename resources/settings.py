@@ -273,7 +273,7 @@ def _secret(value: str) -> Secret | None:
 
 def _quota_url(value: str) -> Secret | None:
     # The URL can carry the database password: kept opaque like the other secrets.
-    if value and value.partition("://")[0] not in ("postgresql", "postgres", "postgresql+psycopg2"):
+    if value and value.partition("://")[0].split("+")[0] not in ("postgresql", "postgres"):
         raise ConfigError("TMEET_QUOTA_URL must be a postgresql://user:password@host:port/database URL "
                           "(or empty, to keep the quota in this host's SQLite file)")
     return _secret(value)

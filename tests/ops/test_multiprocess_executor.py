@@ -13,10 +13,12 @@ import json
 import re
 import shutil
 import subprocess
+from contextlib import closing
 from datetime import date, timedelta
 from pathlib import Path
 
 import dagster as dg
+import psycopg2
 import pytest
 import yaml
 from dagster._core.events import DagsterEventType
@@ -25,6 +27,7 @@ from dagster._core.storage.dagster_run import DagsterRunStatus, RunsFilter
 from emulator.truth import compute_truth
 from pipelines.definitions import defs
 from resources.lake import Lake
+from resources.tencent.quota_postgres import PostgresQuotaLimiter, libpq_url
 from tests.ops.postgres import postgres_server
 from tests.ops.services import BIN, PROJECT_ROOT, service_env, stop
 from tests.pipeline.conftest import LAST, TRUTH_TABLES, assert_tables_equal, pipeline_emulator
@@ -109,6 +112,11 @@ def test_two_daily_runs_on_the_multiprocess_executor_and_a_postgres_instance(
         finally:
             for proc in processes:
                 stop(proc)  # type: ignore[arg-type]
+
+        # Every call of both runs' steps was counted in the one budget in PostgreSQL.
+        with closing(psycopg2.connect(libpq_url(postgres_url))) as db, db.cursor() as cur:
+            cur.execute(f"SELECT coalesce(sum(calls), 0) FROM {PostgresQuotaLimiter.DAILY}")
+            assert cur.fetchone()[0] == emu.stats()["total_calls"] > 0
 
         truth = compute_truth(emu.enterprise, start=DAYS[0], end=DAYS[-1])
         lake = Lake.from_data_dir(data_dir)
