@@ -16,7 +16,7 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -85,8 +85,8 @@ class QuotaBudget(ABC):
         self._margin = margin
 
     @abstractmethod
-    def _transaction(self, daily_key: str) -> Any:
-        """A context manager yielding a :class:`_Transaction` that holds ``daily_key``'s budget."""
+    def _transaction(self, daily_key: str) -> AbstractContextManager[_Transaction]:
+        """A transaction that holds ``daily_key``'s budget until it ends."""
 
     @abstractmethod
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
