@@ -4,11 +4,12 @@ The daemon's run queue holds back the runs it launches at ``max_concurrent_runs`
 limits of ``dagster.yaml``; a command-line run executes in its own process and never passes
 through that queue, so it waits here instead, until the instance has room for it.
 
-Check-and-start is made safe across processes by a file lock in the instance's home: a process
-holds it from its check until its run is recorded as started, so the next process's check counts
-that run. With Postgres shared by several hosts each host has its own home, so the lock orders only
-one host's commands: two hosts checking in the same instant can both start and exceed the limit by
-the runs that raced (the daemon's own queue has the same window against them).
+Check-and-start is made safe across processes by a lock: a process holds it from its check until
+its run is recorded as started, so the next process's check counts that run. On a SQLite instance
+the lock is a file in the instance's home; on a Postgres instance, shared by several hosts that
+each have a home of their own, it is a PostgreSQL advisory lock in the instance's database, so
+commands on every host take turns. (The daemon's own queue does not take it: a command and the
+daemon starting in the same instant can still exceed the limit by the runs that raced.)
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import dagster as dg
 from dagster._core.events import DagsterEventType
@@ -32,6 +33,9 @@ from pipelines.cli_errors import CommandFailed
 from pipelines.instance import HOST_TAG, LAUNCHED_BY_TAG, PID_TAG, release_dead_cli_runs
 from resources.file_modes import current_modes
 from resources.settings import ConfigError, Settings
+
+if TYPE_CHECKING:
+    from pipelines.run_queue_lock import AdvisoryLock
 
 T = TypeVar("T")
 
@@ -87,6 +91,17 @@ def blocked_by(instance: dg.DagsterInstance, tags: Mapping[str, str]) -> Blocked
     return None
 
 
+def start_lock(instance: dg.DagsterInstance) -> AdvisoryLock | FileLock:
+    """The lock that orders check-and-start: in the instance's Postgres database, else a file in its home."""
+    postgres_url = getattr(instance.run_storage, "postgres_url", None)
+    if isinstance(postgres_url, str) and postgres_url:
+        # Only a Postgres instance has psycopg2 (dagster-postgres brings it).
+        from pipelines.run_queue_lock import AdvisoryLock
+
+        return AdvisoryLock(postgres_url)
+    return FileLock(Path(instance.root_directory) / LOCK_FILE, thread_local=False, mode=current_modes().file)
+
+
 def describe(run: DagsterRun) -> str:
     who = run.tags.get(LAUNCHED_BY_TAG)
     where = f"`tmeet-etl {who}`, pid {run.tags.get(PID_TAG, '?')} on {run.tags.get(HOST_TAG, '?')}" if who else (
@@ -113,7 +128,7 @@ def run_within_limits(
     """
     wait = queue_timeout() if timeout is None else timeout
     deadline = time.monotonic() + wait
-    lock = FileLock(Path(instance.root_directory) / LOCK_FILE, thread_local=False, mode=current_modes().file)
+    lock = start_lock(instance)
     last: tuple[str, ...] = ()
     while True:
         try:
@@ -151,7 +166,7 @@ def run_within_limits(
 
 def _timed_out(waited: float, blocked: Blocked | None) -> CommandFailed:
     held = (f"{blocked.limit}, held by " + "; ".join(describe(run) for run in blocked.runs)) if blocked else (
-        "another tmeet-etl command on this host is starting its run")
+        "another tmeet-etl command of this instance is starting its run")
     return CommandFailed([
         f"no room in the run queue after {waited:g}s: {held}",
         "wait for those runs to finish (or terminate them in the Dagster UI), or raise "

@@ -228,6 +228,9 @@ class Settings(DefinitionSettings):
     route_limits: Annotated[dict[str, int], NoDecode] = Field(default_factory=lambda: dict(DEFAULT_ROUTE_LIMITS))
     daily_limit: int = Field(default=200_000, ge=1)
     quota_window_seconds: float = Field(default=60.0, gt=0)
+    # PostgreSQL holding the quota budget for every host; None keeps it in the host's SQLite file.
+    # The URL can carry the database password: kept opaque like the other secrets.
+    quota_url: SecretStr | None = None
     max_workers: int = Field(default=4, ge=1)
     connect_timeout: float = Field(default=10.0, gt=0)
     read_timeout: float = Field(default=30.0, gt=0)
@@ -285,6 +288,15 @@ class Settings(DefinitionSettings):
     @classmethod
     def _redirect(cls, value: str, info: ValidationInfo) -> str:
         return _check(value, cls.env_name(info.field_name or "")) if value else value
+
+    @field_validator("quota_url")
+    @classmethod
+    def _quota_url(cls, value: SecretStr | None) -> SecretStr | None:
+        url = value.get_secret_value() if value is not None else ""
+        if url and url.partition("://")[0].split("+")[0] not in ("postgresql", "postgres"):
+            raise ValueError("TMEET_QUOTA_URL must be a postgresql://user:password@host:port/database URL "
+                             "(or empty, to keep the quota in this host's SQLite file)")
+        return value
 
     @field_validator("lake_url", "archive_url")
     @classmethod

@@ -33,7 +33,7 @@ from resources.tencent.pagination import (
     walk_pages,
     walk_pos,
 )
-from resources.tencent.quota import QuotaLimiter
+from resources.tencent.quota import QuotaBudget, quota_limiter
 from resources.tencent.shapes import ROLE_LIST, USER_INFO_FIELDS, roles_shape
 from resources.tencent.signer import AkSkAuth
 from resources.tencent.stats import CallStats
@@ -79,7 +79,7 @@ class TencentMeetingClient:
         settings: Settings,
         open_id: str | None = None,
         *,
-        limiter: QuotaLimiter | None = None,
+        limiter: QuotaBudget | None = None,
         stats: CallStats | None = None,
         http: httpx.Client | None = None,
         token_manager: TokenManager | None = None,
@@ -92,9 +92,7 @@ class TencentMeetingClient:
         self.shape_errors: list[ResponseShapeError] = []
         # Endpoints the platform refused to this auth mode, so a caller can stop asking for them.
         self.mode_refusals: dict[str, AuthModeUnsupported] = {}
-        self.limiter = limiter or QuotaLimiter(
-            settings.state_dir / "quota.sqlite", settings.daily_limit, tz=_platform_tz()
-        )
+        self.limiter = limiter or quota_limiter(settings, tz=_platform_tz())
         self.mode = settings.auth_mode
         self.app_type: sc.AppType = "aksk" if self.mode == "aksk" else settings.app_type
         extra: dict[str, Any] = {"sleep": sleep} if sleep is not None else {}

@@ -40,7 +40,7 @@ from resources.tencent.errors import (
     TencentError,
     classify,
 )
-from resources.tencent.quota import Limit, QuotaLimiter
+from resources.tencent.quota import Limit, QuotaBudget
 from resources.tencent.stats import CallStats
 
 log = logging.getLogger(__name__)
@@ -224,7 +224,7 @@ class Transport:
         self,
         settings: Settings,
         *,
-        limiter: QuotaLimiter | None,
+        limiter: QuotaBudget | None,
         stats: CallStats,
         quota_key: str,
         http: httpx.Client | None = None,

@@ -14,7 +14,10 @@ from dagster._core.storage.dagster_run import DagsterRunStatus, RunsFilter
 
 from emulator.testing import EmulatorHandle
 from pipelines.instance import cli_run_tags
-from pipelines.run_queue import blocked_by, run_within_limits
+from pipelines.cli_errors import CommandFailed
+from pipelines.run_queue import blocked_by, run_within_limits, start_lock
+from pipelines.run_queue_lock import AdvisoryLock
+from tests.ops.postgres import postgres_server
 from tests.ops.services import PROJECT_ROOT
 from tests.pipeline.conftest import LAST
 
@@ -145,3 +148,58 @@ def test_without_a_run_queue_nothing_waits(tmp_path: Path) -> None:
         for _ in range(12):  # more than Dagster's default queue limit of 10
             instance.create_run_for_job(busy, status=DagsterRunStatus.STARTED)
         assert blocked_by(instance, cli_run_tags("sync")) is None
+
+
+HOST_CONFIG = """
+telemetry:
+  enabled: false
+storage:
+  postgres:
+    postgres_url: {url}
+concurrency:
+  runs:
+    max_concurrent_runs: 1
+"""
+HOLD_LOCK = """
+import sys, time
+import dagster as dg
+from pipelines.run_queue import start_lock
+with dg.DagsterInstance.from_config(sys.argv[1]) as instance:
+    lock = start_lock(instance)
+    lock.acquire(timeout=60)
+    print("held", flush=True)
+    time.sleep(300)
+"""
+
+
+@pytest.mark.timeout(600)
+def test_commands_on_two_hosts_take_turns_through_the_postgres_instance(tmp_path: Path) -> None:
+    with postgres_server() as url:
+        # Two hosts: one instance in Postgres, each host with a home (and a file lock) of its own.
+        homes = [tmp_path / "host-a", tmp_path / "host-b"]
+        for home in homes:
+            home.mkdir()
+            (home / "dagster.yaml").write_text(HOST_CONFIG.format(url=url))
+        with dg.DagsterInstance.from_config(str(homes[0])) as host_a, \
+                dg.DagsterInstance.from_config(str(homes[1])) as host_b:
+            held = start_lock(host_a)
+            assert isinstance(held, AdvisoryLock)
+            held.acquire(timeout=30)
+            # Host A is between its check and its run's start: host B's command waits for it.
+            with pytest.raises(CommandFailed, match="another tmeet-etl command of this instance"):
+                run_within_limits(host_b, {}, lambda run_id: run_id, timeout=1.0, say=lambda _: None)
+            held.release()
+            assert run_within_limits(host_b, {}, lambda run_id: "started", timeout=60) == "started"
+
+            # A command killed while holding the lock frees it with its connection.
+            env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+            holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(homes[0])], env=env,
+                                      stdout=subprocess.PIPE, text=True)
+            try:
+                assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+                with pytest.raises(CommandFailed):
+                    run_within_limits(host_b, {}, lambda run_id: run_id, timeout=1.0, say=lambda _: None)
+            finally:
+                holder.kill()
+                holder.wait(60)
+            assert run_within_limits(host_b, {}, lambda run_id: "started", timeout=60) == "started"
