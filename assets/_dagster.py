@@ -219,7 +219,7 @@ API_KINDS = frozenset({"api", "pandas", "parquet"})
 
 def daily_table(
     name: str, description: str, *, group: str, tags: Mapping[str, str], deps: Sequence[str] = (),
-    kinds: frozenset[str] = API_KINDS,
+    kinds: frozenset[str] = API_KINDS, metadata: Mapping[str, Any] | None = None,
 ) -> dg.AssetSpec:
     """A table partitioned by business date; skippable, because a missing scope skips it.
 
@@ -229,6 +229,7 @@ def daily_table(
     return dg.AssetSpec(
         name, skippable=True, deps=list(deps), group_name=group, kinds=set(kinds), tags=dict(tags),
         partitions_def=daily_partitions, description=description, freshness_policy=daily_freshness_policy(),
+        metadata=dict(metadata or {}),
     )
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from dagster import AssetExecutionContext
 
-from assets.tags import table_tags
+from assets.tags import endpoint_metadata, table_tags
 from assets._dagster import (
     check,
     conservation_check,
@@ -114,7 +114,8 @@ def read_instances(ctx: SyncContext, day: date) -> pd.DataFrame:
 @daily_pull(
     specs=[daily_table("meetings", "Ended meeting instances (one per media room), by the local date they started.",
                        group="meetings", tags=table_tags("pull", warehouse="required", scope=VIEW_ALL_MEETINGS,
-                                                         user_scope=VIEW_MEETING, archive=ASSET))],
+                                                         user_scope=VIEW_MEETING, archive=ASSET),
+                       metadata=endpoint_metadata((E_CORP_MEETINGS,), user=(E_USER_ENDED,)))],
     check_specs=[
         dg.AssetCheckSpec("key_unique", asset="meetings", description="One row per (meeting_id, sub_meeting_id, start_time)."),
         dg.AssetCheckSpec("matches_api_total", asset="meetings",

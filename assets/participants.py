@@ -43,14 +43,15 @@ from assets.normalize._common import epoch, person_key, text
 from assets.normalize._common import field as values_of
 from assets.normalize.participants import InstanceRef, build_attendance, normalize_participant_batches
 from assets.schemas import KEYS
-from assets.tags import table_tags
+from assets.tags import endpoint_metadata, table_tags
 from resources.dagster_resources import StorageResource, TencentMeetingResource
 from resources.tencent.client import TencentMeetingClient
 from resources.tencent.errors import PermissionDenied
 from resources.tencent.pagination import Page
-from resources.tencent.scopes import E_PARTICIPANTS, VIEW_ALL_MEETINGS, VIEW_MEETING
+from resources.tencent.scopes import E_CORP_MEETINGS, E_PARTICIPANTS, E_USER_ENDED, VIEW_ALL_MEETINGS, VIEW_MEETING
 
 ASSET = "participant_sessions"
+ENDPOINTS = endpoint_metadata((E_CORP_MEETINGS, E_PARTICIPANTS), user=(E_USER_ENDED, E_PARTICIPANTS))
 TAGS = table_tags("pull", warehouse="required", scope=VIEW_ALL_MEETINGS, user_scope=VIEW_MEETING, archive=ASSET)
 # How far outside its scheduled slot a meeting's sessions may begin or end. Re-opened rooms of
 # one non-recurring meeting within this slack cannot be told apart by scheduled times alone.
@@ -190,9 +191,10 @@ def instance_from_context(context: dict[str, Any]) -> InstanceRef:
 @daily_pull(
     specs=[
         daily_table("participant_sessions", "Every join session of every ended meeting instance; a rejoin is its own row.",
-                    group="meetings", deps=["meetings"], tags=TAGS),
+                    group="meetings", deps=["meetings"], tags=TAGS, metadata=ENDPOINTS),
         daily_table("attendance", "One row per meeting instance and person: attended time without double counting.",
-                    group="meetings", deps=["participant_sessions"], kinds=frozenset({"pandas", "parquet"}), tags=TAGS),
+                    group="meetings", deps=["participant_sessions"], kinds=frozenset({"pandas", "parquet"}), tags=TAGS,
+                    metadata=ENDPOINTS),
     ],
     check_specs=[
         dg.AssetCheckSpec("key_unique", asset="participant_sessions"),

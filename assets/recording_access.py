@@ -47,7 +47,7 @@ from assets._sync import (
 )
 from assets.normalize._common import empty_as, epoch, local_date, text
 from assets.normalize._common import field as values_of
-from assets.tags import table_tags
+from assets.tags import endpoint_metadata, table_tags
 from assets.normalize.recording_access import (
     AccessRef,
     normalize_record_events_batches,
@@ -58,9 +58,10 @@ from resources.dagster_resources import StorageResource, TencentMeetingResource
 from resources.tencent.client import TencentMeetingClient
 from resources.tencent.errors import PermissionDenied
 from resources.tencent.pagination import Page
-from resources.tencent.scopes import E_RECORD_EVENTS, E_RECORD_METRICS, E_VIEW_DETAILS, VIEW_ALL_RECORDS, VIEW_VIDEO
+from resources.tencent.scopes import E_CORP_RECORDS, E_RECORD_EVENTS, E_RECORDS, E_RECORD_METRICS, E_VIEW_DETAILS, VIEW_ALL_RECORDS, VIEW_VIDEO
 
 ASSET = "recording_access"
+ENDPOINTS = endpoint_metadata((E_CORP_RECORDS,), user=(E_RECORDS,))
 TAGS = table_tags("pull", warehouse="required", scope=VIEW_ALL_RECORDS, user_scope=VIEW_VIDEO, archive=ASSET,
                   lookback=True)
 DONE = 3
@@ -70,11 +71,14 @@ DOWNLOAD, VIEW = 1, 2
 ACCESS_HORIZON = timedelta(days=31) - timedelta(seconds=1)
 SPECS = [
     daily_table("recording_daily_metrics", "Views and downloads per recording and day, filed under the recording's date.",
-                group="recordings", deps=["recordings", "recording_files"], tags=TAGS),
+                group="recordings", deps=["recordings", "recording_files"], tags=TAGS,
+                metadata=ENDPOINTS),
     daily_table("recording_events", "Every view or download of a recording: who and when.",
-                group="recordings", deps=["recordings", "recording_files"], tags=TAGS),
+                group="recordings", deps=["recordings", "recording_files"], tags=TAGS,
+                metadata=ENDPOINTS),
     daily_table("recording_view_details", "Every play of a recording file: watched time and progress.",
-                group="recordings", deps=["recordings", "recording_files"], tags=TAGS),
+                group="recordings", deps=["recordings", "recording_files"], tags=TAGS,
+                metadata=ENDPOINTS),
 ]
 # In the order of the endpoints below that fill them.
 TABLES = tuple(spec.key.to_user_string() for spec in SPECS)

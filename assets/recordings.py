@@ -38,11 +38,12 @@ from assets._sync import (
 from assets._windows import day_window
 from assets.normalize.recordings import normalize_recordings
 from assets.schemas import KEYS
-from assets.tags import table_tags
+from assets.tags import endpoint_metadata, table_tags
 from resources.dagster_resources import StorageResource, TencentMeetingResource
 from resources.tencent.scopes import E_CORP_RECORDS, E_RECORDS, VIEW_ALL_RECORDS, VIEW_VIDEO
 
 ASSET = "recordings"
+ENDPOINTS = endpoint_metadata((E_CORP_RECORDS,), user=(E_RECORDS,))
 TAGS = table_tags("pull", warehouse="required", scope=VIEW_ALL_RECORDS, user_scope=VIEW_VIDEO, archive=ASSET,
                   lookback=True)
 
@@ -102,9 +103,9 @@ def derive_recordings(pages: Sequence[PageData], tz: str) -> Derived:
 @daily_pull(
     specs=[
         daily_table("recordings", "Cloud recordings by the local date their media started, with state and size.",
-                    group="recordings", tags=TAGS),
+                    group="recordings", tags=TAGS, metadata=ENDPOINTS),
         daily_table("recording_files", "The files of each transcoded recording: time span, size and sharing settings.",
-                    group="recordings", deps=["recordings"], tags=TAGS),
+                    group="recordings", deps=["recordings"], tags=TAGS, metadata=ENDPOINTS),
     ],
     check_specs=[
         dg.AssetCheckSpec("key_unique", asset="recordings"),

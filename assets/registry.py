@@ -72,6 +72,14 @@ def pull_assets(assets: Iterable[dg.AssetsDefinition] = TABLE_ASSETS) -> list[dg
     return [asset for asset in assets if any(spec.tags[t.KIND] != "webhook" for spec in asset.specs)]
 
 
+def endpoint_needs(caller: str) -> dict[str, tuple[str, ...]]:
+    """Table → the endpoint families its run calls for ``caller`` (one of :data:`assets.tags.CALLERS`)."""
+    if caller not in t.CALLERS:
+        raise ValueError(f"unknown caller {caller!r}; one of {', '.join(t.CALLERS)}")
+    return {name(spec): t.endpoints_of(spec.metadata, caller) for spec in table_specs()
+            if t.ENDPOINTS in spec.metadata}
+
+
 def scope_needs() -> dict[str, ScopeNeed]:
     """Asset name → the scope it needs, for the assets that call the API."""
     return scope_needs_of(table_specs())

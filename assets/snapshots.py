@@ -35,10 +35,11 @@ from resources.dagster_resources import StorageResource, TencentMeetingResource
 from resources.raw_archive import RawArchive, RawWriter
 from resources.tencent.client import TencentMeetingClient
 from resources.tencent.pagination import Page
-from assets.tags import table_tags
+from assets.tags import endpoint_metadata, table_tags
 from resources.tencent.scopes import E_CORP_MEETINGS, E_USER_MEETINGS, VIEW_ALL_MEETINGS, VIEW_MEETING
 
 ASSET = "meeting_snapshots"
+ENDPOINTS = endpoint_metadata((E_CORP_MEETINGS,), user=(E_USER_MEETINGS,))
 TAGS = table_tags("snapshot", warehouse="optional", scope=VIEW_ALL_MEETINGS, user_scope=VIEW_MEETING, archive=ASSET)
 LIVE, UPCOMING = 2, 3
 TABLES = {"upcoming": "upcoming_meetings", "live": "live_meetings"}
@@ -167,10 +168,10 @@ def land_snapshot(
     can_subset=True,
     specs=[
         dg.AssetSpec("upcoming_meetings", skippable=True, group_name="snapshots", kinds={"api", "pandas", "parquet"},
-                     tags=TAGS,
+                     tags=TAGS, metadata=ENDPOINTS,
                      description="Meetings scheduled in the next 31 days, as of each snapshot."),
         dg.AssetSpec("live_meetings", skippable=True, group_name="snapshots", kinds={"api", "pandas", "parquet"},
-                     tags=TAGS,
+                     tags=TAGS, metadata=ENDPOINTS,
                      description="Meetings in progress at each snapshot, with how many people are in."),
     ],
     check_specs=[shape_check_spec("upcoming_meetings"), shape_check_spec("live_meetings"),

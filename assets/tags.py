@@ -7,7 +7,8 @@ its SQL. Tags (not metadata) because Dagster selects on them: ``tag:tmeet/kind=p
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
 
 KIND = "tmeet/kind"
 SCOPE = "tmeet/scope"
@@ -15,6 +16,9 @@ USER_SCOPE = "tmeet/user_scope"
 ARCHIVE = "tmeet/archive"
 WAREHOUSE = "tmeet/warehouse"
 LOOKBACK = "tmeet/lookback"
+# Metadata, not a tag: endpoints are not valid tag values, and the UI shows metadata on the asset.
+ENDPOINTS = "tmeet/endpoints"
+CALLERS = ("account", "user", "admin")
 
 Kind = Literal["pull", "snapshot", "webhook", "publish", "report"]
 # required: the publish waits for it; optional: published when present (an account may have no
@@ -51,3 +55,21 @@ def table_tags(
     if lookback:
         tags[LOOKBACK] = TRUE
     return tags
+
+
+def endpoint_metadata(
+    account: Sequence[str], user: Sequence[str] = (), admin: Sequence[str] | None = None
+) -> dict[str, Any]:
+    """The endpoint families a table's run calls, per caller: an account-level or AK/SK app
+    (``account``), a user-level app (``user``), and an account-level OAuth app refused the
+    account-wide lists that reads as its admin (``admin``, by default what a user-level app calls).
+    ``doctor`` probes them to say which tables a deployment can reach."""
+    return {ENDPOINTS: {"account": list(account), "user": list(user),
+                        "admin": list(user if admin is None else admin)}}
+
+
+def endpoints_of(metadata: Mapping[str, Any], caller: str) -> tuple[str, ...]:
+    """What :func:`endpoint_metadata` declared for ``caller``; a table that declared none calls nothing."""
+    declared = metadata.get(ENDPOINTS)
+    value = getattr(declared, "value", declared) or {}
+    return tuple(value.get(caller, ()))

@@ -40,7 +40,7 @@ from resources.raw_archive import RawWriter
 from resources.tencent.client import TencentMeetingClient
 from resources.tencent.errors import AuthModeUnsupported, ResponseShapeError
 from resources.tencent.pagination import Page
-from assets.tags import table_tags
+from assets.tags import endpoint_metadata, table_tags
 from resources.tencent.scopes import E_CORP_ROLES, E_CORP_USERS, E_USER_INFO, VIEW_ALL_USERS, VIEW_USER_INFO
 from resources.tencent.shapes import ROLE_LIST, ROLE_USERS, SHAPE_SOURCES, roles_shape, shape_note
 
@@ -51,11 +51,14 @@ SPECS = [
     dg.AssetSpec("users", skippable=True, description="Every user of the account, with status, role and main department.",
                  group_name="directory", kinds={"api", "pandas", "parquet"},
                  tags=table_tags("pull", warehouse="required", scope=VIEW_ALL_USERS, user_scope=VIEW_USER_INFO,
-                                 archive=ASSET)),
+                                 archive=ASSET),
+                 metadata=endpoint_metadata((E_CORP_USERS, E_CORP_ROLES), user=(E_USER_INFO,))),
     dg.AssetSpec("user_departments", skippable=True, description="Which departments each user belongs to.",
-                 group_name="directory", kinds={"api", "pandas", "parquet"}, tags=ACCOUNT_ONLY_TAGS),
+                 group_name="directory", kinds={"api", "pandas", "parquet"}, tags=ACCOUNT_ONLY_TAGS,
+                 metadata=endpoint_metadata((E_CORP_USERS, E_CORP_ROLES), admin=(E_CORP_USERS,))),
     dg.AssetSpec("roles", skippable=True, description="The account's roles and how many members each has.",
-                 group_name="directory", kinds={"api", "pandas", "parquet"}, tags=ACCOUNT_ONLY_TAGS),
+                 group_name="directory", kinds={"api", "pandas", "parquet"}, tags=ACCOUNT_ONLY_TAGS,
+                 metadata=endpoint_metadata((E_CORP_USERS, E_CORP_ROLES), admin=(E_CORP_ROLES,))),
 ]
 TABLES = tuple(spec.key.to_user_string() for spec in SPECS)
 

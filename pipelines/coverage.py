@@ -34,43 +34,10 @@ FAMILY_NAMES: dict[str, str] = {
     sc.E_USER_INFO: "users/info/basic",
 }
 
-# The endpoint families each asset's run calls, per app type (an asset runs only if all answer).
-_ACCOUNT_NEEDS: dict[str, tuple[str, ...]] = {
-    "users": (sc.E_CORP_USERS, sc.E_CORP_ROLES),
-    "user_departments": (sc.E_CORP_USERS, sc.E_CORP_ROLES),
-    "roles": (sc.E_CORP_USERS, sc.E_CORP_ROLES),
-    "meetings": (sc.E_CORP_MEETINGS,),
-    "participant_sessions": (sc.E_CORP_MEETINGS, sc.E_PARTICIPANTS),
-    "attendance": (sc.E_CORP_MEETINGS, sc.E_PARTICIPANTS),
-    "recordings": (sc.E_CORP_RECORDS,),
-    "recording_files": (sc.E_CORP_RECORDS,),
-    "recording_daily_metrics": (sc.E_CORP_RECORDS,),
-    "recording_events": (sc.E_CORP_RECORDS,),
-    "recording_view_details": (sc.E_CORP_RECORDS,),
-    "upcoming_meetings": (sc.E_CORP_MEETINGS,),
-    "live_meetings": (sc.E_CORP_MEETINGS,),
-}
-_USER_NEEDS: dict[str, tuple[str, ...]] = {
-    "users": (sc.E_USER_INFO,),
-    "meetings": (sc.E_USER_ENDED,),
-    "participant_sessions": (sc.E_USER_ENDED, sc.E_PARTICIPANTS),
-    "attendance": (sc.E_USER_ENDED, sc.E_PARTICIPANTS),
-    "recordings": (sc.E_RECORDS,),
-    "recording_files": (sc.E_RECORDS,),
-    "recording_daily_metrics": (sc.E_RECORDS,),
-    "recording_events": (sc.E_RECORDS,),
-    "recording_view_details": (sc.E_RECORDS,),
-    "upcoming_meetings": (sc.E_USER_MEETINGS,),
-    "live_meetings": (sc.E_USER_MEETINGS,),
-}
-
-# An account-level OAuth app refused the account-wide lists reads as its admin (assets/_reach.py):
-# its own record, ended meetings, upcoming and live meetings and recordings, named by its open_id.
-_ADMIN_NEEDS: dict[str, tuple[str, ...]] = {
-    **_USER_NEEDS,
-    "user_departments": (sc.E_CORP_USERS,),
-    "roles": (sc.E_CORP_ROLES,),
-}
+# The endpoint families each table's run calls, per caller, are declared on its asset
+# (`assets.tags.endpoint_metadata`); an account-level OAuth app refused the account-wide lists reads
+# as its admin (assets/_reach.py): its own record, ended meetings, upcoming and live meetings and
+# recordings, named by its open_id.
 
 OAUTH_VISIBILITY = (
     "OAuth sees only meetings and recordings created through OAuth apps on today's platform "
@@ -89,7 +56,7 @@ class Probe:
 
 
 def needs_for(app_type: str) -> dict[str, tuple[str, ...]]:
-    return _USER_NEEDS if app_type == "user" else _ACCOUNT_NEEDS
+    return registry.endpoint_needs("user" if app_type == "user" else "account")
 
 
 def reads_as_admin(client: TencentMeetingClient) -> bool:
@@ -179,7 +146,7 @@ def coverage_rows(client: TencentMeetingClient, plan: sc.AssetPlan, probes: dict
             continue
         refused = _refused(probes, needs.get(asset, ()))
         if refused and reads_as_admin(client):
-            refused = _refused(probes, _ADMIN_NEEDS.get(asset, ()))
+            refused = _refused(probes, registry.endpoint_needs("admin").get(asset, ()))
             if not refused:
                 as_admin.append(asset)
                 continue

@@ -144,3 +144,17 @@ def test_snapshot_names_the_changes_a_reviewer_cares_about() -> None:
     assert described["jobs"]["daily_job"], "a job's resolved selection is part of the snapshot"
     assert described["assets"]["meetings"]["tags"][tags.KIND] == "pull"
     assert any(check.endswith(":partition_fresh") for check in described["checks"])
+
+
+def test_every_api_table_declares_the_endpoints_doctor_probes() -> None:
+    # doctor's reach report reads these; a new API table without them would be reported as reachable
+    # whatever the platform answers.
+    calling = {registry.name(spec) for spec in registry.table_specs() if tags.SCOPE in spec.tags}
+    account = registry.endpoint_needs("account")
+    assert set(account) == calling
+    assert all(account[table] for table in calling)
+    user_level = {registry.name(spec) for spec in registry.table_specs()
+                  if spec.tags.get(tags.USER_SCOPE, tags.NO_USER_SCOPE) != tags.NO_USER_SCOPE}
+    assert {table for table, needs in registry.endpoint_needs("user").items() if needs} == user_level
+    with pytest.raises(ValueError, match="unknown caller"):
+        registry.endpoint_needs("robot")
