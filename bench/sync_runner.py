@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import subprocess
 import sys
 import threading
@@ -32,6 +33,11 @@ class SyncRun:
     quota_rejections: int
     targets: list[str] = field(default_factory=list)
     output: str = ""
+    # time.time() at launch and at exit, to place the run's own event timestamps (bench.run_split).
+    started_at: float = 0.0
+    ended_at: float = 0.0
+    # CPU seconds (user + system) of the sync process: steadier than wall time on a shared machine.
+    cpu_s: float = 0.0
 
 
 def warehouse_rows(data_dir: Path, tables: tuple[str, ...] = ENTITIES) -> dict[str, int]:
@@ -65,7 +71,9 @@ def run_sync(emu: EmulatorProcess, data_dir: Path, start: date, end: date, *, tr
         cmd = [sys.executable, "-m", "pipelines.cli", "sync"]
     cmd += ["--start", start.isoformat(), "--end", end.isoformat()]
     before = emu.stats()
+    started_at = time.time()
     started = time.monotonic()
+    cpu_before = _children_cpu()
     process = subprocess.Popen(cmd, cwd=data_dir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     stop, peak = threading.Event(), [0.0, 0.0]
     sampler = threading.Thread(target=_sample_peak, args=(psutil.Process(process.pid), stop, peak), daemon=True)
@@ -73,6 +81,7 @@ def run_sync(emu: EmulatorProcess, data_dir: Path, start: date, end: date, *, tr
     try:
         output, _ = process.communicate()
         seconds = time.monotonic() - started
+        ended_at = time.time()
     finally:
         # An interrupted bench must not leave a sync running against a stopped emulator.
         if process.poll() is None:
@@ -80,9 +89,16 @@ def run_sync(emu: EmulatorProcess, data_dir: Path, start: date, end: date, *, tr
             process.wait()
         stop.set()
         sampler.join()
+    # Counts every child reaped meanwhile: exact unless syncs run concurrently (bench.quota).
+    cpu_s = _children_cpu() - cpu_before
     after = emu.stats()
     by_route = {k: v - before["calls"].get(k, 0) for k, v in after["calls"].items() if v - before["calls"].get(k, 0)}
     rejections = sum(after.get("quota_rejections", {}).values()) - sum(before.get("quota_rejections", {}).values())
     targets = json.loads(targets_file.read_text()) if trace and targets_file.exists() else []
     return SyncRun(seconds, process.returncode, peak[0], peak[1], after["total_calls"] - before["total_calls"], by_route,
-                   rejections, targets, output[-4000:])
+                   rejections, targets, output[-4000:], started_at, ended_at, cpu_s)
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime

@@ -13,7 +13,8 @@ from typing import Any, TypeVar
 import dagster as dg
 from dagster import OpExecutionContext
 
-from pipelines.instance import cli_run_tags, deployment_instance
+from pipelines.instance import cli_run_tags, dagster_home, deployment_instance
+from pipelines.instance_sqlite import quick_instance_commits
 from pipelines.run_queue import run_within_limits
 
 T = TypeVar("T")
@@ -44,7 +45,7 @@ def run_recorded(
     )
     quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
     tags = cli_run_tags(command)
-    with deployment_instance(data_dir) as instance:
+    with quick_instance_commits(dagster_home(data_dir)), deployment_instance(data_dir) as instance:
         run_within_limits(instance, tags, lambda run_id: job.execute_in_process(
             instance=instance, tags=tags, run_config=quiet, raise_on_error=False, run_id=run_id))
     if raised:

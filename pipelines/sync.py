@@ -22,7 +22,8 @@ from assets._refusals import NOT_RUN
 from assets import registry
 from pipelines.definitions import ASSETS
 from pipelines.jobs import SNAPSHOT
-from pipelines.instance import cli_run_tags, deployment_instance
+from pipelines.instance import cli_run_tags, dagster_home, deployment_instance
+from pipelines.instance_sqlite import quick_instance_commits
 from pipelines.recorded import materialize_as
 from resources.dagster_resources import StorageResource, TencentMeetingResource
 from resources.lake import Lake
@@ -139,6 +140,8 @@ def run_sync(
     # Assets the scopes do not allow stay out of the run, so the warehouse still publishes.
     selection = selection - dg.AssetSelection.assets(*plan.skipped)
     with ExitStack() as stack:
+        if instance is None:
+            stack.enter_context(quick_instance_commits(dagster_home(settings.data_dir)))
         # The deployment's instance, so the UI shows the run and the pools and run limits hold.
         target = instance or stack.enter_context(deployment_instance(settings.data_dir))
         with live_progress(console):

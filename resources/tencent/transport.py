@@ -107,7 +107,7 @@ class RequestGuard:
         self._oauth = _origin(oauth_base_url)
 
     def check(self, method: str, url: httpx.URL | str) -> None:
-        url = httpx.URL(str(url))
+        url = url if isinstance(url, httpx.URL) else httpx.URL(url)
         origin = (url.scheme, url.host, url.port)
         path = url.path
         if method == "GET" and origin == self._api and path.startswith("/v1/"):
@@ -272,13 +272,14 @@ class Transport:
         missing_scope: str = "",
     ) -> ApiResponse:
         """One logical call: quota waits and a single re-authentication wrap the retried attempts."""
-        self.guard.check("GET", self.settings.api_base_url + path)
+        url = httpx.URL(self.settings.api_base_url + path)
+        self.guard.check("GET", url)
         route = endpoint.split(" ", 1)[-1]
         quota_waits = 0
         reauthed = False
         while True:
             try:
-                return self._retrying(endpoint, path, route, dict(params), auth, missing_scope)
+                return self._retrying(endpoint, url, path, route, dict(params), auth, missing_scope)
             except QuotaWait:
                 quota_waits += 1
                 if quota_waits > self.settings.quota_wait_attempts:
@@ -296,11 +297,10 @@ class Transport:
                     raise
 
     def _retrying(
-        self, endpoint: str, path: str, route: str, params: dict[str, Any], auth: httpx.Auth, missing_scope: str
+        self, endpoint: str, url: httpx.URL, path: str, route: str, params: dict[str, Any], auth: httpx.Auth,
+        missing_scope: str,
     ) -> ApiResponse:
         s = self.settings
-
-        url = httpx.URL(s.api_base_url + path)
 
         def should_retry(exc: BaseException) -> bool:
             if isinstance(exc, ApiUnreachable) and _recently_unreachable(url):
@@ -323,7 +323,7 @@ class Transport:
             reraise=True,
         )
         try:
-            response = retrying(self._attempt, endpoint, path, route, params, auth, missing_scope)
+            response = retrying(self._attempt, endpoint, url, path, route, params, auth, missing_scope)
         except ApiUnreachable:
             _remember_unreachable(url)
             raise
@@ -331,7 +331,8 @@ class Transport:
         return response
 
     def _attempt(
-        self, endpoint: str, path: str, route: str, params: dict[str, Any], auth: httpx.Auth, missing_scope: str
+        self, endpoint: str, url: httpx.URL, path: str, route: str, params: dict[str, Any], auth: httpx.Auth,
+        missing_scope: str,
     ) -> ApiResponse:
         if self.limiter is not None:
             got = self.limiter.acquire(self.limits_for(path, route), daily_key=self.quota_key)
@@ -339,7 +340,7 @@ class Transport:
                 self.stats.add(endpoint, quota_waits=got.waits, quota_wait_seconds=got.waited_seconds)
         self.stats.add(endpoint, calls=1)
         self.budget.on_request()
-        request = self.http.build_request("GET", self.settings.api_base_url + path, params=params)
+        request = self.get_request(url, params)
         status, raw, headers = self._send(request, auth, endpoint)
         body, error = classify(
             status, raw, endpoint=endpoint, trace_id=headers.get("X-TC-Trace", ""), missing_scope=missing_scope
@@ -359,6 +360,21 @@ class Transport:
             date_header=headers.get("Date", ""),
             data_clock=headers.get("X-Emulator-Now", ""),
             raw=raw,
+        )
+
+    def get_request(self, url: httpx.URL, params: Mapping[str, Any]) -> httpx.Request:
+        """The GET ``Client.build_request`` would make, with its URL parsed once instead of three times.
+
+        ``build_request`` re-parses and re-validates the whole URL when it merges the client's base
+        URL, the query and the request: a sixth of a fetch thread's CPU, under the same GIL as the
+        normalisation. The query is encoded as httpx encodes it (``QueryParams``).
+        """
+        query = str(httpx.QueryParams(params))
+        full = url if not query else httpx.URL(f"{url}?{query}" if not url.query else f"{url}&{query}")
+        client = self.http
+        return httpx.Request(
+            "GET", full, headers=client.headers, cookies=client.cookies or None,
+            extensions={"timeout": client.timeout.as_dict()},
         )
 
     def _send(self, request: httpx.Request, auth: httpx.Auth | None, endpoint: str) -> tuple[int, bytes, httpx.Headers]:

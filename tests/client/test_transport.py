@@ -200,3 +200,19 @@ def test_limiter_keeps_sliding_window_and_daily_budget(tmp_path: Path) -> None:
     again = QuotaLimiter(tmp_path / "q.sqlite", daily_limit=7, clock=lambda: now[0])
     assert again.daily_used("k") == 7  # persisted across runs
     assert json.dumps(lim.report())
+
+
+@pytest.mark.parametrize("path", ["/v1/meetings/1/participants", "/v1/corp/users", "/v1/records/a%2Fb"])
+@pytest.mark.parametrize("params", [
+    {}, {"pos": 0, "size": 100, "sub_meeting_id": "7"},
+    {"operator_id": "u+1@x y/z&=é中", "flag": True, "off": False, "none": None, "ratio": 1.5, "many": ["1", "2"]},
+])
+def test_get_requests_are_those_httpx_would_build(tmp_path: Path, path: str, params: dict[str, Any]) -> None:
+    """The request built with one URL parse is, byte for byte, the one ``Client.build_request`` makes."""
+    client = client_with(tmp_path, lambda r: httpx.Response(200, json={}))
+    transport = client.transport
+    expected = transport.http.build_request("GET", BASE + path, params=params)
+    built = transport.get_request(httpx.URL(BASE + path), params)
+    assert str(built.url) == str(expected.url) and built.url.raw_path == expected.url.raw_path
+    assert built.headers.multi_items() == expected.headers.multi_items()
+    assert built.extensions == expected.extensions
