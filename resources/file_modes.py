@@ -47,7 +47,7 @@ def parse_file_mode(value: str) -> Modes:
 
 def current_modes() -> Modes:
     """The modes for data files, from ``TMEET_FILE_MODE`` (environment, then ``.env``)."""
-    return parse_file_mode(env_setting(FILE_MODE_ENV))
+    return parse_file_mode(env_setting("file_mode"))
 
 
 def umask_of(modes: Modes) -> int:

@@ -210,7 +210,7 @@ class Lake:
     @classmethod
     def from_data_dir(cls, data_dir: Path) -> Lake:
         """The lake at ``TMEET_LAKE_URL``, else under ``data_dir``; writes follow ``TMEET_PII_POLICY``."""
-        location = storage_location(LAKE_URL_ENV, Path(data_dir) / "lake")
+        location = storage_location("lake_url", LAKE_URL_ENV, Path(data_dir) / "lake")
         return cls(location, pii=lambda: load_pii_policy(Path(data_dir)))
 
     @property

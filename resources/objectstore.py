@@ -331,9 +331,10 @@ def _write_pointer(tree: VersionedTree, pointer: Pointer) -> None:
     tree._put(pointer.relpath + POINTER_SUFFIX, pointer.to_bytes())
 
 
-def storage_location(variable: str, default: Path) -> Path | str:
-    """Where a store lives: ``variable`` as an ``s3://`` URL or a local path, else ``default``."""
-    value = env_setting(variable).strip()
+def storage_location(field: str, variable: str, default: Path) -> Path | str:
+    """Where a store lives: the setting ``field`` (set by ``variable``) as an ``s3://`` URL or a local
+    path, else ``default``."""
+    value = str(env_setting(field)).strip()
     if not value:
         return default
     checked = check_location(value, variable)

@@ -10,26 +10,30 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Mapping
+from typing import Any
 from pathlib import Path
 
 import pandas as pd
 
-from assets.normalize.pii import JSON_COLUMNS, PiiPolicy, PiiPolicyError, parse_pii_policy
+from assets.normalize.pii import JSON_COLUMNS, PiiPolicy, PiiPolicyError
 from resources.env_setting import env_setting
 from resources.file_modes import PRIVATE, make_dirs
 
-PII_POLICY_ENV = "TMEET_PII_POLICY"
-PII_SALT_ENV = "TMEET_PII_SALT"
 SALT_FILE = "pii.salt"
 
 
-def _policy_text(environ: Mapping[str, str] | None) -> str:
-    return env_setting(PII_POLICY_ENV) if environ is None else environ.get(PII_POLICY_ENV, "")
+def _setting(field: str, environ: Mapping[str, str] | None) -> Any:
+    if environ is None:
+        return env_setting(field)
+    # Imported here: the settings module imports the storage modules this one uses.
+    from resources.settings import Settings
+
+    return getattr(Settings.from_env(environ), field)
 
 
 def policy_actions(environ: Mapping[str, str] | None = None) -> dict[str, str]:
     """The configured actions (validated), without touching the salt."""
-    return dict(parse_pii_policy(_policy_text(environ)))
+    return dict(_setting("pii_policy", environ))
 
 
 def raw_archive_allowed(environ: Mapping[str, str] | None = None) -> bool:
@@ -39,18 +43,17 @@ def raw_archive_allowed(environ: Mapping[str, str] | None = None) -> bool:
 
 def load_pii_policy(data_dir: Path, environ: Mapping[str, str] | None = None) -> PiiPolicy:
     """The policy for writes under ``data_dir``; the salt is read (or created) only when a column is hashed."""
-    actions = parse_pii_policy(_policy_text(environ))
+    actions = policy_actions(environ)
     if "hash" not in actions.values():
         return PiiPolicy(actions)
-    salt_text = env_setting(PII_SALT_ENV) if environ is None else environ.get(PII_SALT_ENV, "")
+    configured = _setting("pii_salt", environ)
+    salt_text = configured.get_secret_value() if configured is not None else ""
     return PiiPolicy(actions, salt=_salt(data_dir / "state", salt_text))
 
 
 def _salt(state_dir: Path, configured_text: str) -> bytes:
     configured = configured_text.strip()
-    if configured:
-        if len(configured) < 16:
-            raise PiiPolicyError(f"{PII_SALT_ENV} must be at least 16 characters; generate one with `openssl rand -hex 32`")
+    if configured:  # its length is checked by the settings model
         return configured.encode("utf-8")
     make_dirs(state_dir, PRIVATE)
     path = state_dir / SALT_FILE

@@ -233,7 +233,7 @@ class RawArchive:
     @classmethod
     def from_data_dir(cls, data_dir: Path) -> RawArchive:
         """The archive at ``TMEET_ARCHIVE_URL``, else ``<data_dir>/raw``."""
-        location = storage_location(ARCHIVE_URL_ENV, Path(data_dir) / "raw")
+        location = storage_location("archive_url", ARCHIVE_URL_ENV, Path(data_dir) / "raw")
         return cls(location, enabled=raw_archive_allowed())
 
     @property

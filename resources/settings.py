@@ -11,7 +11,9 @@ shows the value of a secret.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
+import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -213,6 +215,8 @@ class Settings(DefinitionSettings):
     token_key: SecretStr | None = None
     file_mode: str = "private"
     pii_policy: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
+    # The PII hashes' salt; unset: a random one kept in <data_dir>/state/pii.salt.
+    pii_salt: SecretStr | None = None
     # Dagster, read when a schedule runs
     # Transcoding can take days and views keep arriving for weeks; the platform keeps view details
     # for 31 days, so more than 30 buys nothing.
@@ -303,6 +307,13 @@ class Settings(DefinitionSettings):
     def _location(cls, value: str, info: ValidationInfo) -> str:
         return check_location(value, cls.env_name(info.field_name or ""))
 
+    @field_validator("pii_salt")
+    @classmethod
+    def _pii_salt(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 16:
+            raise ValueError("TMEET_PII_SALT must be at least 16 characters; generate one with `openssl rand -hex 32`")
+        return value
+
     @field_validator("file_mode")
     @classmethod
     def _file_mode(cls, value: str) -> str:
@@ -391,3 +402,20 @@ def describe_errors(model: type[TmeetSettings], exc: ValidationError) -> str:
         fix = f"; set it to e.g. {default}" if default not in (None, "", {}) and not secret else ""
         lines.append(f"{variable}{shown} {phrase}{fix}")
     return "; ".join(lines)
+
+
+def setting_now(field: str) -> Any:
+    """One field of :class:`Settings` as the process environment sets it now, validated by the model.
+
+    For the storage code that runs with no ``Settings`` at hand (file modes, the PII policy, the
+    lake's and archive's location): it reads at use time, never at import, and the model stays the
+    one place for each variable's default and validation. Cached per raw value, because file writes
+    ask for the file mode every time.
+    """
+    variable = Settings.env_name(field)
+    return _validated(field, os.environ.get(variable) or None)
+
+
+@functools.lru_cache(maxsize=256)
+def _validated(field: str, raw: str | None) -> Any:
+    return getattr(Settings.from_env({} if raw is None else {Settings.env_name(field): raw}), field)

@@ -4,6 +4,9 @@ import pickle
 
 import pytest
 
+from resources.env_setting import env_setting
+from resources.file_modes import current_modes, parse_file_mode
+from resources.pii_policy import policy_actions
 from resources.settings import ConfigError, DefinitionSettings, Settings
 
 
@@ -43,6 +46,9 @@ def test_plain_http_only_to_loopback() -> None:
         ("TMEET_RUN_QUEUE_TIMEOUT_SECONDS", "-5", "must be at least 0"),
         ("TMEET_FRESHNESS_GRACE_HOURS", "48", "must be at most 47"),
         ("TMEET_STEP_RETRIES", "-1", "must be at least 0"),
+        ("TMEET_PII_SALT", "short", "at least 16 characters; generate one with `openssl rand -hex 32`"),
+        ("TMEET_QUOTA_URL", "mysql://db/quota", "postgresql://"),
+        ("TMEET_LAKE_URL", "gs://bucket/lake", "use s3://bucket/prefix"),
     ],
 )
 def test_each_error_names_the_variable_and_the_fix(variable: str, value: str, fix: str) -> None:
@@ -95,3 +101,21 @@ def test_no_dotenv_is_read_behind_the_command_line(tmp_path, monkeypatch: pytest
     monkeypatch.delenv("TMEET_SDK_ID", raising=False)
     (tmp_path / ".env").write_text("TMEET_SDK_ID=from-dotenv\n")
     assert Settings.from_env().sdk_id == ""
+
+
+def test_storage_reads_its_settings_through_the_model_when_it_writes(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The lake, the archive and the file modes have no Settings at hand: they ask the model at use
+    # time, so a value set after import counts and a wrong one is refused with the variable named.
+    monkeypatch.delenv("TMEET_FILE_MODE", raising=False)
+    monkeypatch.delenv("TMEET_PII_POLICY", raising=False)
+    assert current_modes() == parse_file_mode("private")
+    assert policy_actions() == {}
+    monkeypatch.setenv("TMEET_FILE_MODE", "group-read")
+    monkeypatch.setenv("TMEET_PII_POLICY", "email=hash")
+    monkeypatch.setenv("TMEET_LAKE_URL", "s3://bucket/lake")
+    assert current_modes() == parse_file_mode("group-read")
+    assert policy_actions() == {"email": "hash"}
+    assert env_setting("lake_url") == "s3://bucket/lake"
+    monkeypatch.setenv("TMEET_FILE_MODE", "world")
+    with pytest.raises(ConfigError, match="TMEET_FILE_MODE"):
+        current_modes()
