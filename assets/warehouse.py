@@ -132,8 +132,9 @@ def usage_metadata(storage: StorageResource, published: PublishResult) -> dict[s
             + ("" if report.exists() else " (not drawn yet)")
         ),
     }
-    from pipelines.report.data import ReportDataError
-    from pipelines.report.metadata import ui_charts_markdown
+    # Imported here: Altair and vl-convert take about half a second to import, and only a publish draws.
+    from assets.report.data import ReportDataError
+    from assets.report.metadata import ui_charts_markdown
 
     try:
         charts = ui_charts_markdown(published.path, account_timezone(), published.report_as_of)

@@ -31,7 +31,7 @@ from emulator.apps import load_apps
 from emulator.testing import EmulatorHandle, running_emulator
 from pipelines.auth_cli import login
 from pipelines.reach import reach_summary
-from pipelines.report import build_report
+from assets.report import build_report
 from pipelines.recorded import run_recorded
 from pipelines.sync import SyncSummary, print_summary, run_sync
 from pipelines.webhook_demo import recent_events_summary, run_receiver_in_thread

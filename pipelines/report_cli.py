@@ -25,8 +25,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def cmd_report(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from pipelines.report import build_report
-    from pipelines.report.data import ReportDataError
+    from assets.report import build_report
+    from assets.report.data import ReportDataError
     from resources.settings import ConfigError, Settings
 
     console = Console()

@@ -11,8 +11,8 @@ import pytest
 
 from assets.warehouse import SQL_DIR, WAREHOUSE_TABLES
 from pipelines.cli import main
-from pipelines.report import build_report
-from pipelines.report.charts import PANELS
+from assets.report import build_report
+from assets.report.charts import PANELS
 from resources.lake import Lake
 from resources.warehouse import Warehouse
 from tests.report.conftest import Synced
@@ -52,7 +52,7 @@ def test_department_filter_counts_only_that_departments_people(synced: Synced, t
     result = build_report(synced.warehouse, tmp_path / "dept", department=department)
     html = result.html.read_text(encoding="utf-8")
     assert f"department {department}" in html
-    from pipelines.report.data import ReportFilter, load, open_warehouse
+    from assets.report.data import ReportFilter, load, open_warehouse
 
     con = open_warehouse(synced.warehouse)
     try:

@@ -14,8 +14,8 @@ import pytest
 from playwright.sync_api import Page, Request, Route, sync_playwright
 
 from assets.warehouse import SQL_DIR, WAREHOUSE_TABLES
-from pipelines.report import build_report
-from pipelines.report.charts import PANELS
+from assets.report import build_report
+from assets.report.charts import PANELS
 from resources.lake import Lake
 from resources.warehouse import Warehouse
 from tests.report.conftest import Synced

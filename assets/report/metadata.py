@@ -8,9 +8,9 @@ from pathlib import Path
 
 import vl_convert
 
-from pipelines.report.charts import compact_daily_chart, licences_panel
-from pipelines.report.data import ReportFilter, default_range, load, open_warehouse
-from pipelines.report.page import vl_version
+from assets.report.charts import compact_daily_chart, licences_panel
+from assets.report.data import ReportFilter, default_range, load, open_warehouse
+from assets.report.page import vl_version
 
 # Small enough to keep each materialization event light in Dagster's event log.
 UI_PNG_SCALE = 1.0

@@ -4,6 +4,6 @@
 ``page`` inlines the charts and Vega's JavaScript into one self-contained ``index.html``.
 """
 
-from pipelines.report.page import ReportResult, build_report
+from assets.report.page import ReportResult, build_report
 
 __all__ = ["ReportResult", "build_report"]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import altair as alt
 import pandas as pd
 
-from pipelines.report.data import SIZE_BUCKETS, ReportData
+from assets.report.data import SIZE_BUCKETS, ReportData
 
 WIDTH = 760
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]

@@ -13,8 +13,8 @@ import altair as alt
 import jinja2
 import vl_convert
 
-from pipelines.report.charts import Panel, panels
-from pipelines.report.data import ReportFilter, default_range, load, open_warehouse
+from assets.report.charts import Panel, panels
+from assets.report.data import ReportFilter, default_range, load, open_warehouse
 from resources.atomic_files import atomic_file
 from resources.platform_constants import PLATFORM_TIMEZONE
 
