@@ -305,13 +305,30 @@ def _skew_row(date_header: str) -> tuple[str, bool, str]:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
+    from resources.accounts import load_accounts
+
     print(f"[ok] env file: {describe_env_file()}")
     try:
+        accounts = load_accounts()
         settings = Settings.from_env()
     except ConfigError as exc:
         print(f"[FAIL] config: {exc}")
         return 1
-    rows = doctor_report(settings)
+    if accounts is None:
+        return _print_rows(doctor_report(settings))
+    print(f"[ok] accounts: {len(accounts.accounts)} in {accounts.path}: {', '.join(accounts.ids)}")
+    worst = 0
+    for account in accounts.accounts:
+        print(f"== account {account.id} ({account.display_name})")
+        try:
+            rows = doctor_report(account.resolved())
+        except ConfigError as exc:
+            rows = [("config", False, str(exc))]
+        worst = max(worst, _print_rows(rows))
+    return worst
+
+
+def _print_rows(rows: list[tuple[str, bool, str]]) -> int:
     for check, ok, detail in rows:
         print(f"[{_status(check, ok)}] {check}: {detail}")
     return 0 if all(ok or check == "skipped" for check, ok, _ in rows) else 1
