@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import dagster as dg
@@ -24,7 +25,7 @@ SYNC = ["sync", "--start", FIRST.isoformat(), "--end", LAST.isoformat()]
 
 def account_runs(world: TwoAccounts, account_id: str) -> list[dg.DagsterRun]:
     """The account's runs in the deployment's one instance, oldest first."""
-    home = world.data_dir / "dagster_home"
+    home = Path(os.environ.get("DAGSTER_HOME") or world.data_dir / "dagster_home")
     if not (home / "dagster.yaml").is_file():
         return []
     with dg.DagsterInstance.from_config(str(home)) as instance:
@@ -77,30 +78,39 @@ def test_killing_the_sync_during_one_account_leaves_the_other_intact_and_a_rerun
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with two_accounts(tmp_path, monkeypatch) as world:
-        # Accounts run in file order: north first, then south, which is killed mid-way.
-        sync = subprocess.Popen([sys.executable, "-m", "pipelines.cli", *SYNC], env=dict(os.environ),
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        try:
-            deadline = time.monotonic() + 900
-            # Killed once its run has started and the first pages are archived: mid-way through pulling.
-            while not (started(world) and any(p.is_file() for p in (world.account_dir(OAUTH_ID) / "raw").rglob("*"))):
-                assert sync.poll() is None, "the sync ended before the second account's pull started"
-                assert time.monotonic() < deadline, "the second account's pull never started"
-                time.sleep(0.2)
-        finally:
-            os.killpg(sync.pid, signal.SIGKILL)
-            sync.wait()
+        raw = world.account_dir(OAUTH_ID) / "raw"
+        kill_during_the_second_account_then_rerun_it(
+            world, monkeypatch, pulling=lambda: any(p.is_file() for p in raw.rglob("*"))
+        )
 
-        (killed,) = account_runs(world, OAUTH_ID)
-        assert killed.status != DagsterRunStatus.SUCCESS, "the run ended before the kill; the test proves nothing"
-        world.assert_lake_is_its_truth(AKSK_ID, monkeypatch)
-        north_warehouse = world.account_dir(AKSK_ID) / "warehouse.duckdb"
-        assert table_counts(north_warehouse)["meetings"] == len(world.truth(AKSK_ID)["meetings"])
 
-        before = north_warehouse.stat().st_mtime_ns
-        assert main([*SYNC, "--account", OAUTH_ID]) == 0
-        world.assert_lake_is_its_truth(OAUTH_ID, monkeypatch)
-        # The re-run of one account leaves the other's warehouse untouched, and ends the killed run.
-        assert north_warehouse.stat().st_mtime_ns == before
-        runs = account_runs(world, OAUTH_ID)
-        assert runs[0].status == DagsterRunStatus.FAILURE and runs[-1].status == DagsterRunStatus.SUCCESS
+def kill_during_the_second_account_then_rerun_it(
+    world: TwoAccounts, monkeypatch: pytest.MonkeyPatch, *, pulling: Callable[[], bool]
+) -> None:
+    """SIGKILL the whole sync once the second account's run has started and ``pulling()`` holds."""
+    # Accounts run in file order: north first, then south, which is killed mid-way.
+    sync = subprocess.Popen([sys.executable, "-m", "pipelines.cli", *SYNC], env=dict(os.environ),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 900
+        while not (started(world) and pulling()):
+            assert sync.poll() is None, "the sync ended before the second account's pull started"
+            assert time.monotonic() < deadline, "the second account's pull never started"
+            time.sleep(0.2)
+    finally:
+        os.killpg(sync.pid, signal.SIGKILL)
+        sync.wait()
+
+    (killed,) = account_runs(world, OAUTH_ID)
+    assert killed.status != DagsterRunStatus.SUCCESS, "the run ended before the kill; the test proves nothing"
+    world.assert_lake_is_its_truth(AKSK_ID, monkeypatch)
+    north_warehouse = world.account_dir(AKSK_ID) / "warehouse.duckdb"
+    assert table_counts(north_warehouse)["meetings"] == len(world.truth(AKSK_ID)["meetings"])
+
+    before = north_warehouse.stat().st_mtime_ns
+    assert main([*SYNC, "--account", OAUTH_ID]) == 0
+    world.assert_lake_is_its_truth(OAUTH_ID, monkeypatch)
+    # The re-run of one account leaves the other's warehouse untouched, and ends the killed run.
+    assert north_warehouse.stat().st_mtime_ns == before
+    runs = account_runs(world, OAUTH_ID)
+    assert runs[0].status == DagsterRunStatus.FAILURE and runs[-1].status == DagsterRunStatus.SUCCESS

@@ -45,18 +45,16 @@ class TwoAccounts:
         return compute_viewer_truth(self.emulators[account_id].enterprise, start=FIRST, end=LAST,
                                     viewer=self.viewers[account_id])
 
-    def lake(self, account_id: str, monkeypatch: pytest.MonkeyPatch) -> Lake:
-        """The account's lake, found the way its own sync finds it (its TMEET_LAKE_URL)."""
-        env = self.account(account_id).environ()
-        monkeypatch.setenv("TMEET_LAKE_URL", env["TMEET_LAKE_URL"])
-        return Lake.from_data_dir(Path(env["TMEET_DATA_DIR"]))
-
     def assert_lake_is_its_truth(self, account_id: str, monkeypatch: pytest.MonkeyPatch) -> None:
         truth = self.truth(account_id)
-        lake = self.lake(account_id, monkeypatch)
-        for table in TRUTH_TABLES:
-            assert len(truth[table]) > 0, f"{account_id}: the emulator produced no {table}; the test would prove nothing"
-            assert_tables_equal(table, lake.read(table), truth[table])
+        env = self.account(account_id).environ()
+        # The account's lake, found the way its own sync finds it; the deployment's variable is restored after.
+        with monkeypatch.context() as scoped:
+            scoped.setenv("TMEET_LAKE_URL", env["TMEET_LAKE_URL"])
+            lake = Lake.from_data_dir(Path(env["TMEET_DATA_DIR"]))
+            for table in TRUTH_TABLES:
+                assert len(truth[table]) > 0, f"{account_id}: the emulator produced no {table}; the test proves nothing"
+                assert_tables_equal(table, lake.read(table), truth[table])
 
 
 def accounts_toml(aksk: EmulatorHandle, oauth: EmulatorHandle, secret_file: Path, combined: Path | None) -> str:
