@@ -68,6 +68,7 @@ def sync_accounts(
     """Sync each selected account (``parallel`` at a time); ``report`` sees each one as it ends."""
     selected = accounts.select(ids)
     command = sync_command(start, end, snapshots=snapshots, debug=debug)
+    prepare_instance()
 
     def one(account: Account) -> AccountSync:
         result = sync_account(account, command)
@@ -79,6 +80,20 @@ def sync_accounts(
     if accounts.combined_warehouse is not None:
         build_combined_warehouse(accounts, accounts.combined_warehouse)
     return results
+
+
+def prepare_instance() -> None:
+    """Open the deployment's instance once before the accounts' syncs do.
+
+    Several processes creating a new SQLite instance at the same moment each run its schema
+    migrations and leave it with two schema versions, after which every run fails. Opening it here
+    also fails the runs of a sync that was killed, so the UI does not show them as still running.
+    """
+    from pipelines.instance import deployment_instance
+    from resources.settings import Settings
+
+    with deployment_instance(Settings.from_env().data_dir):
+        pass
 
 
 def print_account(result: AccountSync) -> None:
