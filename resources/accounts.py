@@ -105,7 +105,8 @@ class Account:
         if self.scopes:
             env[Settings.env_name("enabled_scopes")] = ",".join(self.scopes)
         env[ACCOUNT_ID_ENV] = self.id
-        env.setdefault("DAGSTER_HOME", str((deployment.data_dir / "dagster_home").resolve()))
+        if not env.get("DAGSTER_HOME", "").strip():
+            env["DAGSTER_HOME"] = str((deployment.data_dir / "dagster_home").resolve())
         return env
 
     def data_dir(self, base: Mapping[str, str] | None = None) -> Path:
@@ -133,7 +134,7 @@ class Account:
                 )
             return value
         try:
-            value = Path(where).read_text(encoding="utf-8").strip()
+            value = Path(where).expanduser().read_text(encoding="utf-8").strip()
         except OSError as exc:
             raise AccountsFileError(
                 f"account {self.id!r}: cannot read {name}_file {where} ({exc.strerror}); create it or fix the path"

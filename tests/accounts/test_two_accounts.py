@@ -48,6 +48,9 @@ def test_two_accounts_each_land_their_own_truth_with_their_own_runs_and_a_combin
         doctor = capsys.readouterr().out
         assert f"== account {AKSK_ID}" in doctor and f"== account {OAUTH_ID}" in doctor
         assert doctor.count("[ok] connectivity") == 2
+        # The OAuth account's login is in its own token store, shown by `auth status --account`.
+        assert main(["auth", "status", "--account", OAUTH_ID]) == 0
+        assert "VIEW_ALL_MEETINGS" in capsys.readouterr().out
 
         assert main([*SYNC, "--parallel", "2"]) == 0, capsys.readouterr()
         printed = capsys.readouterr().out
