@@ -10,11 +10,11 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import backfill, components, publish, quota, throughput
+from bench import backfill, components, publish, quota, scale, throughput
 from bench.report import Figure, command_line, table, write_markdown
 
 BENCHMARKS_MD = Path(__file__).resolve().parent.parent / "BENCHMARKS.md"
-SECTIONS = ("throughput", "quota", "backfill", "emulator", "webhooks", "demo", "publish")
+SECTIONS = ("throughput", "quota", "backfill", "emulator", "webhooks", "demo", "publish", "scale")
 
 
 def plan(quick: bool, platform: str = "api-reference") -> dict[str, Callable[[], list[Figure]]]:
@@ -32,6 +32,8 @@ def plan(quick: bool, platform: str = "api-reference") -> dict[str, Callable[[],
         # A year of history is built by re-dating one synced day; quick mode keeps a month.
         "publish": lambda: publish.run(runs, scale="demo" if quick else "large", days=30 if quick else 365,
                                        platform=platform),
+        # 3 accounts at demo scale and 1 at large, synced concurrently (bench/scale.py).
+        "scale": lambda: scale.run(days=2 if quick else 7),
     }
 
 
@@ -62,6 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     elapsed = time.monotonic() - started
     print(table(figures))
     print(f"total {elapsed / 60:.1f} min")
+    if not (args.no_write or args.quick):
+        scale.write_section(BENCHMARKS_MD, figures, command_line())
     if not (args.no_write or args.quick or args.only):
         write_markdown(BENCHMARKS_MD, figures, command_line(), elapsed)
         print(f"wrote {BENCHMARKS_MD}")

@@ -39,13 +39,34 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     login.add_argument("--no-browser", action="store_true", help="only print the URL")
     login.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the redirect")
     login.set_defaults(func=cmd_login)
+    _account_option(login)
     status = sub.add_parser("status", help="stored principals, scopes and expiries (never tokens)")
     status.set_defaults(func=cmd_status)
+    _account_option(status)
     logout = sub.add_parser("logout", help="forget local tokens")
     logout.add_argument("--open-id", default=None, help="forget only this user (user-level apps)")
     logout.set_defaults(func=cmd_logout)
+    _account_option(logout)
     doctor = subparsers.add_parser("doctor", help="check config, connectivity, clock skew, scopes and the asset plan")
     doctor.set_defaults(func=cmd_doctor)
+
+
+def _account_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--account", metavar="ID", help="with TMEET_ACCOUNTS_FILE: act for this account")
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    """The configured account's settings, or with ``--account``, that account's from the accounts file."""
+    from resources.accounts import ACCOUNTS_FILE_ENV, load_accounts
+
+    account_id = getattr(args, "account", None)
+    if not account_id:
+        return Settings.from_env()
+    accounts = load_accounts()
+    if accounts is None:
+        raise ConfigError(f"--account needs an accounts file: set {ACCOUNTS_FILE_ENV} to its path")
+    (account,) = accounts.select([account_id])
+    return account.resolved()
 
 
 def _oauth_parts(settings: Settings) -> tuple[Transport, TokenManager]:
@@ -146,7 +167,7 @@ class CallbackServer:
 
 
 def cmd_login(args: argparse.Namespace) -> int:
-    settings = Settings.from_env()
+    settings = _settings(args)
     opener = None if args.no_browser else _browser_opener()
     try:
         token = login(settings, open_browser=opener, timeout=args.timeout)
@@ -186,7 +207,7 @@ def status_lines(settings: Settings) -> list[str]:
 
 def cmd_status(args: argparse.Namespace) -> int:
     try:
-        settings = Settings.from_env()
+        settings = _settings(args)
         settings.require("sdk_id")
         for line in status_lines(settings):
             print(line)
@@ -197,7 +218,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_logout(args: argparse.Namespace) -> int:
-    settings = Settings.from_env()
+    settings = _settings(args)
     settings.require("sdk_id")
     store = TokenStore.for_app(settings.state_dir, settings.sdk_id, settings.token_key)
     with store.lock:
@@ -307,13 +328,30 @@ def _skew_row(date_header: str) -> tuple[str, bool, str]:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
+    from resources.accounts import load_accounts
+
     print(f"[ok] env file: {describe_env_file()}")
     try:
+        accounts = load_accounts()
         settings = Settings.from_env()
     except ConfigError as exc:
         print(f"[FAIL] config: {exc}")
         return 1
-    rows = doctor_report(settings)
+    if accounts is None:
+        return _print_rows(doctor_report(settings))
+    print(f"[ok] accounts: {len(accounts.accounts)} in {accounts.path}: {', '.join(accounts.ids)}")
+    worst = 0
+    for account in accounts.accounts:
+        print(f"== account {account.id} ({account.display_name})")
+        try:
+            rows = doctor_report(account.resolved())
+        except ConfigError as exc:
+            rows = [("config", False, str(exc))]
+        worst = max(worst, _print_rows(rows))
+    return worst
+
+
+def _print_rows(rows: list[tuple[str, bool, str]]) -> int:
     for check, ok, detail in rows:
         print(f"[{_status(check, ok)}] {check}: {detail}")
     return 0 if all(ok or check == "skipped" for check, ok, _ in rows) else 1

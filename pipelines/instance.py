@@ -29,6 +29,7 @@ HOME_DIR_NAME = "dagster_home"
 HOST_TAG = "tmeet/host"
 PID_TAG = "tmeet/pid"
 LAUNCHED_BY_TAG = "tmeet/launched_by"
+ACCOUNT_TAG = "tmeet/account"
 
 
 def dagster_home(data_dir: Path | None = None) -> Path:
@@ -60,7 +61,10 @@ def deployment_instance(data_dir: Path | None = None) -> Iterator[dg.DagsterInst
 
 
 def cli_run_tags(command: str) -> dict[str, str]:
-    return {LAUNCHED_BY_TAG: command, HOST_TAG: socket.gethostname(), PID_TAG: str(os.getpid())}
+    tags = {LAUNCHED_BY_TAG: command, HOST_TAG: socket.gethostname(), PID_TAG: str(os.getpid())}
+    # Each account of a multi-account deployment runs under its own environment; the UI filters by this tag.
+    account = os.environ.get(Settings.env_name("account_id"), "").strip()
+    return {**tags, ACCOUNT_TAG: account} if account else tags
 
 
 def release_dead_cli_runs(instance: dg.DagsterInstance) -> list[str]:

@@ -80,16 +80,18 @@ class TencentMeetingResource(dg.ConfigurableResource):
         OAuth app with no stored login plans everything too: its first call says to log in.
         """
         settings = self.settings()
+        # An account may sync less than its app is granted (TMEET_ENABLED_SCOPES, an accounts file's scopes).
+        enabled = set(settings.enabled_scopes) or None
         if settings.auth_mode == "aksk":
-            return plan_assets(needs, "aksk", None)
+            return plan_assets(needs, "aksk", enabled)
         store = TokenStore.for_app(settings.state_dir, settings.sdk_id, settings.token_key)
         tokens = store.read_all().values()
         if not tokens:
-            return plan_assets(needs, settings.app_type, None)
+            return plan_assets(needs, settings.app_type, enabled)
         # A user-level app's users may have consented to different scopes: an asset runs when
         # any of them allows it, and covers the users who do.
         granted = {scope for token in tokens for scope in token.scopes}
-        return plan_assets(needs, settings.app_type, granted)
+        return plan_assets(needs, settings.app_type, granted & enabled if enabled else granted)
 
 
 class StorageResource(dg.ConfigurableResource):

@@ -217,6 +217,12 @@ class Settings(DefinitionSettings):
     pii_policy: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
     # The PII hashes' salt; unset: a random one kept in <data_dir>/state/pii.salt.
     pii_salt: SecretStr | None = None
+    # Several accounts in one deployment (resources/accounts.py): the TOML file declaring them, the
+    # optional warehouse of every account's tables, and, set per account, its id and the scopes it syncs.
+    accounts_file: str = ""
+    combined_warehouse: str = ""
+    account_id: str = ""
+    enabled_scopes: Annotated[tuple[str, ...], NoDecode] = ()
     # Dagster, read when a schedule runs
     # Transcoding can take days and views keep arriving for weeks; the platform keeps view details
     # for 31 days, so more than 30 buys nothing.
@@ -329,6 +335,13 @@ class Settings(DefinitionSettings):
             return dict(parse_pii_policy(value))
         except PiiPolicyError as exc:
             raise ValueError(str(exc)) from None
+
+    @field_validator("enabled_scopes", mode="before")
+    @classmethod
+    def _scopes(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(filter(None, (part.strip() for part in value.split(","))))
+        return value
 
     @field_validator("route_limits", mode="before")
     @classmethod
