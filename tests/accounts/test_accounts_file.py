@@ -156,14 +156,15 @@ def test_account_option_without_an_accounts_file_says_how_to_declare_one(
 
 
 def test_a_scope_list_narrows_what_an_account_syncs(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from assets import registry
     from resources.dagster_resources import TencentMeetingResource
 
     monkeypatch.setenv("TMEET_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("TMEET_AUTH_MODE", "aksk")
     monkeypatch.delenv("TMEET_ENABLED_SCOPES", raising=False)
-    everything = TencentMeetingResource().plan()
+    everything = TencentMeetingResource().plan(registry.scope_needs())
     monkeypatch.setenv("TMEET_ENABLED_SCOPES", "VIEW_ALL_MEETINGS")
-    narrowed = TencentMeetingResource().plan()
+    narrowed = TencentMeetingResource().plan(registry.scope_needs())
     assert "meetings" in narrowed.run and "recordings" in everything.run
     assert "recordings" in narrowed.skipped and "VIEW_ALL_RECORDS" in narrowed.skipped["recordings"]
     assert Settings.from_env().enabled_scopes == ("VIEW_ALL_MEETINGS",)
