@@ -29,7 +29,7 @@ from assets._sync import (
     write_quarantine,
 )
 from assets.normalize._common import empty
-from assets.normalize.snapshots import USER_STATUS, normalize_snapshot
+from assets.normalize.snapshots import TABLES, USER_STATUS, normalize_snapshot
 from assets.schemas import SCHEMAS
 from resources.dagster_resources import StorageResource, TencentMeetingResource
 from resources.raw_archive import RawArchive, RawWriter
@@ -42,7 +42,6 @@ ASSET = "meeting_snapshots"
 ENDPOINTS = endpoint_metadata((E_CORP_MEETINGS,), user=(E_USER_MEETINGS,))
 TAGS = table_tags("snapshot", warehouse="optional", scope=VIEW_ALL_MEETINGS, user_scope=VIEW_MEETING, archive=ASSET)
 LIVE, UPCOMING = 2, 3
-TABLES = {"upcoming": "upcoming_meetings", "live": "live_meetings"}
 # How far ahead "upcoming" looks, and how far back a still-running meeting may have been
 # scheduled to start (long webinars and meetings that overrun).
 UPCOMING_HORIZON = timedelta(days=31)

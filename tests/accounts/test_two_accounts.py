@@ -15,6 +15,7 @@ import duckdb
 import pytest
 from dagster._core.storage.dagster_run import DagsterRunStatus, RunsFilter
 
+from pipelines.accounts_sync import prepare_instance
 from pipelines.cli import main
 from pipelines.instance import ACCOUNT_TAG
 from tests.accounts.world import AKSK_ID, OAUTH_ID, TwoAccounts, two_accounts
@@ -91,6 +92,9 @@ def kill_during_the_second_account_then_rerun_it(
     world: TwoAccounts, monkeypatch: pytest.MonkeyPatch, *, pulling: Callable[[], bool]
 ) -> None:
     """SIGKILL the whole sync once the second account's run has started and ``pulling()`` holds."""
+    # The instance exists before the sync starts, as the command makes it: this test reads it while
+    # the sync runs, and two processes creating a new SQLite instance at once race its schema.
+    prepare_instance()
     # Accounts run in file order: north first, then south, which is killed mid-way.
     sync = subprocess.Popen([sys.executable, "-m", "pipelines.cli", *SYNC], env=dict(os.environ),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)

@@ -17,11 +17,11 @@ from emulator.truth import Viewer, compute_viewer_truth
 from pipelines.auth_cli import login
 from resources.accounts import Account, load_accounts
 from resources.lake import Lake
+from tests.ops.services import free_port
 from tests.pipeline.conftest import FIRST, LAST, NOW, TRUTH_TABLES, assert_tables_equal
 from tests.pipeline.test_platform_sync import ACCOUNT_SDK, ACCOUNT_SECRET, CORP, _account_apps
 
 AKSK_ID, OAUTH_ID = "north", "south"
-REDIRECT = "http://127.0.0.1:8765/callback"
 # Both accounts at once on a loaded machine: quota bursts cost a short window, not a real minute.
 FAST = 'step_retries = 0\nquota_window_seconds = 1\n'
 
@@ -57,7 +57,9 @@ class TwoAccounts:
                 assert_tables_equal(table, lake.read(table), truth[table])
 
 
-def accounts_toml(aksk: EmulatorHandle, oauth: EmulatorHandle, secret_file: Path, combined: Path | None) -> str:
+def accounts_toml(
+    aksk: EmulatorHandle, oauth: EmulatorHandle, secret_file: Path, combined: Path | None, redirect: str
+) -> str:
     app = aksk.default_app
     head = f'combined_warehouse = "{combined}"\n\n' if combined else ""
     return head + f'''
@@ -82,7 +84,7 @@ app_type = "account"
 sdk_id = "{ACCOUNT_SDK}"
 secret_file = "{secret_file}"
 corp_id = "{CORP}"
-redirect_uri = "{REDIRECT}"
+redirect_uri = "{redirect}"
 api_base_url = "{oauth.base_url}"
 oauth_base_url = "{oauth.base_url}"
 scopes = ["VIEW_ALL_MEETINGS", "VIEW_ALL_RECORDS", "VIEW_ALL_USERS"]
@@ -99,19 +101,22 @@ def two_accounts(
     for name in [n for n in os.environ if n.startswith("TMEET_")]:
         monkeypatch.delenv(name)
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    # A free port for the login's callback: tests running side by side must not race for one.
+    redirect = f"http://127.0.0.1:{free_port()}/callback"
     with ExitStack() as stack:
         # Two different enterprises, so one account's rows can never pass for the other's.
         aksk = stack.enter_context(running_emulator(seed=11, scale="small", days=6, now=NOW, rate_limit="off",
                                                     platform="api-reference"))
         oauth = stack.enter_context(running_emulator(
             seed=23, scale="small", days=6, now=NOW, rate_limit="off", platform="scope-table",
-            apps_path=str(_account_apps(tmp_path, REDIRECT)),
+            apps_path=str(_account_apps(tmp_path, redirect)),
         ))
         secret_file = tmp_path / "south.secret"
         secret_file.write_text(ACCOUNT_SECRET + "\n")
         secret_file.chmod(0o600)
         path = tmp_path / "accounts.toml"
-        path.write_text(accounts_toml(aksk, oauth, secret_file, tmp_path / "combined.duckdb" if combined else None))
+        path.write_text(accounts_toml(aksk, oauth, secret_file, tmp_path / "combined.duckdb" if combined else None,
+                                     redirect))
         data_dir = tmp_path / "data"
         monkeypatch.setenv("TMEET_ACCOUNTS_FILE", str(path))
         monkeypatch.setenv("TMEET_DATA_DIR", str(data_dir))

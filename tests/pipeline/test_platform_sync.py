@@ -23,6 +23,7 @@ from pipelines.cli import main
 from pipelines.sync import run_sync
 from resources.lake import Lake
 from resources.settings import Settings
+from tests.ops.services import free_port
 from tests.pipeline.conftest import FIRST, LAST, NOW, TRUTH_TABLES, assert_tables_equal, pipeline_emulator
 from tests.pipeline.test_user_level import apps_file, ended_instances, log_in, user_env
 
@@ -119,7 +120,8 @@ def busiest_oauth_creator(ent: Any) -> str:
 def test_account_level_oauth_sync_lands_the_whole_truth_under_the_scope_table(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    redirect = "http://127.0.0.1:8765/callback"
+    # A free port: the login binds it, and tests running side by side must not race for one.
+    redirect = f"http://127.0.0.1:{free_port()}/callback"
     with running_emulator(seed=11, scale="small", days=6, now=NOW, rate_limit="off",
                           apps_path=str(_account_apps(tmp_path, redirect)), platform="scope-table") as emu:
         data_dir = tmp_path / "data"
@@ -151,7 +153,8 @@ def test_account_level_oauth_sync_lands_the_whole_truth_under_the_scope_table(
 def test_account_level_oauth_sync_lands_its_admins_visible_truth_under_the_api_reference(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    redirect = "http://127.0.0.1:8765/callback"
+    # A free port: the login binds it, and tests running side by side must not race for one.
+    redirect = f"http://127.0.0.1:{free_port()}/callback"
     world = Enterprise(11, "small", 6, Clock(NOW), tz="Asia/Shanghai")
     admin = busiest_oauth_creator(world)
     with running_emulator(seed=11, scale="small", days=6, now=NOW, rate_limit="off", enterprise=world,
