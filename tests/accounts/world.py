@@ -17,7 +17,7 @@ from emulator.truth import Viewer, compute_viewer_truth
 from pipelines.auth_cli import login
 from resources.accounts import Account, load_accounts
 from resources.lake import Lake
-from tests.ops.services import free_port
+from tests.ports import free_port
 from tests.pipeline.conftest import FIRST, LAST, NOW, TRUTH_TABLES, assert_tables_equal
 from tests.pipeline.test_platform_sync import ACCOUNT_SDK, ACCOUNT_SECRET, CORP, _account_apps
 

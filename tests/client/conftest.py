@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -9,15 +8,10 @@ from typing import Any
 import pytest
 
 from resources.settings import Settings
+from tests.ports import free_port
 
 CANARY_SECRET = "CANARYoauthSecret4242xyz"
 CANARY_SECRET_KEY = "CANARYsecretKey9191abc"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def write_apps(tmp_path: Path, redirect: str) -> Path:

@@ -43,9 +43,10 @@ def test_a_missing_scope_stays_a_missing_scope(tmp_path: Path) -> None:
 
     from emulator.testing import running_emulator
     from pipelines.auth_cli import login
-    from tests.pipeline.test_scopes import REDIRECT, _apps_file, _free_port
+    from tests.pipeline.test_scopes import REDIRECT, _apps_file
+    from tests.ports import free_port
 
-    port = _free_port()
+    port = free_port()
     apps = _apps_file(tmp_path, port, ["VIEW_ALL_MEETINGS"])
     with running_emulator(apps_path=str(apps), scale="small", now=datetime(2026, 3, 1, tzinfo=UTC),
                           rate_limit="off") as emu:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -22,6 +21,7 @@ from emulator.clock import Clock
 from emulator.enterprise import Enterprise
 from emulator.errors import ApiError
 from emulator.principal import Principal
+from tests.ports import free_port
 
 NOW = datetime(2026, 11, 18, 7, 30, tzinfo=UTC)  # a Wednesday, 15:30 in Beijing
 PRINCIPAL_HEADER = "X-Test-Principal"
@@ -46,17 +46,11 @@ async def _api_error(request: Request, exc: Exception) -> Response:
     return exc.to_response()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def serve(enterprise: Enterprise) -> Iterator[httpx.Client]:
     app = Starlette(routes=build_api_routes(enterprise), exception_handlers={ApiError: _api_error})
     app.add_middleware(TestPrincipalMiddleware)
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

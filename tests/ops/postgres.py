@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.ops.services import free_port
+from tests.ports import free_port
 
 START_TIMEOUT_SECONDS = 120.0
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -13,17 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from tests.ports import free_port
+
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 # Loading the code location imports pandas, pyarrow and dagster on a shared, loaded machine.
 START_TIMEOUT_SECONDS = 240.0
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def service_env(dagster_home: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:

@@ -23,7 +23,7 @@ from resources.tencent.errors import QuotaExhausted
 from resources.tencent.quota import Limit, QuotaBudget, QuotaLimiter, quota_limiter
 from resources.tencent.quota_postgres import PostgresQuotaLimiter, QuotaStoreUnavailable
 from tests.ops.postgres import postgres_server
-from tests.ops.services import free_port
+from tests.ports import free_port
 from tests.pipeline.cli_runner import CliRun, run_cli
 from tests.pipeline.conftest import FIRST, LAST, NOW, aksk_env
 

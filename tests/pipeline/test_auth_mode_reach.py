@@ -23,7 +23,8 @@ from resources.dagster_resources import StorageResource, TencentMeetingResource
 from resources.lake import Lake
 from resources.settings import Settings
 from tests.pipeline.conftest import FIRST, LAST, NOW
-from tests.pipeline.test_scopes import REDIRECT, _apps_file, _free_port
+from tests.pipeline.test_scopes import REDIRECT, _apps_file
+from tests.ports import free_port
 from tests.platform_readings import api_reference_emulator
 
 ALL_ACCOUNT_SCOPES = ["VIEW_ALL_MEETINGS", "VIEW_ALL_RECORDS", "VIEW_ALL_USERS"]
@@ -38,7 +39,7 @@ def oauth_on_reference_platform(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[tuple[EmulatorHandle, Path]]:
     """An account-level OAuth app with every read scope, signed in, on a platform that refuses it /v1/corp/*."""
-    port = _free_port()
+    port = free_port()
     apps = _apps_file(tmp_path, port, ALL_ACCOUNT_SCOPES)
     with api_reference_emulator(seed=11, scale="small", days=6, now=NOW, rate_limit="off", apps_path=str(apps)) as emu:
         data_dir = tmp_path / "data"

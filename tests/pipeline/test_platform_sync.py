@@ -23,7 +23,7 @@ from pipelines.cli import main
 from pipelines.sync import run_sync
 from resources.lake import Lake
 from resources.settings import Settings
-from tests.ops.services import free_port
+from tests.ports import free_port
 from tests.pipeline.conftest import FIRST, LAST, NOW, TRUTH_TABLES, assert_tables_equal, pipeline_emulator
 from tests.pipeline.test_user_level import apps_file, ended_instances, log_in, user_env
 

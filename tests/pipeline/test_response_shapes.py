@@ -23,7 +23,8 @@ from resources.dagster_resources import StorageResource, TencentMeetingResource
 from resources.lake import Lake
 from resources.settings import Settings
 from tests.pipeline.conftest import LAST, NOW, aksk_env
-from tests.pipeline.test_scopes import REDIRECT, _apps_file, _free_port
+from tests.pipeline.test_scopes import REDIRECT, _apps_file
+from tests.ports import free_port
 
 WORLD = {"seed": 11, "scale": "small", "days": 6, "now": NOW, "rate_limit": "off"}
 
@@ -181,7 +182,7 @@ def test_a_user_info_answer_that_is_not_the_documented_object_keeps_the_last_use
 
     routes = [Route(r.path, drifted, methods=["GET"], name=r.name) if r.name == "basic_info" else r
               for r in build_api_routes(enterprise)]
-    port = _free_port()
+    port = free_port()
     apps = _apps_file(tmp_path, port, ["VIEW_ALL_MEETINGS", "VIEW_ALL_RECORDS", "VIEW_ALL_USERS"])
     with running_emulator(**WORLD, enterprise=enterprise, api_routes=routes, route_scopes=ROUTE_SCOPES,
                           apps_path=str(apps), platform="api-reference") as emu:

@@ -19,6 +19,7 @@ from resources.dagster_resources import StorageResource, TencentMeetingResource
 from resources.lake import Lake
 from resources.settings import Settings
 from tests.pipeline.conftest import FIRST, LAST, NOW
+from tests.ports import free_port
 
 REDIRECT = "http://127.0.0.1:{port}/callback"
 
@@ -32,18 +33,10 @@ def _apps_file(tmp_path: Path, port: int, scopes: list[str]) -> Path:
     return path
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def no_records_scope(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[EmulatorHandle, Path]]:
     """An account-level OAuth app granted meetings and users but not recordings, signed in."""
-    port = _free_port()
+    port = free_port()
     apps = _apps_file(tmp_path, port, ["VIEW_ALL_MEETINGS", "VIEW_ALL_USERS"])
     # The scope table's reading: the account-level OAuth app reaches /v1/corp/* within its scopes.
     with running_emulator(seed=11, scale="small", days=6, now=NOW, rate_limit="off", apps_path=str(apps),
