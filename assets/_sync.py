@@ -395,27 +395,23 @@ def write_sync_log(
         }
         for endpoint, entry in snapshot.items()
     ]
-    rows.extend(
-        {
+    def tally_row(day: date | None, endpoint: str, tally: Tally) -> dict[str, Any]:
+        return {
             "run_id": ctx.run_id, "asset": asset, "partition": day.isoformat() if day else partition,
-            "endpoint": f"{TALLY_ENDPOINT} {table}",
+            "endpoint": endpoint,
             "calls": 0, "pages": 0, "rows": 0, "retries": 0, "quota_waits": 0, "quota_wait_seconds": 0.0,
             "skipped": 0, "skip_reasons": "[]", "started_at": started_at, "finished_at": finished_at,
             **{f"rows_{name}": value for name, value in tally.as_dict().items() if name != "unaccounted"},
         }
-        for (table, day), tally in sorted(ctx.tallies.items(), key=lambda item: (item[0][0], str(item[0][1])))
-    )
-    rows.extend(
-        {
-            "run_id": ctx.run_id, "asset": asset, "partition": day.isoformat() if day else partition,
-            "endpoint": f"{PAGE_ENDPOINT} {table}: {where}",
-            "calls": 0, "pages": 0, "rows": 0, "retries": 0, "quota_waits": 0, "quota_wait_seconds": 0.0,
-            "skipped": 0, "skip_reasons": "[]", "started_at": started_at, "finished_at": finished_at,
-            **{f"rows_{name}": value for name, value in tally.as_dict().items() if name != "unaccounted"},
-        }
-        for (table, day), pages in sorted(ctx.unbalanced_pages.items(), key=lambda item: (item[0][0], str(item[0][1])))
-        for where, tally in pages
-    )
+
+    def by_table_and_day(item: tuple[tuple[str, date | None], Any]) -> tuple[str, str]:
+        return item[0][0], str(item[0][1])
+
+    rows.extend(tally_row(day, f"{TALLY_ENDPOINT} {table}", tally)
+                for (table, day), tally in sorted(ctx.tallies.items(), key=by_table_and_day))
+    rows.extend(tally_row(day, f"{PAGE_ENDPOINT} {table}: {where}", tally)
+                for (table, day), pages in sorted(ctx.unbalanced_pages.items(), key=by_table_and_day)
+                for where, tally in pages)
     frame = pd.DataFrame(rows, columns=SCHEMAS["sync_log"].names)
     for column in ("rows_received", "rows_landed", "rows_quarantined", "rows_deduplicated"):
         frame[column] = frame[column].astype("Int64")  # null on the rows of API endpoints

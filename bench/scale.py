@@ -23,6 +23,7 @@ import psutil
 
 from bench.backfill import LAST_DAY, minimum_calls
 from bench.emulator_process import UNLIMITED_CLIENT, EmulatorProcess
+from bench.sync_runner import sample_peak
 from bench.report import GENERATED_MARK, Figure, table
 from resources.settings import Settings
 
@@ -51,26 +52,12 @@ class TreeRun:
     output: str
 
 
-def _tree_rss_mb(process: psutil.Process) -> float:
-    return (process.memory_info().rss + sum(c.memory_info().rss for c in process.children(recursive=True))) / 2**20
-
-
 def run_tree(command: list[str], env: dict[str, str], cwd: Path) -> TreeRun:
     """Run ``command``; its wall time and the peak RSS of it and every child, sampled every 0.1 s."""
     started = time.monotonic()
     process = subprocess.Popen(command, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    peak, stop = [0.0], threading.Event()
-
-    def sample() -> None:
-        watched = psutil.Process(process.pid)
-        while not stop.is_set():
-            try:
-                peak[0] = max(peak[0], _tree_rss_mb(watched))
-            except psutil.Error:
-                break
-            stop.wait(0.1)
-
-    sampler = threading.Thread(target=sample, daemon=True)
+    peak, stop = [0.0, 0.0], threading.Event()
+    sampler = threading.Thread(target=sample_peak, args=(psutil.Process(process.pid), stop, peak), daemon=True)
     sampler.start()
     try:
         output, _ = process.communicate()

@@ -45,7 +45,7 @@ def warehouse_rows(data_dir: Path, tables: tuple[str, ...] = ENTITIES) -> dict[s
         return {t: int(con.execute(f'select count(*) from "{t}"').fetchone()[0]) for t in tables}  # type: ignore[index]
 
 
-def _sample_peak(process: psutil.Process, stop: threading.Event, peak: list[float]) -> None:
+def sample_peak(process: psutil.Process, stop: threading.Event, peak: list[float]) -> None:
     """Keep [peak MB, seconds after start when it was reached]; when tells which phase holds the memory."""
     started = time.monotonic()
     while not stop.is_set():
@@ -76,7 +76,7 @@ def run_sync(emu: EmulatorProcess, data_dir: Path, start: date, end: date, *, tr
     cpu_before = _children_cpu()
     process = subprocess.Popen(cmd, cwd=data_dir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     stop, peak = threading.Event(), [0.0, 0.0]
-    sampler = threading.Thread(target=_sample_peak, args=(psutil.Process(process.pid), stop, peak), daemon=True)
+    sampler = threading.Thread(target=sample_peak, args=(psutil.Process(process.pid), stop, peak), daemon=True)
     sampler.start()
     try:
         output, _ = process.communicate()
