@@ -38,13 +38,13 @@ def _pages(rows: int, size: int) -> int:
     return math.ceil(max(rows, 1) / size)
 
 
-def minimum_calls(scale: str, days: int, start: date, end: date) -> tuple[int, dict[str, int]]:
+def minimum_calls(scale: str, days: int, start: date, end: date, seed: int = 7) -> tuple[int, dict[str, int]]:
     """Σ over the queries the data needs of ceil(max(rows, 1) / max page size), from the ground truth."""
     from emulator.clock import Clock
     from emulator.enterprise import Enterprise
     from emulator.truth import compute_truth
 
-    enterprise = Enterprise(7, scale, days, Clock(datetime.fromisoformat(NOW)))  # type: ignore[arg-type]
+    enterprise = Enterprise(seed, scale, days, Clock(datetime.fromisoformat(NOW)))  # type: ignore[arg-type]
     truth = compute_truth(enterprise, start=start, end=end)
     sessions = truth["participant_sessions"].groupby(["meeting_id", "sub_meeting_id"], dropna=False).size()
     per_meeting = [int(sessions.get((m, s), 0)) for m, s in
