@@ -238,6 +238,9 @@ def doctor_report(settings: Settings) -> list[tuple[str, bool, str]]:
     except ConfigError as exc:
         return [("config", False, str(exc))]
     rows.append(("data", True, _data_policy(settings)))
+    from pipelines.doctor_storage import storage_rows
+
+    rows.extend(storage_rows(settings))
     refused = refused_login_rows(settings)
     if refused:
         return [*rows, *refused]
