@@ -33,13 +33,13 @@ class RunSpansAccounts(ConfigError):
     """A run's partitions name more than one account; the message names the fix."""
 
 
-def _account_part(key: str) -> str | None:
-    account, sep, _day = key.partition("|")
-    return account if sep else None
+def _account_part(key: str) -> str:
+    # Every partition key of an account-partitioned asset starts with the account: `north|2026-06-16`, `north`.
+    return key.partition("|")[0]
 
 
 def account_of_tags(tags: Mapping[str, str]) -> str | None:
-    """The one account a run's partition tags name, or None when they name none (one account)."""
+    """The one account a run's partition tags name (with an accounts file), or None when they name none."""
     if tags.get(ACCOUNT_PARTITION_TAG):
         return tags[ACCOUNT_PARTITION_TAG]
     if PARTITION_TAG in tags:
@@ -57,10 +57,15 @@ def account_of_tags(tags: Mapping[str, str]) -> str | None:
     return first
 
 
+def several_accounts(env: Mapping[str, str] | None = None) -> bool:
+    """Whether the deployment declares its accounts in a file: then every partition key names its account."""
+    return bool((os.environ if env is None else env).get(ACCOUNTS_FILE_ENV, "").strip())
+
+
 def account_of_run(dagster_run: object | None) -> str | None:
     """The account of ``dagster_run`` from its partition tags; None without a run or with one account."""
     tags = getattr(dagster_run, "tags", None)
-    return account_of_tags(tags) if tags else None
+    return account_of_tags(tags) if tags and several_accounts() else None
 
 
 def account_environ(account_id: str, base: Mapping[str, str] | None = None) -> dict[str, str]:

@@ -13,7 +13,14 @@ from pathlib import Path
 
 import dagster as dg
 
-from resources.account_scope import RunSpansAccounts, account_of_run, current_account, enter_account, leave_account
+from resources.account_scope import (
+    RunSpansAccounts,
+    account_of_run,
+    current_account,
+    enter_account,
+    leave_account,
+    several_accounts,
+)
 from resources.accounts import ACCOUNTS_FILE_ENV, AccountsFileError
 from resources.lake import Lake
 from resources.refusal_alerts import install_refresh_refused_alerts
@@ -130,7 +137,7 @@ class AccountScoped:
             return
         try:
             account = account_of_run(run)
-            if account is None and os.environ.get(ACCOUNTS_FILE_ENV, "").strip() and current_account() is None:
+            if account is None and several_accounts() and current_account() is None:
                 raise RunSpansAccounts(
                     f"run {run.run_id} names no account, but {ACCOUNTS_FILE_ENV} declares several: launch it for "
                     "one account partition (account|date in the UI), or use `tmeet-etl sync --account ID`"
