@@ -60,7 +60,7 @@ def _requests(result: Any) -> list[dict[str, Any]]:
 
 
 def schedule(at: str, account: str | None) -> dict[str, Any]:
-    from pipelines.schedules import daily_schedule
+    from pipelines.schedules import daily_schedule, recordings_lookback_schedule, snapshot_schedule
 
     loaded = defs()
     when = datetime.fromisoformat(at)
@@ -70,6 +70,11 @@ def schedule(at: str, account: str | None) -> dict[str, Any]:
                                        resources=build_resources()) as context:
             requests = _requests(daily_schedule(context))
         out["requests"] = requests
+        with dg.build_schedule_context(instance=instance, scheduled_execution_time=when,
+                                       resources=build_resources()) as context:
+            out["lookback"] = _requests(recordings_lookback_schedule(context))
+        with dg.build_schedule_context(instance=instance, scheduled_execution_time=when) as context:
+            out["snapshots"] = _requests(snapshot_schedule(context))
         secret = os.environ.pop("NORTH_SECRET_KEY")
         with dg.build_schedule_context(instance=instance, scheduled_execution_time=when,
                                        resources=build_resources()) as context:

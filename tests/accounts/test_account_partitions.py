@@ -22,10 +22,13 @@ from dagster._core.storage.dagster_run import DagsterRunStatus
 
 from assets import registry
 from assets.schemas import PARTITION_COLUMN
+from pipelines.accounts_sync import prepare_instance
 from pipelines.instance import PID_TAG, cli_run_tags, release_dead_cli_runs
 from resources.account_scope import RunSpansAccounts, account_of_tags
 from resources.lake import Lake
+from resources.settings import Settings
 from tests.accounts.world import AKSK_ID, OAUTH_ID, two_accounts
+from tests.ops.services import BIN, PROJECT_ROOT, service_env
 from tests.pipeline.conftest import LAST, assert_tables_equal
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -137,6 +140,12 @@ def test_the_daily_schedule_asks_one_run_per_account_and_a_run_lands_only_its_ac
         assert len({r["run_key"] for r in ran["requests"]}) == 2
         for request in ran["requests"]:
             assert "warehouse" in request["assets"] and "meetings" in request["assets"]
+        # The look-back: one range run per account over that account's dates before yesterday.
+        lookback = {r["tags"]["dagster/asset_partition_range_start"]: r["tags"]["dagster/asset_partition_range_end"]
+                    for r in ran["lookback"]}
+        first = LAST - timedelta(days=Settings().lookback_days)
+        assert lookback == {f"{a}|{first}": f"{a}|{LAST - timedelta(days=1)}" for a in (AKSK_ID, OAUTH_ID)}
+        assert sorted(r["partition_key"] for r in ran["snapshots"]) == [AKSK_ID, OAUTH_ID]
         # An account whose secret cannot be read is left out; the other still gets its run.
         assert [r["partition_key"] for r in ran["requests_without_north_secret"]] == [f"{OAUTH_ID}|{LAST}"]
 
@@ -153,3 +162,34 @@ def test_the_daily_schedule_asks_one_run_per_account_and_a_run_lands_only_its_ac
         assert len(day) > 0, "the emulator produced no meeting that day; the test proves nothing"
         assert_tables_equal("meetings", lake.read("meetings", start=LAST, end=LAST), day)
         assert not (world.account_dir(OAUTH_ID) / "lake").exists()
+
+
+@pytest.mark.timeout(1800)
+def test_a_daily_run_on_the_multiprocess_executor_runs_every_step_as_its_account(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As the daemon launches it: the run in a process of its own, each step forked from the deployment's
+    environment, so each step must take on its account's when its resources are set up."""
+    with two_accounts(tmp_path, monkeypatch) as world:
+        prepare_instance([AKSK_ID, OAUTH_ID])
+        home = Path(os.environ.get("DAGSTER_HOME") or world.data_dir / "dagster_home")
+        command = [str(BIN / "dagster"), "job", "execute", "-m", "pipelines.definitions", "-j", "daily_job",
+                   "-c", str(PROJECT_ROOT / "deploy" / "executors" / "multiprocess.yaml"),
+                   "--tags", json.dumps({"dagster/partition": f"{AKSK_ID}|{LAST}"})]
+        done = subprocess.run(command, env=service_env(home), cwd=tmp_path, capture_output=True, text=True,
+                              timeout=PROBE_TIMEOUT_SECONDS, check=False)
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+
+        with dg.DagsterInstance.from_config(str(home)) as instance:
+            assert set(instance.get_materialized_partitions(dg.AssetKey("meetings"))) == {f"{AKSK_ID}|{LAST}"}
+            assert set(instance.get_materialized_partitions(dg.AssetKey("warehouse"))) == {f"{AKSK_ID}|{LAST}"}
+        env = world.account(AKSK_ID).environ()
+        monkeypatch.setenv("TMEET_LAKE_URL", env["TMEET_LAKE_URL"])
+        lake = Lake.from_data_dir(Path(env["TMEET_DATA_DIR"]))
+        truth = world.truth(AKSK_ID)["participant_sessions"]
+        day = truth[truth[PARTITION_COLUMN["participant_sessions"]] == LAST].reset_index(drop=True)
+        assert len(day) > 0, "the emulator produced no session that day; the test proves nothing"
+        assert_tables_equal("participant_sessions", lake.read("participant_sessions", start=LAST, end=LAST), day)
+        assert (world.account_dir(AKSK_ID) / "warehouse.duckdb").is_file()
+        # Nothing in the deployment's own data directory or the other account's.
+        assert not (world.data_dir / "lake").exists() and not (world.account_dir(OAUTH_ID) / "lake").exists()
