@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import dagster as dg
@@ -135,7 +135,50 @@ def sensors() -> dict[str, Any]:
         instance.report_runless_asset_event(dg.AssetMaterialization("warehouse", partition=f"{first}|2026-06-16"))
         out["publish_after_its_publish"] = _requests(
             warehouse_publish_sensor(dg.build_sensor_context(instance=instance)))
+        out["inbox"] = _inbox_ticks(instance, first)
+        out["freshness"] = _freshness_tick(instance, out["added"])
     return out
+
+
+def _inbox_ticks(instance: dg.DagsterInstance, account: str) -> dict[str, Any]:
+    """An event in one account's inbox: a run of that account's dates, its cursor, then nothing new."""
+    from pipelines.sensors import webhook_inbox_sensor
+    from resources.accounts import load_accounts
+    from resources.webhooks import Inbox
+    from resources.webhooks.inbox import inbox_path
+    from tests.normalize.fixtures import webhook_event
+
+    accounts = load_accounts()
+    assert accounts is not None
+    (chosen,) = accounts.select([account])
+    joined = int(datetime(2026, 6, 16, 2, 0, tzinfo=UTC).timestamp() * 1000)  # 10:00 on the 16th in Shanghai
+    event = webhook_event("meeting.participant-joined", joined, trace_id="joined")
+    path = inbox_path(chosen.data_dir())
+    with Inbox(path) as inbox:
+        inbox.append(event["trace_id"], event["event"], datetime.now(UTC), json.dumps(event))
+    ticks: dict[str, Any] = {}
+    cursor = None
+    for name in ("first", "second"):
+        with dg.build_sensor_context(instance=instance, cursor=cursor, resources=build_resources()) as context:
+            result = webhook_inbox_sensor(context)
+        cursor = result.cursor
+        ticks[name] = {"requests": _requests(result.run_requests or []), "cursor": result.cursor}
+    return ticks
+
+
+def _freshness_tick(instance: dg.DagsterInstance, accounts: list[str]) -> dict[str, Any]:
+    """One account days behind, the other up to date: the sensor's state and alert per account."""
+    from pipelines.alerting import expected_day, freshness_alert_sensor
+
+    due = expected_day(datetime.now(UTC), "Asia/Shanghai")
+    stale, fresh = accounts
+    instance.report_runless_asset_event(
+        dg.AssetMaterialization("meetings", partition=f"{stale}|{due - timedelta(days=3)}"))
+    instance.report_runless_asset_event(dg.AssetMaterialization("meetings", partition=f"{fresh}|{due}"))
+    context = dg.build_sensor_context(instance=instance)
+    freshness_alert_sensor(context)
+    state = json.loads(context.cursor or "{}")
+    return {"due": due.isoformat(), "meetings": {k: v for k, v in state.items() if k.endswith("/meetings")}}
 
 
 def main(argv: list[str]) -> None:

@@ -28,6 +28,7 @@ from resources.account_scope import RunSpansAccounts, account_of_tags
 from resources.lake import Lake
 from resources.settings import Settings
 from tests.accounts.world import AKSK_ID, OAUTH_ID, two_accounts
+from tests.ops.alert_receiver import alert_receiver, text_of
 from tests.ops.services import BIN, PROJECT_ROOT, service_env
 from tests.pipeline.conftest import LAST, assert_tables_equal
 
@@ -86,13 +87,29 @@ def test_a_run_spanning_two_accounts_fails_before_any_step_naming_the_fix(accoun
     assert ran["environment_restored"]
 
 
-def test_the_sensors_add_account_partitions_and_publish_per_account(accounts_env: dict[str, str]) -> None:
-    seen = probe("sensors", env=accounts_env)
+def test_the_sensors_add_account_partitions_and_work_per_account(accounts_env: dict[str, str]) -> None:
+    with alert_receiver("wecom") as receiver:
+        seen = probe("sensors", env={**accounts_env, "TMEET_ALERT_WEBHOOK_URL": receiver.url,
+                                     "TMEET_ALERT_FORMAT": "wecom"})
+        alerts = [text_of("wecom", body) for body in receiver.received]
     assert seen["added"] == ["acme", "beta"]
     assert seen["publish_before"] == []
     (publish,) = seen["publish_after_one_account_landed"]
     assert publish["partition_key"].startswith("acme|"), "only the account whose tables changed publishes"
     assert seen["publish_after_its_publish"] == []
+
+    # Only acme's inbox has an event: a run of acme's date, a cursor per account, then nothing new.
+    first, second = seen["inbox"]["first"], seen["inbox"]["second"]
+    (rebuild,) = first["requests"]
+    assert rebuild["tags"]["dagster/asset_partition_range_start"] == "acme|2026-06-16"
+    assert rebuild["tags"]["dagster/asset_partition_range_end"] == "acme|2026-06-16"
+    assert json.loads(first["cursor"]) == {"acme": 1}
+    assert second["requests"] == [] and json.loads(second["cursor"]) == {"acme": 1}
+
+    # Freshness per account and table; the alert names the stale account only.
+    assert seen["freshness"]["meetings"] == {"acme/meetings": False, "beta/meetings": True}
+    (alert,) = alerts
+    assert "acme: meetings" in alert and "tmeet-etl sync --account acme" in alert and "beta" not in alert, alert
 
 
 def test_a_run_names_its_one_account_by_its_partition_tags() -> None:
