@@ -58,6 +58,9 @@ def per_account(
         except ConfigError as exc:
             problems[account] = str(exc)
             continue
+        except Exception as exc:  # noqa: BLE001 - one account's trouble (its token store, say) must not cost the others their runs
+            problems[account] = f"{type(exc).__name__}: {exc}"
+            continue
         if made is not None:
             requests.append(made)
     for account, problem in sorted(problems.items()):
