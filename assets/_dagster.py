@@ -29,10 +29,17 @@ from assets.schemas import SCHEMAS
 from assets.tags import NO_USER_SCOPE
 from assets.tags import SCOPE as SCOPE_TAG
 from assets.tags import USER_SCOPE as USER_SCOPE_TAG
-from assets.partitions import DEFINITION_SETTINGS, account_timezone, daily_freshness_policy, daily_partitions
+from assets.partitions import (
+    DEFINITION_SETTINGS,
+    MULTI_ACCOUNT,
+    account_timezone,
+    daily_freshness_policy,
+    daily_partitions,
+    key_date,
+)
 from resources.dagster_resources import StorageResource, TencentMeetingResource
 from resources.pii_policy import redact_preview
-from resources.settings import ConfigError, Settings
+from resources.settings import ConfigError, Settings, setting_now
 from resources.tencent.errors import ApiUnreachable, AuthError, AuthModeUnsupported, PermissionDenied, QuotaExhausted
 from resources.tencent.scopes import ScopeNeed
 from resources.tencent.stats import CallStats
@@ -60,8 +67,18 @@ def partition_label(days: Sequence[date]) -> str:
 
 
 def partition_days(context: AssetExecutionContext) -> list[date]:
-    """The business dates of this run: one for a scheduled run, many for a backfill range."""
-    return [date.fromisoformat(key) for key in context.partition_keys]
+    """The business dates of this run: one for a scheduled run, many for a backfill range.
+
+    With several accounts the keys are ``account|date``; a run covers one account (see
+    ``resources.account_scope``), so its dates are the date parts.
+    """
+    return sorted({key_date(key) for key in context.partition_keys})
+
+
+def account_metadata() -> dict[str, dg.MetadataValue]:
+    """``account_id`` of the run's account, with several accounts; nothing with one."""
+    account = setting_now("account_id") if MULTI_ACCOUNT else ""
+    return {"account_id": dg.MetadataValue.text(account)} if account else {}
 
 
 @contextmanager
@@ -355,7 +372,7 @@ def result(
     stats: CallStats | None,
     checks: Sequence[dg.AssetCheckResult] = (),
 ) -> dg.MaterializeResult:
-    metadata = table_metadata(landed)
+    metadata = {**table_metadata(landed), **account_metadata()}
     if stats is not None:
         metadata.update(api_metadata(stats))
     return dg.MaterializeResult(asset_key=asset, metadata=metadata, check_results=list(checks))

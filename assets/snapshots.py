@@ -29,6 +29,7 @@ from assets._sync import (
     write_quarantine,
 )
 from assets.normalize._common import empty
+from assets.partitions import account_only_partitions
 from assets.normalize.snapshots import TABLES, USER_STATUS, normalize_snapshot
 from assets.schemas import SCHEMAS
 from resources.dagster_resources import StorageResource, TencentMeetingResource
@@ -176,6 +177,7 @@ def land_snapshot(
     check_specs=[shape_check_spec("upcoming_meetings"), shape_check_spec("live_meetings"),
                  conservation_spec("upcoming_meetings"), conservation_spec("live_meetings")],
     pool=API_POOL,
+    partitions_def=account_only_partitions,
 )
 @scoped
 def meeting_snapshots(

@@ -11,6 +11,7 @@ from assets._page_ledger import Key, as_received, ledger as page_ledger, numbere
 from assets._reach import can_read_as_admin, note_narrowed
 from assets._refusals import AssetRefused, refusal_reason, shape_check_spec
 from assets._dagster import (
+    SINGLE_RUN,
     API_POOL,
     API_RETRY,
     check,
@@ -33,6 +34,7 @@ from assets._sync import (
     land,
     tally_of,
 )
+from assets.partitions import MULTI_ACCOUNT, beside_daily_partitions
 from assets.normalize._common import field, record_json, text
 from assets.normalize.users import normalize_corp_users, normalize_role_users, normalize_roles, normalize_user_info
 from resources.dagster_resources import StorageResource, TencentMeetingResource
@@ -241,6 +243,8 @@ def _kept(user: Any, rejected: set[str]) -> bool:
     ],
     pool=API_POOL,
     retry_policy=API_RETRY,
+    partitions_def=beside_daily_partitions,
+    backfill_policy=SINGLE_RUN if MULTI_ACCOUNT else None,
 )
 @scoped
 def directory(

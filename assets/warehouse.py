@@ -9,9 +9,9 @@ import duckdb
 from dagster import AssetExecutionContext
 
 from assets import registry
-from assets._dagster import DUCKDB_POOL, check
+from assets._dagster import DUCKDB_POOL, SINGLE_RUN, account_metadata, check
 from assets.schemas import KEYS, PARTITION_COLUMN, SCHEMAS
-from assets.partitions import account_timezone
+from assets.partitions import MULTI_ACCOUNT, account_timezone, beside_daily_partitions
 from assets.tags import table_tags
 from resources.dagster_resources import StorageResource
 from resources.warehouse import PublishResult, Warehouse, WarehousePublishError, quote_identifier
@@ -75,6 +75,8 @@ def publish(storage: StorageResource) -> PublishResult:
                           description="Every transcoded recording's meeting is in `meetings`."),
     ],
     pool=DUCKDB_POOL,
+    partitions_def=beside_daily_partitions,
+    backfill_policy=SINGLE_RUN if MULTI_ACCOUNT else None,
 )
 def warehouse(context: AssetExecutionContext, storage: StorageResource) -> Iterator[dg.MaterializeResult]:
     """Publish the lake and the reporting tables to warehouse.duckdb."""
@@ -101,6 +103,7 @@ def warehouse(context: AssetExecutionContext, storage: StorageResource) -> Itera
             "participant_sessions": dg.MetadataValue.int(counts.get("participant_sessions", 0)),
             "quarantined_rows": dg.MetadataValue.int(counts.get("quarantine", 0)),
             **usage_metadata(storage, published),
+            **account_metadata(),
         },
         check_results=[
             check("warehouse", "keys_unique", not duplicates, f"duplicate keys: {duplicates or 'none'}",
@@ -118,6 +121,7 @@ def warehouse(context: AssetExecutionContext, storage: StorageResource) -> Itera
                 "dagster/row_count": dg.MetadataValue.int(counts.get(table, 0)),
                 "dagster/column_schema": dg.TableSchema(columns=columns.get(table, [])),
                 "lake_path": dg.MetadataValue.path(storage.lake().location_of(table, None, "data.parquet")),
+                **account_metadata(),
             },
         )
 

@@ -10,14 +10,14 @@ import dagster as dg
 import pandas as pd
 from dagster import AssetCheckExecutionContext, AssetExecutionContext
 
-from assets._dagster import SINGLE_RUN, check, partition_days
+from assets._dagster import SINGLE_RUN, account_metadata, check, partition_days
 from assets._sync import Landed
 from assets.normalize._common import empty
 from assets.schemas import KEYS
 from assets.tags import table_tags
 from assets.session_crosscheck import SAMPLE_ROWS, TIME_TOLERANCE, SessionComparison, compare_sessions
 from assets.webhook_inbox import Rebuilt, rebuild_days
-from assets.partitions import account_timezone, daily_partitions, webhook_partitions
+from assets.partitions import account_timezone, daily_partitions, key_date, webhook_partitions
 from resources.dagster_resources import StorageResource
 from resources.pii_policy import redact_preview
 from resources.webhooks.inbox import inbox_path
@@ -45,6 +45,7 @@ def _metadata(landed: Landed, extra: dict[str, dg.MetadataValue]) -> dict[str, d
         preview = redact_preview(landed.table, landed.preview)
         metadata["preview"] = dg.MetadataValue.md(preview.astype(str).to_markdown(index=False))
     metadata.update(extra)
+    metadata.update(account_metadata())
     return metadata
 
 
@@ -144,7 +145,7 @@ def _sample(frame: pd.DataFrame, day: date) -> list[dict[str, str]]:
 )
 def matches_webhook_sessions(context: AssetCheckExecutionContext, storage: StorageResource) -> dg.AssetCheckResult:
     """Report what each source has that the other lacks, per business date."""
-    days = [date.fromisoformat(key) for key in context.partition_keys]
+    days = sorted({key_date(key) for key in context.partition_keys})
     outcomes = {day: compare_day(storage, day) for day in days}
     compared = {day: c for day, c in outcomes.items() if c.meetings_compared}
     by_date = {str(day): c.summary() for day, c in outcomes.items()}

@@ -1,7 +1,8 @@
 """`tmeet-etl sync` over the accounts of ``TMEET_ACCOUNTS_FILE``: one ordinary sync per account.
 
 Each account's sync is its own process with the account's environment (resources/accounts.py), so
-one Dagster run per account, tagged ``tmeet/account=<id>`` in the deployment's one instance. An
+one Dagster run per account, tagged ``tmeet/account=<id>`` in the deployment's one instance, over
+that account's partitions ``<id>|<date>`` of the account-partitioned definitions. An
 account that fails, or is killed, leaves every other account's lake and warehouse as they were;
 the next sync of that account resumes it like any interrupted single-account sync.
 """
@@ -68,7 +69,7 @@ def sync_accounts(
     """Sync each selected account (``parallel`` at a time); ``report`` sees each one as it ends."""
     selected = accounts.select(ids)
     command = sync_command(start, end, snapshots=snapshots, debug=debug)
-    prepare_instance()
+    prepare_instance(accounts.ids)
 
     def one(account: Account) -> AccountSync:
         result = sync_account(account, command)
@@ -82,18 +83,20 @@ def sync_accounts(
     return results
 
 
-def prepare_instance() -> None:
-    """Open the deployment's instance once before the accounts' syncs do.
+def prepare_instance(account_ids: list[str] | None = None) -> None:
+    """Open the deployment's instance once before the accounts' syncs do, with every account a partition.
 
     Several processes creating a new SQLite instance at the same moment each run its schema
     migrations and leave it with two schema versions, after which every run fails. Opening it here
     also fails the runs of a sync that was killed, so the UI does not show them as still running.
+    A run of an account partition the instance does not know would be refused, so new accounts of
+    the file are added first (``account_partitions_sensor`` does the same for the daemon).
     """
-    from pipelines.instance import deployment_instance
+    from pipelines.instance import add_account_partitions, deployment_instance
     from resources.settings import Settings
 
-    with deployment_instance(Settings.from_env().data_dir):
-        pass
+    with deployment_instance(Settings.from_env().data_dir) as instance:
+        add_account_partitions(instance, account_ids or [])
 
 
 def print_account(result: AccountSync) -> None:

@@ -67,16 +67,29 @@ def cli_run_tags(command: str) -> dict[str, str]:
     return {**tags, ACCOUNT_TAG: account} if account else tags
 
 
+def add_account_partitions(instance: dg.DagsterInstance, account_ids: list[str]) -> list[str]:
+    """Add the accounts the instance's ``tmeet_accounts`` partitions lack; returns those added."""
+    from assets.partitions import ACCOUNT_PARTITIONS_NAME
+
+    known = set(instance.get_dynamic_partitions(ACCOUNT_PARTITIONS_NAME))
+    missing = [account for account in account_ids if account not in known]
+    if missing:
+        instance.add_dynamic_partitions(ACCOUNT_PARTITIONS_NAME, missing)
+    return missing
+
+
 def release_dead_cli_runs(instance: dg.DagsterInstance) -> list[str]:
     """Fail this host's CLI runs whose process is gone and free their pool slots.
 
     A command-line run executes in its own process; killed, it can neither end its run nor
     return the ``tencent_api``/``duckdb`` slots it holds, and with a pool limit of 1 every later
     run would wait on them for ever. No daemon watches these runs, so the next command does.
+    A run the killed command had created but not yet started (``NOT_STARTED``, e.g. waiting for
+    room under the run limits) is failed too: nothing else would ever start or end it.
     """
     running = instance.get_runs(
         RunsFilter(
-            statuses=[DagsterRunStatus.STARTING, DagsterRunStatus.STARTED],
+            statuses=[DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING, DagsterRunStatus.STARTED],
             tags={HOST_TAG: socket.gethostname()},
         )
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -20,6 +20,7 @@ from rich.table import Table
 from assets._progress import NullProgress, install_progress
 from assets._refusals import NOT_RUN
 from assets import registry
+from assets.partitions import MULTI_ACCOUNT, range_tags
 from pipelines.definitions import ASSETS
 from pipelines.jobs import SNAPSHOT
 from pipelines.instance import cli_run_tags, dagster_home, deployment_instance
@@ -134,11 +135,16 @@ def run_sync(
     if end < start:
         raise ConfigError(f"--end {end} is before --start {start}")
     settings = Settings.from_env()
+    account = sync_account_id(settings)
     tencent = TencentMeetingResource()
     plan = tencent.plan(registry.scope_needs())
-    selection = dg.AssetSelection.all() if include_snapshots else SYNC_SELECTION
+    # With several accounts the snapshots are partitioned by account alone, and a run targets one
+    # partitions definition: they get a run of their own after the dates'.
+    together = include_snapshots and account is None
+    selection = dg.AssetSelection.all() if together else SYNC_SELECTION
     # Assets the scopes do not allow stay out of the run, so the warehouse still publishes.
     selection = selection - dg.AssetSelection.assets(*plan.skipped)
+    partitions = range_tags(account, start, end)
     with ExitStack() as stack:
         if instance is None:
             stack.enter_context(quick_instance_commits(dagster_home(settings.data_dir)))
@@ -152,17 +158,15 @@ def run_sync(
                 resources={"tencent": tencent, "storage": StorageResource()},
                 instance=target,
                 run_config=DEBUG_RUN_CONFIG if debug else QUIET_RUN_CONFIG,
-                tags={
-                    "dagster/asset_partition_range_start": start.isoformat(),
-                    "dagster/asset_partition_range_end": end.isoformat(),
-                    **cli_run_tags("sync"),
-                },
+                tags={**partitions, **cli_run_tags("sync")},
             )
         summary = _summarize(outcome, start, end, settings.data_dir)
         if summary.skipped_assets and WAREHOUSE_STEP in summary.not_run_steps:
             # Assets the platform refused at run time held the warehouse back; publish what was read,
             # as a scope skip (decided before the run) would.
-            _publish_after_refusals(summary, tencent, target)
+            _publish_after_refusals(summary, tencent, target, partitions)
+        if include_snapshots and account is not None:
+            _snapshot_account(summary, account, tencent, target, plan.skipped, debug)
     summary.skipped_assets = {**summary.skipped_assets, **plan.skipped}
     return summary
 
@@ -170,8 +174,43 @@ def run_sync(
 WAREHOUSE_STEP = "warehouse"
 
 
+def sync_account_id(settings: Settings) -> str | None:
+    """The account this sync runs for, with several accounts (a child of `tmeet-etl sync`); else None."""
+    if not MULTI_ACCOUNT:
+        return None
+    if not settings.account_id:
+        raise ConfigError(
+            "TMEET_ACCOUNTS_FILE declares several accounts, but this sync names none (TMEET_ACCOUNT_ID); "
+            "run `tmeet-etl sync` (every account) or `tmeet-etl sync --account ID`"
+        )
+    return settings.account_id
+
+
+def _snapshot_account(
+    summary: SyncSummary, account: str, tencent: TencentMeetingResource, instance: dg.DagsterInstance,
+    skipped: Mapping[str, str], debug: bool,
+) -> None:
+    outcome = materialize_as(
+        SYNC_JOB_NAME,
+        ASSETS,
+        selection=SNAPSHOT - dg.AssetSelection.assets(*skipped),
+        resources={"tencent": tencent, "storage": StorageResource()},
+        instance=instance,
+        run_config=DEBUG_RUN_CONFIG if debug else QUIET_RUN_CONFIG,
+        tags={"dagster/partition": account, **cli_run_tags("sync")},
+    )
+    snapshots = _summarize(outcome, summary.start, summary.end, summary.data_dir)
+    summary.success = summary.success and snapshots.success
+    summary.api_calls += snapshots.api_calls
+    summary.failures += snapshots.failures
+    summary.errors += snapshots.errors
+    summary.failed_checks += snapshots.failed_checks
+    summary.check_failures += snapshots.check_failures
+
+
 def _publish_after_refusals(
-    summary: SyncSummary, tencent: TencentMeetingResource, instance: dg.DagsterInstance
+    summary: SyncSummary, tencent: TencentMeetingResource, instance: dg.DagsterInstance,
+    partitions: Mapping[str, str],
 ) -> None:
     outcome = materialize_as(
         SYNC_JOB_NAME,
@@ -180,7 +219,8 @@ def _publish_after_refusals(
         resources={"tencent": tencent, "storage": StorageResource()},
         instance=instance,
         run_config=QUIET_RUN_CONFIG,
-        tags=cli_run_tags("sync"),
+        # With several accounts the warehouse is partitioned like the dates it publishes.
+        tags={**(partitions if MULTI_ACCOUNT else {}), **cli_run_tags("sync")},
     )
     published = _summarize(outcome, summary.start, summary.end, summary.data_dir)
     summary.success = summary.success and published.success

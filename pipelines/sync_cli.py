@@ -37,10 +37,11 @@ def cmd_sync(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from pipelines.sync import default_range, print_summary, run_sync
-    from resources.accounts import load_accounts
+    from resources.accounts import acting_account, load_accounts
     from resources.settings import Settings
 
-    accounts = load_accounts()
+    # An account's own process (a child of the multi-account sync) syncs just that account.
+    accounts = None if acting_account() else load_accounts()
     if accounts is not None or args.account:
         return cmd_sync_accounts(args, accounts)
     console = Console()

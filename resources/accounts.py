@@ -92,7 +92,12 @@ class Account:
         deployment = Settings.from_env(base)
         # Set empty rather than removed: a child command loads ./.env under the environment, and an
         # empty variable both wins over the file's value and reads as "not set".
-        env = {**base, **dict.fromkeys(_isolated_variables(), ""), ACCOUNTS_FILE_ENV: ""}
+        env = {**base, **dict.fromkeys(_isolated_variables(), "")}
+        # Kept, so the account's processes load the same account-partitioned definitions as the
+        # deployment's code location; TMEET_ACCOUNT_ID says they act for one account.
+        path = accounts_file(base)
+        if path is not None:
+            env[ACCOUNTS_FILE_ENV] = str(path.resolve())
         for name, value in self.settings.items():
             env[Settings.env_name(name)] = value
         for name, (kind, where) in self.secrets.items():
@@ -164,6 +169,14 @@ class Accounts:
                 f"unknown account {', '.join(unknown)}; the accounts in {self.path} are: {', '.join(self.ids)}"
             )
         return [a for a in self.accounts if a.id in ids]
+
+
+def acting_account(env: Mapping[str, str] | None = None) -> str | None:
+    """The account this process acts for (``TMEET_ACCOUNT_ID``, set in each account's environment), else None.
+
+    A process with an accounts file and no account is the deployment's: it acts for every account.
+    """
+    return (os.environ if env is None else env).get(ACCOUNT_ID_ENV, "").strip() or None
 
 
 def accounts_file(env: Mapping[str, str] | None = None) -> Path | None:

@@ -13,6 +13,15 @@ from pathlib import Path
 
 import dagster as dg
 
+from resources.account_scope import (
+    RunSpansAccounts,
+    account_of_run,
+    current_account,
+    enter_account,
+    leave_account,
+    several_accounts,
+)
+from resources.accounts import ACCOUNTS_FILE_ENV, AccountsFileError
 from resources.lake import Lake
 from resources.refusal_alerts import install_refresh_refused_alerts
 from resources.raw_archive import RawArchive
@@ -112,6 +121,48 @@ class StorageResource(dg.ConfigurableResource):
         return Warehouse(self.root() / "warehouse.duckdb")
 
 
+class AccountScoped:
+    """A resource that runs in its run's account's environment (``resources.account_scope``).
+
+    Set up per run in the daemon's run worker, per step under the multiprocess executor, and once
+    for ``execute_in_process``; both resources ask, counted, so the environment is restored after
+    the last one is torn down. Outside a run (a schedule or sensor) nothing changes. Only a
+    deployment with an accounts file gets these (:func:`build_resources`): the teardown makes a
+    resource a context manager, which a single-account deployment has no need of.
+    """
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        run = context.dagster_run
+        if run is None:
+            return
+        try:
+            account = account_of_run(run)
+            if account is None and several_accounts() and current_account() is None:
+                raise RunSpansAccounts(
+                    f"run {run.run_id} names no account, but {ACCOUNTS_FILE_ENV} declares several: launch it for "
+                    "one account partition (account|date in the UI), or use `tmeet-etl sync --account ID`"
+                )
+            enter_account(account)
+        except (RunSpansAccounts, AccountsFileError) as exc:
+            raise dg.Failure(str(exc), allow_retries=False) from None
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        # The same tags as at setup, so the same account; setup refused a run naming several.
+        try:
+            account = account_of_run(context.dagster_run)
+        except RunSpansAccounts:
+            return
+        leave_account(account)
+
+
+class AccountTencentMeetingResource(AccountScoped, TencentMeetingResource):
+    """The Tencent Meeting API as the run's account (several accounts)."""
+
+
+class AccountStorageResource(AccountScoped, StorageResource):
+    """The run's account's storage (several accounts)."""
+
+
 def build_resources(environ: Mapping[str, str] | None = None) -> dict[str, dg.ConfigurableResource]:
     """The resources, each field bound with ``dg.EnvVar`` to its variable where the deployment sets it.
 
@@ -119,6 +170,10 @@ def build_resources(environ: Mapping[str, str] | None = None) -> dict[str, dg.Co
     variable unset here is left to the settings model at run time (a bound but unset one would fail).
     """
     present = os.environ if environ is None else environ
+    if present.get(ACCOUNTS_FILE_ENV, "").strip():
+        # Each run's settings are its account's, applied to the environment when the run starts;
+        # a field bound to the deployment's variable would override them.
+        return {"tencent": AccountTencentMeetingResource(), "storage": AccountStorageResource()}
     api_config: dict[str, object] = {}
     for name in API_FIELDS:
         variable = Settings.env_name(name)

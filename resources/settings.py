@@ -152,6 +152,21 @@ class TmeetSettings(BaseSettings):
 
 @contextmanager
 def _reading(env: Mapping[str, str] | None) -> Iterator[None]:
+    # Inside :func:`settings_environ`, "the environment" is that block's mapping.
+    token = _ENVIRON.set(env if env is not None else _ENVIRON.get())
+    try:
+        yield
+    finally:
+        _ENVIRON.reset(token)
+
+
+@contextmanager
+def settings_environ(env: Mapping[str, str]) -> Iterator[None]:
+    """Within the block, on this thread only, every ``from_env()`` reads ``env`` instead of ``os.environ``.
+
+    How a schedule or sensor plans for one account of several without touching the process
+    environment, which other evaluations in the same code server read at the same time.
+    """
     token = _ENVIRON.set(env)
     try:
         yield
@@ -178,6 +193,9 @@ class DefinitionSettings(TmeetSettings):
     # How long after the daily schedule's start (01:30) yesterday's partition may still be missing:
     # a 90-day backfill or a quota wait can run long.
     freshness_grace_hours: float = Field(default=4.0, gt=0, le=47)
+    # Several accounts in one deployment (resources/accounts.py): the TOML file declaring them. Its
+    # presence makes each account a partition dimension of every asset (assets/partitions.py).
+    accounts_file: str = ""
 
     @field_validator("timezone")
     @classmethod
@@ -217,9 +235,8 @@ class Settings(DefinitionSettings):
     pii_policy: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
     # The PII hashes' salt; unset: a random one kept in <data_dir>/state/pii.salt.
     pii_salt: SecretStr | None = None
-    # Several accounts in one deployment (resources/accounts.py): the TOML file declaring them, the
-    # optional warehouse of every account's tables, and, set per account, its id and the scopes it syncs.
-    accounts_file: str = ""
+    # Several accounts (the file is a definition setting above): the optional warehouse of every
+    # account's tables, and, set per account, its id and the scopes it syncs.
     combined_warehouse: str = ""
     account_id: str = ""
     enabled_scopes: Annotated[tuple[str, ...], NoDecode] = ()

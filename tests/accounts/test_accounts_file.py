@@ -84,7 +84,8 @@ def test_each_account_gets_its_own_settings_data_dir_lake_prefix_and_the_shared_
     assert acme.lake_url == "s3://bucket/lake/acme" and globex.lake_url == "s3://bucket/lake/globex"
     env = accounts.accounts[0].environ()
     assert env["DAGSTER_HOME"] == str(data / "dagster_home")
-    assert env["TMEET_ACCOUNTS_FILE"] == ""
+    # The account's processes load the same account-partitioned definitions; the id says which account they act for.
+    assert env["TMEET_ACCOUNTS_FILE"] == str(deployment.resolve()) and env["TMEET_ACCOUNT_ID"] == "acme"
 
 
 def test_without_an_accounts_file_there_is_one_account_as_before(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -31,6 +32,19 @@ def account_runs(world: TwoAccounts, account_id: str) -> list[dg.DagsterRun]:
         return []
     with dg.DagsterInstance.from_config(str(home)) as instance:
         return list(reversed(instance.get_runs(RunsFilter(tags={ACCOUNT_TAG: account_id}))))
+
+
+def materialized(world: TwoAccounts, table: str) -> set[str]:
+    """The partitions of ``table`` the deployment's instance records as materialized."""
+    home = Path(os.environ.get("DAGSTER_HOME") or world.data_dir / "dagster_home")
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        return set(instance.get_materialized_partitions(dg.AssetKey(table)))
+
+
+def account_days(*accounts: str) -> set[str]:
+    """``account|date`` for every synced business date of each account."""
+    days = [FIRST + timedelta(days=n) for n in range((LAST - FIRST).days + 1)]
+    return {f"{account}|{day.isoformat()}" for account in accounts for day in days}
 
 
 def table_counts(warehouse: Path) -> dict[str, int]:
@@ -61,6 +75,9 @@ def test_two_accounts_each_land_their_own_truth_with_their_own_runs_and_a_combin
             world.assert_lake_is_its_truth(account_id, monkeypatch)
             runs = account_runs(world, account_id)
             assert runs and all(r.status == DagsterRunStatus.SUCCESS for r in runs)
+        # Each account is a partition dimension: the UI shows each account's dates, and only those synced.
+        for table in ("meetings", "participant_sessions", "warehouse"):
+            assert materialized(world, table) == account_days(AKSK_ID, OAUTH_ID), table
         # Each account's own token store, quota budget and warehouse; nothing of one in the other's directory.
         north, south = world.account_dir(AKSK_ID), world.account_dir(OAUTH_ID)
         assert (north / "state" / "quota.sqlite").is_file() and (south / "state" / "quota.sqlite").is_file()
@@ -71,6 +88,24 @@ def test_two_accounts_each_land_their_own_truth_with_their_own_runs_and_a_combin
             for table in ("meetings", "participant_sessions", "users", "recordings"):
                 got = dict(con.execute(f"select account_id, count(*) from {table} group by 1").fetchall())
                 assert got == {a: counts[a][table] for a in (AKSK_ID, OAUTH_ID)}, table
+
+
+@pytest.mark.timeout(1800)
+def test_an_account_with_broken_credentials_fails_alone_and_the_other_lands_its_partitions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with two_accounts(tmp_path, monkeypatch) as world:
+        # The AK/SK account signs with a key the platform does not know.
+        monkeypatch.setenv("NORTH_SECRET_KEY", "not-the-secret-key-of-this-app")
+        assert main([*SYNC, "--parallel", "2"]) != 0
+        printed = capsys.readouterr()
+        assert f"sync failed for account(s) {AKSK_ID}" in printed.out + printed.err
+
+        world.assert_lake_is_its_truth(OAUTH_ID, monkeypatch)
+        assert [r.status for r in account_runs(world, OAUTH_ID)] == [DagsterRunStatus.SUCCESS]
+        failed = account_runs(world, AKSK_ID)
+        assert failed and all(r.status == DagsterRunStatus.FAILURE for r in failed)
+        assert materialized(world, "meetings") == account_days(OAUTH_ID)
 
 
 def started(world: TwoAccounts) -> bool:
