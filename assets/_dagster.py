@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
@@ -24,7 +24,7 @@ from assets._refusals import (
     shape_check_spec,
     shape_quarantine,
 )
-from assets._sync import Landed, SyncContext, Tally, fetched_ahead, write_sync_log
+from assets._sync import Landed, SyncContext, Tally, write_sync_log
 from assets.schemas import SCHEMAS
 from assets.tags import NO_USER_SCOPE
 from assets.tags import SCOPE as SCOPE_TAG
@@ -250,7 +250,6 @@ def daily_pull(
 
 
 T = TypeVar("T")
-F = TypeVar("F")
 
 
 def pull_days(
@@ -269,30 +268,6 @@ def pull_days(
             outcome, checks = pull_day(ctx, day)
             outcomes.append(outcome)
             per_day.append(checks)
-    return outcomes, combine_checks(days, per_day), ctx.stats()
-
-
-def pull_days_ahead(
-    context: AssetExecutionContext,
-    tencent: TencentMeetingResource,
-    storage: StorageResource,
-    asset: str,
-    fetch_day: Callable[[SyncContext, date], F],
-    finish_day: Callable[[SyncContext, date, F], tuple[T, list[dg.AssetCheckResult]]],
-) -> tuple[list[T], list[dg.AssetCheckResult], CallStats]:
-    """:func:`pull_days` for a pull split in two: ``fetch_day`` fetches and archives a day's pages
-    (on a background thread, one day ahead), ``finish_day`` derives, lands and checks them."""
-    days = partition_days(context)
-    outcomes: list[T] = []
-    per_day: list[list[dg.AssetCheckResult]] = []
-    with sync_context(context, tencent, storage, asset, partition_label(days)) as ctx:
-        # Closed here, not when collected: a failing day must stop the next day's fetch before
-        # sync_context closes the clients it uses.
-        with closing(fetched_ahead(ctx, days, lambda day: fetch_day(ctx, day))) as ahead:
-            for day, fetched in ahead:
-                outcome, checks = finish_day(ctx, day, fetched)
-                outcomes.append(outcome)
-                per_day.append(checks)
     return outcomes, combine_checks(days, per_day), ctx.stats()
 
 

@@ -7,14 +7,11 @@ the tests.
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
-import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
@@ -34,7 +31,6 @@ from resources.tencent.stats import CallStats
 
 T = TypeVar("T")
 R = TypeVar("R")
-F = TypeVar("F")
 
 # sync_log rows whose endpoint starts with this hold one table's record tally, not API calls.
 TALLY_ENDPOINT = "(rows)"
@@ -63,8 +59,6 @@ class SyncContext:
     unbalanced_pages: dict[tuple[str, date | None], list[tuple[str, Tally]]] = field(default_factory=dict)
     # Tables the platform refused to this auth mode while the rest of the step landed: table -> reason.
     refused_tables: dict[str, str] = field(default_factory=dict)
-    # Set when the step fails while a fetch runs ahead of it: that fetch stops at its next item.
-    cancelled: threading.Event = field(default_factory=threading.Event)
 
     @property
     def tz_info(self) -> ZoneInfo:
@@ -196,23 +190,17 @@ class Derived:
 
 
 def land(
-    ctx: SyncContext, derived: Derived, day: date | None, quarantine_name: str, tables: Iterable[str] | None = None,
-    *, shape_errors: int | None = None,
+    ctx: SyncContext, derived: Derived, day: date | None, quarantine_name: str, tables: Iterable[str] | None = None
 ) -> dict[str, Landed]:
     """Replace the partition ``day`` (or the whole table when None) of each derived table.
 
     ``tables`` limits what is written (a rebuild of chosen tables); quarantine lands with any.
     Without ``tables``, a pull that met pages without their documented list since the last
     ``land`` replaces nothing: what it read is incomplete, so the last good state is kept (the
-    pages are quarantined and the asset's ``response_shape`` check fails). ``shape_errors`` is
-    that count when the caller kept it per day (:class:`FetchedDay`: the next day's fetch may
-    already be meeting its own while this day lands).
+    pages are quarantined and the asset's ``response_shape`` check fails).
     """
     chosen = set(derived.frames) if tables is None else set(tables) & set(derived.frames)
-    if tables is not None:
-        unread = 0
-    else:
-        unread = fresh_shape_errors(ctx) if shape_errors is None else shape_errors
+    unread = fresh_shape_errors(ctx) if tables is None else 0
     landed: dict[str, Landed] = {}
     for table, frame in derived.frames.items():
         if table not in chosen:
@@ -250,14 +238,9 @@ def account_for(ctx: SyncContext, landed: Landed, derived: Derived, day: date | 
         ctx.unbalanced_pages.setdefault((table, day), []).extend(located)
 
 
-def shape_error_count(ctx: SyncContext) -> int:
-    """Pages without their documented list met so far in this run, by every client."""
-    return sum(len(client.shape_errors) for client in ctx.clients)
-
-
 def fresh_shape_errors(ctx: SyncContext) -> int:
     """Pages without their documented list met since the previous call (one call per ``land``)."""
-    total = shape_error_count(ctx)
+    total = sum(len(client.shape_errors) for client in ctx.clients)
     fresh = total - ctx.shape_errors_landed
     ctx.shape_errors_landed = total
     return fresh
@@ -437,92 +420,27 @@ def write_sync_log(
     return frame
 
 
-class SyncCancelled(Exception):
-    """A fetch running ahead stopped because the step failed meanwhile; never the step's own error."""
-
-
 def fan_out(ctx: SyncContext, items: Sequence[T], work: Callable[[T], R], label: str) -> Iterator[R]:
     """Run ``work`` over ``items`` on the run's thread pool, yielding results in input order.
 
     Input order keeps the written files byte-for-byte reproducible however the threads finish.
-    Once ``ctx.cancelled`` is set, items not yet started raise :class:`SyncCancelled` instead.
     """
-    unless_cancelled = functools.partial(_unless_cancelled, ctx, work)
     ctx.progress.begin(label, len(items))
     try:
         if len(items) <= 1 or ctx.max_workers <= 1:
             for item in items:
-                result = unless_cancelled(item)
+                result = work(item)
                 ctx.progress.advance(label)
                 yield result
             return
         with ThreadPoolExecutor(max_workers=ctx.max_workers, thread_name_prefix="tmeet") as pool:
-            futures = [pool.submit(unless_cancelled, item) for item in items]
+            futures = [pool.submit(work, item) for item in items]
             for future in futures:
                 result = future.result()
                 ctx.progress.advance(label)
                 yield result
     finally:
         ctx.progress.end(label)
-
-
-def _unless_cancelled(ctx: SyncContext, work: Callable[[T], R], item: T) -> R:
-    if ctx.cancelled.is_set():
-        raise SyncCancelled("the step failed while this fetch ran ahead of it")
-    return work(item)
-
-
-@dataclass
-class FetchedDay:
-    """One business date's pages, archived, with what its fetch met, ready to be derived and landed."""
-
-    pages: list[PageData]
-    api_total: int = 0
-    # Pages without their documented list met while fetching this day (see :func:`land`).
-    shape_errors: int = 0
-    # Children skipped while fetching this day (refused, or their parent was quarantined).
-    skipped: int = 0
-
-
-@contextmanager
-def fetch_tally(ctx: SyncContext) -> Iterator[FetchedDay]:
-    """A :class:`FetchedDay` whose shape errors and skips are those met inside the block.
-
-    Exact while one fetch runs at a time, which :func:`fetched_ahead` guarantees.
-    """
-    skipped, errors = ctx.stats().totals()["skipped"], shape_error_count(ctx)
-    fetched = FetchedDay([])
-    yield fetched
-    fetched.skipped = int(ctx.stats().totals()["skipped"] - skipped)
-    fetched.shape_errors = shape_error_count(ctx) - errors
-
-
-def fetched_ahead(ctx: SyncContext, days: Sequence[date], fetch: Callable[[date], F]) -> Iterator[tuple[date, F]]:
-    """``(day, fetch(day))`` for each day, fetching the next day while the caller processes this one.
-
-    A run's fetch threads spend most of their time waiting on responses, and the caller's
-    derive/land/check work is what the main thread would otherwise do only once they are all
-    back. At most one day runs ahead, so memory stays at about two days' pages. A fetch error
-    surfaces in the caller when it asks for that day, after every earlier day was yielded (and
-    landed), exactly where a one-day-at-a-time loop would raise it; a caller that fails while
-    the next day is fetched cancels that fetch and waits for its threads before the clients close.
-    """
-    if len(days) <= 1:
-        for day in days:
-            yield day, fetch(day)
-        return
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="tmeet-ahead") as ahead:
-        pending: Future[F] | None = ahead.submit(fetch, days[0])
-        try:
-            for i, day in enumerate(days):
-                assert pending is not None
-                fetched = pending.result()
-                pending = ahead.submit(fetch, days[i + 1]) if i + 1 < len(days) else None
-                yield day, fetched
-        finally:
-            if pending is not None and not pending.done():
-                ctx.cancelled.set()
-            # Leaving the pool waits for that fetch: its archive writer discards the partial day.
 
 
 def quarantined_parents(ctx: SyncContext, day: date, table: str, id_field: str) -> list[tuple[str, str]]:

@@ -21,20 +21,18 @@ from assets._dagster import (
     for_asset,
     merge,
     partition_days,
-    pull_days_ahead,
+    pull_days,
     result,
 )
 from assets._page_ledger import Key, as_received, ledger as page_ledger, record_keys
 from assets._upstream import require_upstream
 from assets._sync import (
     Derived,
-    FetchedDay,
     Landed,
     PageData,
     SyncContext,
     archive_page,
     fan_out,
-    fetch_tally,
     first_page_total,
     land,
     quarantined_parents,
@@ -67,22 +65,19 @@ class _Fetched:
     api_total: int = 0
 
 
-def fetch_participants(ctx: SyncContext, day: date) -> FetchedDay:
-    """Fetch and archive the participant pages of every landed instance of ``day``."""
+def extract_participants(ctx: SyncContext, day: date) -> tuple[Landed, Landed]:
+    """Replace the ``participant_sessions`` and ``attendance`` partitions of ``day``."""
     instances = [instance_of(row) for row in read_instances(ctx, day).to_dict("records")]
-    with fetch_tally(ctx) as fetched, ctx.raw.writer(ASSET, day) as raw:
-        record_unfetched_children(ctx, day)
-        for one in fan_out(ctx, instances, lambda inst: _fetch(ctx, inst), f"participants {day}"):
-            fetched.api_total += one.api_total
-            context = _instance_context(one.instance)
-            fetched.pages.extend(archive_page(raw, page, context=context) for page in one.pages)
-    return fetched
-
-
-def land_participants(ctx: SyncContext, day: date, fetched: FetchedDay) -> tuple[Landed, Landed]:
-    """Derive sessions and attendance from ``day``'s fetched pages and replace their partitions."""
-    landed = land(ctx, derive_participants(fetched.pages, ctx.tz), day, ASSET, shape_errors=fetched.shape_errors)
-    landed["participant_sessions"].api_total = fetched.api_total
+    record_unfetched_children(ctx, day)
+    pages: list[PageData] = []
+    api_total = 0
+    with ctx.raw.writer(ASSET, day) as raw:
+        for fetched in fan_out(ctx, instances, lambda inst: _fetch(ctx, inst), f"participants {day}"):
+            api_total += fetched.api_total
+            context = _instance_context(fetched.instance)
+            pages.extend(archive_page(raw, page, context=context) for page in fetched.pages)
+    landed = land(ctx, derive_participants(pages, ctx.tz), day, ASSET)
+    landed["participant_sessions"].api_total = api_total
     return landed["participant_sessions"], landed["attendance"]
 
 
@@ -219,21 +214,20 @@ def participants(
 ) -> Iterator[dg.MaterializeResult]:
     """Pull the participants of every landed meeting instance and derive attendance."""
     require_upstream(storage.lake(), "participant_sessions", ["meetings"], partition_days(context))
-    outcomes, checks, stats = pull_days_ahead(context, tencent, storage, ASSET, fetch_participants, _finish_day)
+    outcomes, checks, stats = pull_days(context, tencent, storage, ASSET, _pull_day)
     yield result("participant_sessions", merge([s for s, _ in outcomes]), stats,
                  for_asset(checks, "participant_sessions"))
     yield result("attendance", merge([a for _, a in outcomes]), None, for_asset(checks, "attendance"))
 
 
-def _finish_day(
-    ctx: SyncContext, day: date, fetched: FetchedDay
-) -> tuple[tuple[Landed, Landed], list[dg.AssetCheckResult]]:
-    outcome = land_participants(ctx, day, fetched)
+def _pull_day(ctx: SyncContext, day: date) -> tuple[tuple[Landed, Landed], list[dg.AssetCheckResult]]:
+    skipped_before = ctx.stats().totals()["skipped"]
+    outcome = extract_participants(ctx, day)
     sessions = ctx.lake.read("participant_sessions", start=day, end=day)
     meetings = ctx.lake.read("meetings", start=day, end=day)
     attendance = ctx.lake.read("attendance", start=day, end=day)
-    return outcome, [*session_checks(sessions, meetings, outcome[0], fetched.skipped),
-                     attendance_check(attendance, meetings)]
+    skipped = int(ctx.stats().totals()["skipped"] - skipped_before)
+    return outcome, [*session_checks(sessions, meetings, outcome[0], skipped), attendance_check(attendance, meetings)]
 
 
 def session_checks(

@@ -24,14 +24,13 @@ from assets._dagster import (
     for_asset,
     merge,
     partition_days,
-    pull_days_ahead,
+    pull_days,
     result,
 )
 from assets._page_ledger import Key, ledger as page_ledger, numbered, record_keys
 from assets._upstream import require_upstream
 from assets._sync import (
     Derived,
-    FetchedDay,
     Landed,
     PageData,
     PageTally,
@@ -40,7 +39,6 @@ from assets._sync import (
     archive_page,
     combine_counted,
     fan_out,
-    fetch_tally,
     land,
     quarantined_parents,
     quarantined_records,
@@ -103,26 +101,22 @@ class _Fetched:
     views: dict[str, list[Page]] = field(default_factory=dict)
 
 
-def fetch_recording_access(ctx: SyncContext, day: date) -> FetchedDay:
-    """Fetch and archive the metrics, events and view details of ``day``'s transcoded recordings."""
+def extract_recording_access(ctx: SyncContext, day: date) -> dict[str, Landed]:
+    """Replace the three access tables' partitions of ``day`` for its transcoded recordings."""
     recordings = _transcoded(ctx, day)
-    with fetch_tally(ctx) as fetched, ctx.raw.writer(ASSET, day) as raw:
-        record_unfetched_children(ctx, day)
-        for one in fan_out(ctx, recordings, lambda r: _fetch(ctx, r), f"recording access {day}"):
-            rec = one.recording
+    record_unfetched_children(ctx, day)
+    pages: list[PageData] = []
+    with ctx.raw.writer(ASSET, day) as raw:
+        for fetched in fan_out(ctx, recordings, lambda r: _fetch(ctx, r), f"recording access {day}"):
+            rec = fetched.recording
             context = {"meeting_record_id": rec.meeting_record_id, "business_date": str(rec.business_date)}
-            fetched.pages.extend(archive_page(raw, page, context) for page in one.metrics)
-            for event_pages in one.events.values():
-                fetched.pages.extend(archive_page(raw, page, context) for page in event_pages)
-            for record_file_id, view_pages in one.views.items():
+            pages.extend(archive_page(raw, page, context) for page in fetched.metrics)
+            for event_pages in fetched.events.values():
+                pages.extend(archive_page(raw, page, context) for page in event_pages)
+            for record_file_id, view_pages in fetched.views.items():
                 file_context = {**context, "record_file_id": record_file_id}
-                fetched.pages.extend(archive_page(raw, page, file_context) for page in view_pages)
-    return fetched
-
-
-def land_recording_access(ctx: SyncContext, day: date, fetched: FetchedDay) -> dict[str, Landed]:
-    """Derive the three access tables from ``day``'s fetched pages and replace their partitions."""
-    return land(ctx, derive_recording_access(fetched.pages), day, ASSET, shape_errors=fetched.shape_errors)
+                pages.extend(archive_page(raw, page, file_context) for page in view_pages)
+    return land(ctx, derive_recording_access(pages), day, ASSET)
 
 
 def derive_recording_access(pages: Iterable[PageData]) -> Derived:
@@ -290,7 +284,7 @@ def recording_access(
 ) -> Iterator[dg.MaterializeResult]:
     """Pull who viewed or downloaded each transcoded recording of the run's dates."""
     require_upstream(storage.lake(), "recording_access", ["recordings", "recording_files"], partition_days(context))
-    outcomes, checks, stats = pull_days_ahead(context, tencent, storage, ASSET, fetch_recording_access, _finish_day)
+    outcomes, checks, stats = pull_days(context, tencent, storage, ASSET, _pull_day)
     yield result("recording_daily_metrics", merge([o["recording_daily_metrics"] for o in outcomes]), stats,
                  for_asset(checks, "recording_daily_metrics"))
     yield result("recording_events", merge([o["recording_events"] for o in outcomes]), None,
@@ -299,10 +293,8 @@ def recording_access(
                  for_asset(checks, "recording_view_details"))
 
 
-def _finish_day(
-    ctx: SyncContext, day: date, fetched: FetchedDay
-) -> tuple[dict[str, Landed], list[dg.AssetCheckResult]]:
-    landed = land_recording_access(ctx, day, fetched)
+def _pull_day(ctx: SyncContext, day: date) -> tuple[dict[str, Landed], list[dg.AssetCheckResult]]:
+    landed = extract_recording_access(ctx, day)
     metrics = ctx.lake.read("recording_daily_metrics", start=day, end=day)
     events = ctx.lake.read("recording_events", start=day, end=day)
     mismatches = metrics_mismatches(metrics, events, ctx.tz)
