@@ -11,14 +11,14 @@ from __future__ import annotations
 import argparse
 import shutil
 import tempfile
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 from bench.emulator_process import EmulatorProcess
 from bench.report import median
 from bench.run_split import run_split
 from bench.sync_runner import PROJECT_ROOT, run_sync
-from bench.throughput import SLICE_DAY
+from bench.throughput import EMPTY_DAY, SLICE_DAY
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,15 +27,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--days", type=int, default=1, help="days of the slice, ending on the bench's day")
     parser.add_argument("--runs", type=int, default=3, help="runs of each tree")
     parser.add_argument("--scale", default="large")
+    parser.add_argument("--end", type=date.fromisoformat, default=SLICE_DAY,
+                        help=f"last day of the slice (default {SLICE_DAY}; {EMPTY_DAY} has no meetings: the fixed cost)")
+    parser.add_argument("--again", action="store_true",
+                        help="measure a repeat of the sync onto the data the first one landed (a re-run)")
     args = parser.parse_args(argv)
     trees = {"old": args.old.resolve(), "new": PROJECT_ROOT}
-    start = SLICE_DAY - timedelta(days=args.days - 1)
+    start = args.end - timedelta(days=args.days - 1)
     figures: dict[str, dict[str, list[float]]] = {name: {"wall": [], "cpu": [], "rss": []} for name in trees}
     with EmulatorProcess(scale=args.scale) as emu, tempfile.TemporaryDirectory(prefix="bench-ab-") as tmp:
         for i in range(args.runs):
             for name, code in trees.items():
                 data_dir = Path(tmp) / f"{name}-{i}"
-                sync = run_sync(emu, data_dir, start, SLICE_DAY, code=code)
+                if args.again:
+                    run_sync(emu, data_dir, start, args.end, code=code)
+                sync = run_sync(emu, data_dir, start, args.end, code=code)
                 if sync.returncode != 0:
                     raise RuntimeError(f"the {name} tree's sync failed:\n{sync.output}")
                 split = run_split(data_dir, sync.started_at, sync.ended_at)
