@@ -12,6 +12,8 @@ from assets import registry
 from assets._dagster import DUCKDB_POOL, SINGLE_RUN, account_metadata, check
 from assets.schemas import KEYS, PARTITION_COLUMN, SCHEMAS
 from assets.partitions import MULTI_ACCOUNT, account_timezone, beside_daily_partitions
+from assets.report.data import ReportDataError
+from assets.report.metadata import ui_charts_markdown
 from assets.tags import table_tags
 from resources.dagster_resources import StorageResource
 from resources.warehouse import PublishResult, Warehouse, WarehousePublishError, quote_identifier
@@ -24,6 +26,7 @@ REPORTS = tuple(path.stem.split("_", 1)[1] for path in sorted(SQL_DIR.glob("*.sq
 LAKE_TABLES = registry.lake_tables()
 WAREHOUSE_TABLES = {table: SCHEMAS[table] for table in LAKE_TABLES}
 REPORT_COMMAND = "tmeet-etl report"
+UI_CHARTS_FILE = "ui_charts.json"
 
 
 def report_description(name: str) -> str:
@@ -136,12 +139,10 @@ def usage_metadata(storage: StorageResource, published: PublishResult) -> dict[s
             + ("" if report.exists() else " (not drawn yet)")
         ),
     }
-    # Imported here: Altair and vl-convert take about half a second to import, and only a publish draws.
-    from assets.report.data import ReportDataError
-    from assets.report.metadata import ui_charts_markdown
-
     try:
-        charts = ui_charts_markdown(published.path, account_timezone(), published.report_as_of)
+        # Kept beside the report: a publish that changed nothing the charts show reuses them.
+        charts = ui_charts_markdown(published.path, account_timezone(), published.report_as_of,
+                                    cache=report.parent / UI_CHARTS_FILE)
     except (ReportDataError, duckdb.Error, OSError, ValueError, RuntimeError) as exc:
         # The warehouse is published either way; a chart that cannot be drawn is not a failed run.
         log.warning("could not draw the usage charts for the Dagster UI: %s", exc)

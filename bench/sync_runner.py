@@ -59,11 +59,14 @@ def sample_peak(process: psutil.Process, stop: threading.Event, peak: list[float
 
 
 def run_sync(emu: EmulatorProcess, data_dir: Path, start: date, end: date, *, trace: bool = False,
-             extra_env: dict[str, str] | None = None) -> SyncRun:
-    """One ``tmeet-etl sync --start --end`` against ``emu``; calls counted by the emulator."""
+             extra_env: dict[str, str] | None = None, code: Path = PROJECT_ROOT) -> SyncRun:
+    """One ``tmeet-etl sync --start --end`` against ``emu``; calls counted by the emulator.
+
+    ``code`` is the source tree the sync imports (another checkout, for before/after comparisons).
+    """
     data_dir.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, **emu.pipeline_env(data_dir), **(extra_env or {}),
-           "PYTHONPATH": str(PROJECT_ROOT), "COLUMNS": "120"}
+           "PYTHONPATH": str(code), "COLUMNS": "120"}
     targets_file = data_dir / "targets.json"
     if trace:
         cmd = [sys.executable, "-m", "bench.traced_sync", str(targets_file), "--"]

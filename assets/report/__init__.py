@@ -4,6 +4,17 @@
 ``page`` inlines the charts and Vega's JavaScript into one self-contained ``index.html``.
 """
 
-from assets.report.page import ReportResult, build_report
+from __future__ import annotations
+
+from typing import Any
 
 __all__ = ["ReportResult", "build_report"]
+
+
+def __getattr__(name: str) -> Any:
+    # Resolved on first use: `page` imports Altair, which a publish that reuses its UI charts never needs.
+    if name in __all__:
+        from assets.report import page
+
+        return getattr(page, name)
+    raise AttributeError(f"module 'assets.report' has no attribute {name!r}")

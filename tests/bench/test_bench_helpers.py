@@ -99,3 +99,11 @@ def test_redated_copies_of_a_day_stay_in_their_partition_and_never_join(tmp_path
     assert moved.column("meeting_id").to_pylist() == ["m1~40", None]
     assert moved.column("userid").to_pylist() == ["u1", "u2"]
     assert redate(table, 0) is table
+
+
+def test_a_slice_that_misses_says_how_busy_the_sync_process_was() -> None:
+    from bench.throughput import SLICE_CAUSE, SliceRun, slice_cause
+
+    run = SliceRun(pipeline_s=[40.0, 50.0, 44.0], cpu_s=[30.0, 33.0, 39.6])
+
+    assert slice_cause(run) == f"{SLICE_CAUSE} (busy 75% of its wall time: 33.0 s of CPU in 44.0 s)"
