@@ -21,6 +21,8 @@ from resources.warehouse import PublishResult, Warehouse, WarehousePublishError,
 log = logging.getLogger(__name__)
 
 SQL_DIR = Path(__file__).parent / "sql"
+CELERY_QUEUE_TAG = "dagster-celery/queue"
+WAREHOUSE_QUEUE = "tmeet-warehouse"
 # One report per SQL file, named after it: `40_recording_engagement.sql` is `report_recording_engagement`.
 REPORTS = tuple(path.stem.split("_", 1)[1] for path in sorted(SQL_DIR.glob("*.sql")))
 LAKE_TABLES = registry.lake_tables()
@@ -80,6 +82,9 @@ def publish(storage: StorageResource) -> PublishResult:
     pool=DUCKDB_POOL,
     partitions_def=beside_daily_partitions,
     backfill_policy=SINGLE_RUN if MULTI_ACCOUNT else None,
+    # Read by the Celery executor alone: the DuckDB file must be written on the host that holds it,
+    # so its step goes to a queue only that host's worker serves (deploy/README.md, "Celery").
+    op_tags={CELERY_QUEUE_TAG: WAREHOUSE_QUEUE},
 )
 def warehouse(context: AssetExecutionContext, storage: StorageResource) -> Iterator[dg.MaterializeResult]:
     """Publish the lake and the reporting tables to warehouse.duckdb."""

@@ -54,3 +54,18 @@ def test_workers_read_the_same_file_and_get_the_same_celery_app(broker_env: None
                                           include=config["include"], config_source=config["config_source"]).app_args())
     assert app.conf.broker_url == BROKER and app.conf.result_backend == BACKEND
     assert app.conf.task_acks_late is True and app.conf.worker_prefetch_multiplier == 1
+
+
+def test_only_the_warehouse_step_goes_to_the_warehouse_queue(broker_env: None) -> None:
+    # What the Celery executor reads to pick a step's queue (dagster_celery/core_execution_loop.py).
+    from dagster._core.execution.api import create_execution_plan
+    from dagster_celery.tags import DAGSTER_CELERY_QUEUE_TAG
+
+    from assets.warehouse import WAREHOUSE_QUEUE
+
+    job = defs().resolve_job_def("daily_job")
+    plan = create_execution_plan(job, run_config=yaml.safe_load(RUN_CONFIG.read_text()),
+                                 tags={"dagster/partition": "2026-06-16"})
+    queues = {step.key: step.tags.get(DAGSTER_CELERY_QUEUE_TAG) for step in plan.steps}
+    assert queues.pop("warehouse") == WAREHOUSE_QUEUE
+    assert queues and set(queues.values()) == {None}, queues
