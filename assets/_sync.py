@@ -373,7 +373,12 @@ def write_quarantine(ctx: SyncContext, table: str, day: date | None, frames: Seq
 def write_sync_log(
     ctx: SyncContext, asset: str, partition: str, started_at: datetime, stats: CallStats | None = None
 ) -> pd.DataFrame:
-    """One row per endpoint the asset called, appended to ``sync_log`` under the run's date."""
+    """One row per endpoint the asset called, appended to ``sync_log`` under the run's date.
+
+    The run's date is ``started_at``'s local date, the warehouse's partition key for the table: a
+    file stored under another date (the UTC one, for a run at 01:30 in Shanghai) would make every
+    publish reload the whole log instead of the new day's partition.
+    """
     finished_at = ctx.now()
     snapshot = (stats or ctx.stats()).snapshot()
     rows = [
@@ -416,7 +421,7 @@ def write_sync_log(
     for column in ("rows_received", "rows_landed", "rows_quarantined", "rows_deduplicated"):
         frame[column] = frame[column].astype("Int64")  # null on the rows of API endpoints
     name = f"{asset}-{partition or 'all'}-{ctx.run_id}".replace("..", "_to_")
-    ctx.lake.write_snapshot("sync_log", SCHEMAS["sync_log"], finished_at.date(), name, frame)
+    ctx.lake.write_snapshot("sync_log", SCHEMAS["sync_log"], started_at.astimezone(ctx.tz_info).date(), name, frame)
     return frame
 
 

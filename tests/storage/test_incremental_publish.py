@@ -306,3 +306,40 @@ def test_a_file_replaced_while_it_is_loaded_is_reloaded_by_the_next_publish(tmp_
     caught_up = warehouse.publish(lake, {"events": EVENTS_SCHEMA}, sql, report_as_of=AS_OF, partition_columns=columns)
     assert caught_up.reloaded == {"events": [D2.isoformat()]}
     assert caught_up.row_counts == {"events": 3 + 6}
+
+
+def test_sync_log_of_a_run_after_local_midnight_is_published_one_day_at_a_time(
+    tmp_path: Path, monkeypatch  # type: ignore[no-untyped-def]
+) -> None:
+    # The daily run starts at 01:30 in Shanghai, 17:30 UTC the day before: its log must be stored
+    # under the local date the warehouse partitions it by, or every publish reloads the whole log.
+    from assets._sync import SyncContext, write_sync_log
+    from assets.schemas import PARTITION_COLUMN, SCHEMAS
+    from resources.raw_archive import RawArchive
+    from resources.tencent.stats import CallStats
+
+    monkeypatch.setenv("TMEET_TIMEZONE", "Asia/Shanghai")
+    lake = Lake(tmp_path / "lake")
+    tables = {"sync_log": SCHEMAS["sync_log"]}
+    columns = {"sync_log": str(PARTITION_COLUMN["sync_log"])}
+    sql = tmp_path / "sql"
+    sql.mkdir()
+    warehouse = Warehouse(tmp_path / "warehouse.duckdb")
+
+    def daily_run(local_day: dt.date) -> None:
+        started = dt.datetime.combine(local_day, dt.time(1, 30), dt.UTC) - dt.timedelta(hours=8)
+        stats = CallStats()
+        stats.add("/v1/corp/meetings", calls=1, pages=1, rows=3)
+        ctx = SyncContext(clients=[], lake=lake, raw=RawArchive(tmp_path / "raw"), tz="Asia/Shanghai",
+                          run_id=f"run-{local_day}", now=lambda: started + dt.timedelta(minutes=2))
+        write_sync_log(ctx, "meetings", (local_day - dt.timedelta(days=1)).isoformat(), started, stats)
+
+    for day in (D1, D2):
+        daily_run(day)
+    assert sorted(p.name for p in lake.table_dir("sync_log").iterdir()) == [f"date={D1}", f"date={D2}"]
+    warehouse.publish(lake, tables, sql, report_as_of=AS_OF, partition_columns=columns)
+    daily_run(D3)
+    patched = warehouse.publish(lake, tables, sql, report_as_of=AS_OF, partition_columns=columns)
+    assert patched.mode == "incremental"
+    assert patched.reloaded == {"sync_log": [D3.isoformat()]}
+    assert warehouse.query("SELECT count(*) AS n FROM sync_log")["n"].iloc[0] == 3
