@@ -9,21 +9,18 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
-import psutil
 
 from bench.backfill import LAST_DAY, minimum_calls
 from bench.emulator_process import UNLIMITED_CLIENT, EmulatorProcess
-from bench.sync_runner import sample_peak
+from bench.sync_runner import run_sampled
 from bench.report import GENERATED_MARK, Figure, table
 from resources.settings import Settings
 
@@ -57,20 +54,8 @@ class TreeRun:
 
 def run_tree(command: list[str], env: dict[str, str], cwd: Path) -> TreeRun:
     """Run ``command``; its wall time and the peak RSS of it and every child, sampled every 0.1 s."""
-    started = time.monotonic()
-    process = subprocess.Popen(command, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    peak, stop = [0.0, 0.0], threading.Event()
-    sampler = threading.Thread(target=sample_peak, args=(psutil.Process(process.pid), stop, peak), daemon=True)
-    sampler.start()
-    try:
-        output, _ = process.communicate()
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        stop.set()
-        sampler.join()
-    return TreeRun(time.monotonic() - started, process.returncode, peak[0], output[-6000:])
+    sampled = run_sampled(command, env, cwd)
+    return TreeRun(sampled.seconds, sampled.returncode, sampled.peak_rss_mb, sampled.output[-6000:])
 
 
 def accounts_toml(emulators: dict[str, EmulatorProcess]) -> str:

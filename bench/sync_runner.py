@@ -58,6 +58,37 @@ def sample_peak(process: psutil.Process, stop: threading.Event, peak: list[float
         stop.wait(0.1)
 
 
+@dataclass(frozen=True)
+class Sampled:
+    """A command's wall time, exit code, output, and the peak RSS of it and its children (and when)."""
+
+    seconds: float
+    returncode: int
+    peak_rss_mb: float
+    peak_at_s: float
+    output: str
+
+
+def run_sampled(command: list[str], env: dict[str, str], cwd: Path) -> Sampled:
+    """Run ``command`` to its end, sampling the RSS of its process tree every 0.1 s."""
+    started = time.monotonic()
+    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    stop, peak = threading.Event(), [0.0, 0.0]
+    sampler = threading.Thread(target=sample_peak, args=(psutil.Process(process.pid), stop, peak), daemon=True)
+    sampler.start()
+    try:
+        output, _ = process.communicate()
+        seconds = time.monotonic() - started
+    finally:
+        # An interrupted bench must not leave a sync running against a stopped emulator.
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        stop.set()
+        sampler.join()
+    return Sampled(seconds, process.returncode, peak[0], peak[1], output)
+
+
 def run_sync(emu: EmulatorProcess, data_dir: Path, start: date, end: date, *, trace: bool = False,
              extra_env: dict[str, str] | None = None, code: Path = PROJECT_ROOT) -> SyncRun:
     """One ``tmeet-etl sync --start --end`` against ``emu``; calls counted by the emulator.
@@ -75,31 +106,18 @@ def run_sync(emu: EmulatorProcess, data_dir: Path, start: date, end: date, *, tr
     cmd += ["--start", start.isoformat(), "--end", end.isoformat()]
     before = emu.stats()
     started_at = time.time()
-    started = time.monotonic()
     cpu_before = _children_cpu()
-    process = subprocess.Popen(cmd, cwd=data_dir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    stop, peak = threading.Event(), [0.0, 0.0]
-    sampler = threading.Thread(target=sample_peak, args=(psutil.Process(process.pid), stop, peak), daemon=True)
-    sampler.start()
-    try:
-        output, _ = process.communicate()
-        seconds = time.monotonic() - started
-        ended_at = time.time()
-    finally:
-        # An interrupted bench must not leave a sync running against a stopped emulator.
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        stop.set()
-        sampler.join()
+    sampled = run_sampled(cmd, env, data_dir)
+    ended_at = time.time()
     # Counts every child reaped meanwhile: exact unless syncs run concurrently (bench.quota).
     cpu_s = _children_cpu() - cpu_before
     after = emu.stats()
     by_route = {k: v - before["calls"].get(k, 0) for k, v in after["calls"].items() if v - before["calls"].get(k, 0)}
     rejections = sum(after.get("quota_rejections", {}).values()) - sum(before.get("quota_rejections", {}).values())
     targets = json.loads(targets_file.read_text()) if trace and targets_file.exists() else []
-    return SyncRun(seconds, process.returncode, peak[0], peak[1], after["total_calls"] - before["total_calls"], by_route,
-                   rejections, targets, output[-4000:], started_at, ended_at, cpu_s)
+    return SyncRun(sampled.seconds, sampled.returncode, sampled.peak_rss_mb, sampled.peak_at_s,
+                   after["total_calls"] - before["total_calls"], by_route, rejections, targets, sampled.output[-4000:],
+                   started_at, ended_at, cpu_s)
 
 
 def _children_cpu() -> float:
